@@ -1,0 +1,140 @@
+# ringo — build, test, benchmark.
+#
+#   make            libringo.a, libringo.so, tests, benchmarks, tools
+#   make run        installs what is missing, builds, runs the main job
+#   make test       installs what is missing, builds, runs the whole suite
+#                   (plain build, then again under AddressSanitizer)
+#   make check      the suite once, in the current build (SAN=... to pick)
+#   make bench      benchmarks against Go and hand-written C (ratios)
+#   SAN=address|undefined|thread   sanitizer build (in build-$(SAN)/)
+#   V=1             show full commands
+#
+# Layout: runtime/ and uring/ make the library, tools/ the programs,
+# tests/ the cmocka suite, tests/bench/ the benchmarks and their Go peers.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g -Wall -Wextra
+LDFLAGS ?=
+SAN     ?=
+GO      ?= go
+
+ifeq ($(SAN),)
+B := build
+else
+B := build-$(SAN)
+override CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer
+override LDFLAGS += -fsanitize=$(SAN)
+endif
+
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Iinclude -Iruntime -Iuring \
+	-fno-omit-frame-pointer -MMD -MP
+LIBCFLAGS := -fPIC -fvisibility=hidden
+LIBS := -luring -lpthread
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+LIB_SRC := $(wildcard runtime/*.c) $(wildcard uring/*.c)
+LIB_ASM := $(wildcard runtime/*.S)
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(LIB_ASM:%.S=$(B)/obj/%.o)
+
+TEST_SRC  := $(wildcard tests/test_*.c)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+TEST_HELP := $(wildcard tests/helpers/*.c)
+TEST_HOBJ := $(TEST_HELP:%.c=$(B)/obj/%.o)
+
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+PEER_SRC  := $(wildcard tests/bench/peers/*.c)
+PEER_BIN  := $(PEER_SRC:tests/bench/peers/%.c=$(B)/bench/%)
+GO_SRC    := $(wildcard tests/bench/go/*.go)
+GO_BIN    := $(GO_SRC:tests/bench/go/%.go=$(B)/bench/go_%)
+
+TOOL_SRC  := $(wildcard tools/*.c)
+TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(B)/%)
+
+.PHONY: all lib tests benches gobenches tools deps run test check bench clean
+all: lib tests benches tools
+
+lib: $(B)/libringo.a $(B)/libringo.so
+tests: $(TEST_BIN)
+benches: $(BENCH_BIN) $(PEER_BIN)
+tools: $(TOOL_BIN)
+gobenches: $(GO_BIN)
+
+deps:
+	@sh scripts/deps.sh
+
+# The main job: the demo for now (the echo server replaces it).
+run: deps
+	@$(MAKE) --no-print-directory tools
+	./$(B)/ringo-demo
+
+test: deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory check SAN=address
+
+check: lib tests
+	@sh scripts/run-tests.sh $(B)
+
+bench: deps
+	@$(MAKE) --no-print-directory SAN= lib benches gobenches tools
+	@sh tests/bench/run.sh build
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(LIBCFLAGS) -c -o $@ $<
+
+$(B)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(call msg,AS,$<)
+	$(Q)$(CC) $(CFLAGS) $(LIBCFLAGS) -c -o $@ $<
+
+$(B)/libringo.a: $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/libringo.so: $(LIB_OBJ) runtime/ringo.map
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,--version-script=runtime/ringo.map $(LDFLAGS) \
+		-o $@ $(LIB_OBJ) $(LIBS)
+
+# Tests and programs link the static library and export their symbols so
+# that backtraces in panic reports name functions.
+$(B)/tests/%: tests/%.c $(TEST_HOBJ) $(B)/libringo.a
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -Itests -rdynamic -o $@ $< $(TEST_HOBJ) $(B)/libringo.a \
+		$(LDFLAGS) -lcmocka $(LIBS)
+
+$(B)/bench/%: tests/bench/%.c $(B)/libringo.a
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -rdynamic -o $@ $< $(B)/libringo.a $(LDFLAGS) $(LIBS)
+
+$(B)/bench/%: tests/bench/peers/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LIBS)
+
+$(B)/bench/go_%: tests/bench/go/%.go
+	@mkdir -p $(dir $@)
+	$(call msg,GO,$<)
+	$(Q)GOCACHE=$(CURDIR)/$(B)/gocache GO111MODULE=off GOFLAGS= \
+		$(GO) build -o $@ $<
+
+$(B)/%: tools/%.c $(B)/libringo.a
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -rdynamic -o $@ $< $(B)/libringo.a $(LDFLAGS) $(LIBS)
+
+clean:
+	rm -rf build build-*
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,152 @@
+/*
+ * ringo — Go's concurrency model for C on Linux.
+ *
+ * The only header users include.  Conventions (see ../README.md):
+ *   - functions that can fail return >= 0 on success and -errno on failure;
+ *   - programmer errors (send on a closed channel, unlocking an unlocked
+ *     mutex, ...) are panics: a Go-style report on stderr, then abort();
+ *   - time is int64_t nanoseconds on CLOCK_MONOTONIC;
+ *   - zero-initialised sync values are ready to use, as in Go;
+ *   - "goroutine" marks calls that must run on a goroutine, "any thread"
+ *     calls that foreign OS threads may make too (after rg_init/rg_main).
+ */
+#ifndef RINGO_H
+#define RINGO_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define RG_API __attribute__((visibility("default")))
+#define RG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define RG_API
+#define RG_PRINTF(a, b)
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Time                                                                */
+/* ------------------------------------------------------------------ */
+
+#define RG_NANOSECOND ((int64_t)1)
+#define RG_MICROSECOND ((int64_t)1000)
+#define RG_MILLISECOND ((int64_t)1000000)
+#define RG_SECOND ((int64_t)1000000000)
+#define RG_MINUTE ((int64_t)60000000000)
+#define RG_HOUR ((int64_t)3600000000000)
+
+/* Monotonic time in nanoseconds (CLOCK_MONOTONIC).  Any thread. */
+RG_API int64_t rg_now(void);
+
+/* Parks the calling goroutine for at least ns nanoseconds; ns <= 0 returns
+ * at once.  On a foreign thread it sleeps the thread.  Any thread. */
+RG_API void rg_sleep(int64_t ns);
+
+/* ------------------------------------------------------------------ */
+/* Runtime and goroutines                                              */
+/* ------------------------------------------------------------------ */
+
+/* Runtime configuration.  Zero fields take their defaults, which the
+ * environment may override: RINGO_PROCS, RINGO_STACK_SIZE. */
+typedef struct rg_config {
+	int procs;         /* number of Ps; default RINGO_PROCS or CPU count */
+	size_t stack_size; /* goroutine stack address space; default 256 KiB */
+} rg_config_t;
+
+/* Starts the runtime, runs fn(arg) as the main goroutine (id 1) and
+ * returns its result once it returns.  Other goroutines are abandoned,
+ * as when a Go program's main returns, and the runtime's memory is
+ * released.  Returns -EBUSY if the runtime is already running, -ENOMEM or
+ * another -errno if it cannot start.  Call from a plain thread. */
+RG_API int rg_main(int (*fn)(void *), void *arg);
+
+/* Starts the runtime for embedding in a host program: goroutines run on
+ * the runtime's own threads while the caller goes on; rg_go and the sync
+ * and channel calls work from the caller's (foreign) threads.  cfg may be
+ * NULL.  Returns 0, -EBUSY if already running, or -errno. */
+RG_API int rg_init(const rg_config_t *cfg);
+
+/* Stops the runtime started by rg_init: goroutines still alive are
+ * abandoned, the runtime's threads exit and its memory is released.
+ * Call from a foreign thread, never from a goroutine. */
+RG_API void rg_shutdown(void);
+
+/* Starts fn(arg) as a new goroutine.  Returns 0, -ENOMEM, or -EINVAL
+ * (no runtime, or fn NULL).  Any thread. */
+RG_API int rg_go(void (*fn)(void *), void *arg);
+
+/* rg_go with a name shown in dumps, panics and traces (copied; up to 31
+ * bytes kept).  Any thread. */
+RG_API int rg_go_named(const char *name, void (*fn)(void *), void *arg);
+
+/* Lets other goroutines run (runtime.Gosched).  Goroutine; a no-op
+ * sched_yield() on a foreign thread. */
+RG_API void rg_yield(void);
+
+/* Ends the calling goroutine (runtime.Goexit).  Goroutine only; from the
+ * main goroutine it ends rg_main with result 0. */
+RG_API _Noreturn void rg_exit(void);
+
+/* The calling goroutine's id (main is 1), 0 on a foreign thread. */
+RG_API int64_t rg_goid(void);
+
+/* Goroutines alive now (runtime.NumGoroutine).  Any thread. */
+RG_API int rg_num_goroutines(void);
+
+/* Number of Ps (GOMAXPROCS), 0 when the runtime is not running. */
+RG_API int rg_procs(void);
+
+/* Brackets a call that blocks the thread outside ringo (a library that
+ * waits, getaddrinfo, a foreign lock).  The P is released to other
+ * goroutines while the call blocks (Go's entersyscall/exitsyscall).
+ * Between the two, make no other ringo call.  No-ops on a foreign thread. */
+RG_API void rg_syscall_enter(void);
+RG_API void rg_syscall_exit(void);
+
+/* Reports a programmer error as Go does: "panic: <message>", the
+ * goroutine's id and name, a backtrace, then abort().  Any thread. */
+RG_API _Noreturn void rg_panic(const char *fmt, ...) RG_PRINTF(1, 2);
+
+/* Writes every goroutine (id, name, state, wait reason, time waited,
+ * start function, backtrace) to fd, as Go's SIGQUIT dump does.  SIGQUIT
+ * does the same on stderr and exits with status 2.  Any thread. */
+RG_API void rg_dump_goroutines(int fd);
+
+#define RG_STATS_MAX_PROCS 64
+
+/* Runtime counters; cumulative counts start at rg_main/rg_init. */
+typedef struct rg_stats {
+	int64_t goroutines;       /* alive now */
+	int64_t procs;            /* number of Ps */
+	int64_t threads;          /* Ms (OS threads) started */
+	int64_t spawned;          /* goroutines created */
+	int64_t switches;         /* goroutine switches */
+	int64_t parks;            /* goroutines parked */
+	int64_t steals;           /* successful steals from another P */
+	int64_t handoffs;         /* Ps retaken from a blocked syscall */
+	int64_t hogs;             /* goroutines seen holding a P > 10 ms */
+	int64_t global_runq;      /* goroutines in the global run queue */
+	int64_t io_ops;           /* I/O requests completed */
+	uint32_t runq[RG_STATS_MAX_PROCS]; /* per-P local run queue length */
+} rg_stats_t;
+
+/* Fills *out with a snapshot (each counter read atomically, the whole not
+ * a consistent cut).  Any thread. */
+RG_API void rg_stats(rg_stats_t *out);
+
+/* The rest of the API, one part per concept. */
+#include "ringo/chan.h" /* channels and select */
+#include "ringo/sync.h" /* Mutex, RWMutex, WaitGroup, Once, Cond */
+#include "ringo/ctx.h"  /* contexts */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RINGO_H */

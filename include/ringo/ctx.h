@@ -1,0 +1,112 @@
+/* Part of <ringo.h>; include that instead. */
+#ifndef RINGO_CTX_H
+#define RINGO_CTX_H
+
+/*
+ * Contexts, Go's context package: cancellation, deadlines and
+ * request-scoped values carried down a tree of calls and goroutines.
+ *
+ *     rg_ctx_t *ctx = rg_ctx_with_timeout(rg_ctx_background(), 3 * RG_SECOND);
+ *     rg_case_t cs[] = { RG_RECV(results, &r), RG_RECV(rg_ctx_done(ctx), NULL) };
+ *     if (rg_select(cs, 2, true) == 1)
+ *             printf("gave up: %s\n", strerror(-rg_ctx_err(ctx)));
+ *     rg_ctx_cancel(ctx);             // Go's defer cancel()
+ *
+ * Ownership.  C has no collector, so contexts are reference counted.
+ * Every rg_ctx_with_* call returns a context holding one reference, the
+ * creator's; rg_ctx_cancel drops it (after cancelling, for cancellable
+ * contexts), exactly as Go's `defer cancel()`.  rg_ctx_release drops it
+ * too, without cancelling.  Hand a context to a goroutine that may
+ * outlive the caller's reference with rg_ctx_retain, and have the
+ * goroutine rg_ctx_release it.  A child holds a reference on its parent,
+ * so a parent stays valid while any descendant does.  Using a context
+ * after its last reference is gone is a use-after-free (AddressSanitizer
+ * reports it).  Background and TODO are static: retain, release and
+ * cancel do nothing to them.
+ *
+ * NULL is accepted wherever a context is (as the I/O calls do): it reads
+ * as Background.
+ *
+ * Every call here may be made from any thread (goroutine or foreign),
+ * once the runtime runs.
+ */
+
+/* A context (Go's context.Context).  Opaque. */
+typedef struct rg_ctx rg_ctx_t;
+
+/* context.Background() / context.TODO(): static roots, never cancelled,
+ * no deadline, no values. */
+RG_API rg_ctx_t *rg_ctx_background(void);
+RG_API rg_ctx_t *rg_ctx_todo(void);
+
+/*
+ * context.WithCancel(parent): a child of parent cancelled by
+ * rg_ctx_cancel or when parent is.  If parent is already cancelled the
+ * child is born cancelled, with parent's reason.  Returns the context
+ * with one reference (the creator's; drop it with rg_ctx_cancel).
+ * Aborts, as Go does, when out of memory.
+ */
+RG_API rg_ctx_t *rg_ctx_with_cancel(rg_ctx_t *parent);
+
+/*
+ * context.WithDeadline(parent, t): as rg_ctx_with_cancel, and also
+ * cancelled with -ETIMEDOUT when the monotonic clock (rg_now) reaches t.
+ * If parent's deadline comes first, the child keeps parent's (and is
+ * cancelled with it); if t has passed, it is born timed out.  The
+ * deadline fires from the runtime's timer heap: no thread or goroutine
+ * per context.
+ */
+RG_API rg_ctx_t *rg_ctx_with_deadline(rg_ctx_t *parent, int64_t t);
+
+/* context.WithTimeout(parent, d): rg_ctx_with_deadline(parent, rg_now() + d). */
+RG_API rg_ctx_t *rg_ctx_with_timeout(rg_ctx_t *parent, int64_t d);
+
+/*
+ * context.WithValue(parent, key, val): a child carrying key -> val.
+ * Keys compare by address: use the address of a private static object
+ * (static const char user_key; ... &user_key), never a string's
+ * contents.  key must not be NULL.  val is not owned.  A value context
+ * has no cancellation of its own: it is cancelled, times out and reports
+ * Done and Err exactly as its nearest cancellable ancestor does (so
+ * rg_ctx_cancel on it only drops the reference).
+ */
+RG_API rg_ctx_t *rg_ctx_with_value(rg_ctx_t *parent, const void *key, void *val);
+
+/*
+ * Go's cancel(): cancels ctx and every descendant (reason -ECANCELED,
+ * unless it was cancelled already: the first reason stays), closes their
+ * Done channels, then drops the creator's reference.  Call it exactly
+ * once per rg_ctx_with_* result.
+ */
+RG_API void rg_ctx_cancel(rg_ctx_t *ctx);
+
+/* Takes one more reference; returns ctx. */
+RG_API rg_ctx_t *rg_ctx_retain(rg_ctx_t *ctx);
+
+/* Drops a reference; the last one frees the context (a context that
+ * was never cancelled is unhooked from its parent, not cancelled). */
+RG_API void rg_ctx_release(rg_ctx_t *ctx);
+
+/*
+ * ctx.Done(): a channel of zero-size elements that is closed when ctx is
+ * cancelled (receive from it in rg_select).  NULL, which is never ready,
+ * for a context that can never be cancelled (Background, TODO, values
+ * over them).  Contexts that share a cancellation share the channel.
+ * The channel belongs to the context: never close or free it, and use
+ * it only while holding a reference.
+ */
+RG_API rg_chan_t *rg_ctx_done(rg_ctx_t *ctx);
+
+/* ctx.Err(): 0 while not cancelled, then -ECANCELED (cancelled) or
+ * -ETIMEDOUT (deadline exceeded), Go's Canceled and DeadlineExceeded. */
+RG_API int rg_ctx_err(rg_ctx_t *ctx);
+
+/* ctx.Deadline(): true and *t set to the earliest deadline of ctx and
+ * its ancestors, false (and *t untouched) when none has one. */
+RG_API bool rg_ctx_deadline(rg_ctx_t *ctx, int64_t *t);
+
+/* ctx.Value(key): the value of the nearest value context with key on
+ * the way up from ctx, NULL if none. */
+RG_API void *rg_ctx_value(rg_ctx_t *ctx, const void *key);
+
+#endif

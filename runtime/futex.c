@@ -1,0 +1,135 @@
+/*
+ * Futexes, the runtime lock and notes.  See futex.h.
+ *
+ * Rejected: pthread mutexes and condition variables for the runtime's
+ * own locks and thread parking.  They work, but a note needs only one
+ * word and one syscall each way, the lock's fast path is a single CAS,
+ * and both use the same futex2 path that the sync primitives use, so a
+ * kernel without futex2 exercises one fallback, not three.
+ */
+#include "futex.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* futex2 (Linux 6.7); the numbers are the same on every architecture
+ * that uses the generic syscall table, x86-64 included.  Debian 12's
+ * headers predate them. */
+#ifndef __NR_futex_wake
+#define __NR_futex_wake 454
+#endif
+#ifndef __NR_futex_wait
+#define __NR_futex_wait 455
+#endif
+#ifndef FUTEX2_SIZE_U32
+#define FUTEX2_SIZE_U32 0x02
+#endif
+#ifndef FUTEX2_PRIVATE
+#define FUTEX2_PRIVATE FUTEX_PRIVATE_FLAG
+#endif
+#define RG_FUTEX_BITSET_ANY 0xffffffffu
+
+static bool use_futex2;
+
+void rg__futex_setup(void)
+{
+	const char *env = getenv("RINGO_FUTEX");
+	static _Atomic uint32_t probe;
+
+	use_futex2 = false;
+	if (env && strcmp(env, "legacy") == 0)
+		return;
+	/* Waking nobody succeeds (0) on a kernel that has futex_wake. */
+	long r = syscall(__NR_futex_wake, &probe, RG_FUTEX_BITSET_ANY, 1,
+			 FUTEX2_SIZE_U32 | FUTEX2_PRIVATE);
+	use_futex2 = r >= 0;
+}
+
+bool rg__futex2(void)
+{
+	return use_futex2;
+}
+
+static void ns_to_ts(int64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+}
+
+int rg__futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline)
+{
+	struct timespec ts, *tp = NULL;
+	long r;
+
+	if (deadline >= 0) {
+		ns_to_ts(deadline, &ts);
+		tp = &ts;
+	}
+	if (use_futex2)
+		r = syscall(__NR_futex_wait, addr, (unsigned long)val,
+			    (unsigned long)RG_FUTEX_BITSET_ANY,
+			    FUTEX2_SIZE_U32 | FUTEX2_PRIVATE, tp, CLOCK_MONOTONIC);
+	else
+		/* WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline,
+		 * unlike FUTEX_WAIT's relative one. */
+		r = syscall(SYS_futex, addr, FUTEX_WAIT_BITSET_PRIVATE, val, tp,
+			    NULL, RG_FUTEX_BITSET_ANY);
+	return r < 0 ? -errno : 0;
+}
+
+void rg__futex_wake(_Atomic uint32_t *addr, int n)
+{
+	if (use_futex2)
+		syscall(__NR_futex_wake, addr, (unsigned long)RG_FUTEX_BITSET_ANY,
+			n, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE);
+	else
+		syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+/* ---- lock ---------------------------------------------------------- */
+
+void rg__lock_slow(rg__lock_t *l)
+{
+	/* Spin briefly: runtime critical sections are a few dozen
+	 * instructions, so the holder is usually about to release. */
+	for (int i = 0; i < 100; i++) {
+		uint32_t zero = 0;
+		if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_weak_explicit(&l->state, &zero, 1,
+				memory_order_acquire, memory_order_relaxed))
+			return;
+		rg__cpu_relax();
+	}
+	/* Mark contended; whoever we find holding it will wake us. */
+	while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
+		rg__futex_wait(&l->state, 2, -1);
+}
+
+void rg__unlock_slow(rg__lock_t *l)
+{
+	rg__futex_wake(&l->state, 1);
+}
+
+/* ---- note ---------------------------------------------------------- */
+
+bool rg__note_sleep(rg__note_t *n, int64_t deadline)
+{
+	for (;;) {
+		if (atomic_exchange_explicit(&n->key, 0, memory_order_acquire) == 1)
+			return true;
+		if (rg__futex_wait(&n->key, 0, deadline) == -ETIMEDOUT)
+			return atomic_exchange_explicit(&n->key, 0,
+							memory_order_acquire) == 1;
+	}
+}
+
+void rg__note_wake(rg__note_t *n)
+{
+	atomic_store_explicit(&n->key, 1, memory_order_release);
+	rg__futex_wake(&n->key, 1);
+}

@@ -1,0 +1,438 @@
+/*
+ * rt.h — the runtime's internal structures and the internal API that the
+ * other layers (channels, sync, timers, I/O) are written against.
+ *
+ * Glossary (Go's names, Go's design):
+ *   G  a goroutine: its saved stack pointer, state, id, wait reason.  The
+ *      G header lives at the top of its own stack slot (see stack.c), so a
+ *      parked goroutine costs one page when its frames fit in it.
+ *   M  an OS thread running the scheduler loop on its own thread stack
+ *      ("g0").  An M must hold a P to run Gs.
+ *   P  a logical processor: a local run queue, a runnext slot, a timer
+ *      heap, caches.  There are rg_procs() of them.
+ *
+ * Switching: a goroutine that parks, yields or exits switches directly to
+ * the next runnable G of its P when there is one, else to its M's g0,
+ * which looks for work (timers, global queue, stealing) or parks the
+ * thread.  What must happen once the old G is off its stack (release the
+ * lock a parker held, requeue a yielder, free an exited G) is recorded in
+ * m->after and done by whichever context runs next (rg__after_switch).
+ * This halves the switches on the hot path against Go's always-via-g0
+ * mcall, and keeps the one invariant that matters: nobody can make a G
+ * runnable until it is off its stack.
+ *
+ * Waiting: one mechanism, rg__park() / rg__ready(), serves every waiter.
+ * Foreign threads (not goroutines) wait through rg_waiter_t on a futex.
+ */
+#ifndef RG_RT_H
+#define RG_RT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "futex.h"
+#include "ringo.h"
+
+#define RG_HIDDEN __attribute__((visibility("hidden")))
+#define RG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define RG_CACHELINE 64
+
+#define RG_RUNQ_SIZE 256     /* per-P local run queue (Go: 256) */
+#define RG_MAX_PROCS 1024
+#define RG_GLOBAL_TICK 61    /* check the global queue every N schedules */
+
+typedef struct rg_g rg_g;
+typedef struct rg_m rg_m;
+typedef struct rg_p rg_p;
+typedef struct rg_chunk rg_chunk;
+
+/* ---- goroutines ---------------------------------------------------- */
+
+enum rg_gstatus {
+	RG_G_FREE = 0,  /* not in use (zero: a cold, zeroed slot reads FREE) */
+	RG_G_RUNNABLE,  /* in a run queue or about to be */
+	RG_G_RUNNING,   /* on an M */
+	RG_G_WAITING,   /* parked; only rg__ready moves it on */
+	RG_G_SYSCALL,   /* between rg_syscall_enter and _exit */
+	RG_G_DEAD,      /* returned; being freed */
+};
+
+/* Why a goroutine waits: shown in dumps, reported by probes. */
+typedef enum rg_wait_reason {
+	RG_WAIT_NONE = 0,
+	RG_WAIT_SLEEP,
+	RG_WAIT_CHAN_SEND,
+	RG_WAIT_CHAN_RECV,
+	RG_WAIT_CHAN_SEND_NIL,
+	RG_WAIT_CHAN_RECV_NIL,
+	RG_WAIT_SELECT,
+	RG_WAIT_SELECT_NO_CASES,
+	RG_WAIT_MUTEX,
+	RG_WAIT_RWMUTEX_R,
+	RG_WAIT_RWMUTEX_W,
+	RG_WAIT_WAITGROUP,
+	RG_WAIT_COND,
+	RG_WAIT_ONCE,
+	RG_WAIT_SEMA,
+	RG_WAIT_IO,
+	RG_WAIT_TIMER,
+	RG_WAIT_PROCESS,
+	RG_WAIT_SIGNAL,
+	RG_WAIT_SYSCALL_EXIT,
+	RG_WAIT_NREASONS
+} rg_wait_reason_t;
+
+const char *rg__wait_reason_str(int reason);
+
+/*
+ * A goroutine.  Invariants: status says who may touch the rest.  While
+ * RUNNING only its M does; while RUNNABLE whoever dequeued it; while
+ * WAITING only the code that will call rg__ready.  The header sits at the
+ * top of the goroutine's stack slot: [guard][stack ... grows down][rg_g].
+ */
+struct rg_g {
+	void *sp;                      /* saved stack pointer when switched out */
+	_Atomic uint32_t status;       /* enum rg_gstatus */
+	uint32_t waitreason;           /* rg_wait_reason_t while WAITING */
+	rg_g *schedlink;               /* run queue / free list link (queue owner) */
+	rg_m *m;                       /* M running it (RUNNING/SYSCALL), else NULL */
+	int64_t id;                    /* goroutine id, > 0 */
+	void (*fn)(void *);            /* start function */
+	void *arg;
+	int64_t waitsince;             /* rg_now() when it parked */
+	void *param;                   /* set by a waker for the woken (Go's g.param) */
+	char *stack_lo;                /* lowest usable byte (above the guard) */
+	rg_chunk *chunk;               /* stack slot's chunk */
+	uint32_t slot;                 /* slot index in the chunk */
+	uint8_t is_main;               /* the rg_main goroutine */
+	uint8_t hog;                   /* sysmon saw it hold its P > 10 ms */
+	uint8_t warm;                  /* header valid across reuse (not cold) */
+	void *asan_fake_stack;         /* AddressSanitizer fiber state */
+	void *tsan_fiber;              /* ThreadSanitizer fiber */
+	char name[32];
+};
+
+/* ---- processors ---------------------------------------------------- */
+
+enum rg_pstatus {
+	RG_P_IDLE = 0,  /* in the idle list, no M */
+	RG_P_RUNNING,   /* owned by an M running Gs or the scheduler */
+	RG_P_SYSCALL,   /* its M is in a syscall; sysmon may retake it */
+	RG_P_DEAD,
+};
+
+typedef struct rg_timer rg_timer;
+
+struct rg_p {
+	/* Owner-written, read by thieves and sysmon. */
+	int id;
+	_Atomic uint32_t status;        /* enum rg_pstatus */
+	rg_m *m;                        /* owning M; NULL when idle (sched.lock) */
+	rg_p *link;                     /* idle list link (sched.lock) */
+	_Atomic uint32_t schedtick;     /* +1 per schedule (owner) */
+	_Atomic uint32_t syscalltick;   /* +1 per rg_syscall_enter (owner) */
+
+	/* Local run queue (Go's): the owner puts at tail, anyone takes from
+	 * head with a CAS.  runnext is the G that runs next (the one a
+	 * channel peer just readied), ahead of the queue. */
+	_Atomic uint32_t runqhead __attribute__((aligned(RG_CACHELINE)));
+	_Atomic uint32_t runqtail;
+	_Atomic(rg_g *) runnext;
+	_Atomic(rg_g *) runq[RG_RUNQ_SIZE];
+
+	/* Owner only. */
+	rg_g *gfree __attribute__((aligned(RG_CACHELINE)));  /* warm G cache */
+	int ngfree;
+	int64_t goidcache, goidcacheend;                      /* id batch */
+	uint64_t rand;                                        /* fastrand state */
+
+	/* Timers: a 4-ary min-heap on `when`, under tlock (any M may run
+	 * an idle P's timers).  timer0 mirrors the earliest `when`, 0 if
+	 * none, for lock-free peeking. */
+	rg__lock_t tlock __attribute__((aligned(RG_CACHELINE)));
+	rg_timer **timers;
+	int ntimers, captimers;
+	_Atomic int64_t timer0;
+
+	/* Counters (owner writes, relaxed; rg_stats sums them). */
+	_Atomic int64_t nspawn, nexit, nswitch, npark, nsteal;
+
+	/* sysmon's private view. */
+	uint32_t sm_schedtick, sm_syscalltick;
+	int64_t sm_schedwhen, sm_syscallwhen;
+} __attribute__((aligned(RG_CACHELINE)));
+
+/* ---- threads ------------------------------------------------------- */
+
+enum rg_after {
+	RG_AFTER_NONE = 0,
+	RG_AFTER_PARK,     /* set WAITING, call unlockf; false: ready again */
+	RG_AFTER_YIELD,    /* requeue at the local tail */
+	RG_AFTER_EXIT,     /* free the G and its stack */
+	RG_AFTER_GLOBAL,   /* put on the global queue (lost its P in a syscall) */
+};
+
+typedef bool (*rg_unlockf)(rg_g *g, void *arg);
+
+struct rg_m {
+	void *g0sp;             /* g0's saved stack pointer while a G runs */
+	rg_g *curg;             /* G running on this M, NULL on g0 */
+	rg_p *p;                /* P held, NULL when none */
+	rg_p *nextp;            /* P handed over by whoever woke us */
+	rg_m *link;             /* idle list (sched.lock) */
+	rg_m *alllink;          /* all Ms (sched.lock) */
+	rg__note_t park;        /* sleeps here when idle */
+	bool spinning;          /* looking for work, counted in nmspinning */
+	bool idle;              /* in the idle list (sched.lock) */
+	bool is_m0;             /* the thread that called rg_main */
+	int id;
+	pthread_t thread;
+
+	/* What the next context must do for the G we just left. */
+	int after;
+	rg_g *after_g;
+	rg_unlockf after_unlockf;
+	void *after_arg;
+
+	uint64_t rand;
+	void *sigstack;             /* alternate signal stack */
+	size_t sigstack_size;
+	void *g0_stack_lo;          /* g0 (thread) stack, for sanitizers */
+	size_t g0_stack_size;
+	void *g0_asan_fake;
+	void *g0_tsan_fiber;
+};
+
+/* ---- the scheduler ------------------------------------------------- */
+
+struct rg_sched {
+	rg__lock_t lock;               /* protects what is marked (lock) */
+
+	rg_g *runqhead, *runqtail;     /* global run queue (lock) */
+	_Atomic int32_t runqsize;      /* written under lock, read anywhere */
+
+	rg_p *pidle;                   /* idle Ps (lock) */
+	_Atomic int32_t npidle;
+	rg_m *midle;                   /* idle Ms (lock) */
+	int nmidle;                    /* (lock) */
+	int mcount;                    /* Ms created (lock) */
+	rg_m *allm;                    /* (lock) */
+	_Atomic int32_t nmspinning;    /* Ms spinning for work */
+	_Atomic int32_t nmlive;        /* M threads not yet exited */
+	rg__note_t mexit;              /* woken as Ms exit at shutdown */
+
+	rg_p **allp;
+	int nprocs;
+
+	_Atomic int64_t goidgen;
+	_Atomic int running;           /* between init and teardown */
+	_Atomic int stopping;          /* shutting down: Ms exit */
+	bool embedded;                 /* started by rg_init */
+	int main_result;
+
+	/* The one M that sleeps until the earliest timer (lock). */
+	rg_m *sleeper;
+	_Atomic int64_t sleep_until;   /* INT64_MAX when none */
+
+	/* Deadlock detection: things outside the Ps that can still wake a
+	 * goroutine (foreign threads waiting or holding the runtime, I/O in
+	 * flight, goroutines in syscalls). */
+	_Atomic int32_t nrefs;
+	_Atomic int32_t nsyscall;
+
+	/* sysmon */
+	pthread_t sysmon;
+	bool sysmon_started;
+	rg__note_t sysmon_note;
+	_Atomic int sysmonwait;
+
+	/* counters not owned by a P */
+	_Atomic int64_t nforeign_spawn, nthreads, nhandoff, nhogs, nio;
+
+	size_t stack_size;             /* bytes per stack slot, guard included */
+};
+
+extern struct rg_sched rg__sched RG_HIDDEN;
+
+/* ---- internal API -------------------------------------------------- */
+
+/* The calling thread's M, or NULL on a foreign thread.  Never cached
+ * across a park: a goroutine may resume on another thread. */
+rg_m *rg__getm(void) RG_HIDDEN;
+
+/* The calling goroutine, or NULL on g0 or a foreign thread. */
+static inline rg_g *rg__getg(void)
+{
+	rg_m *m = rg__getm();
+	return m ? m->curg : NULL;
+}
+
+/*
+ * Parks the calling goroutine.  Once it is off its stack, unlockf(g, arg)
+ * runs on the next context (typically releasing the lock under which the
+ * goroutine was queued as a waiter); if it returns false the goroutine is
+ * made runnable again at once.  Returns when someone calls rg__ready(g).
+ * Goroutine only.
+ */
+void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason) RG_HIDDEN;
+
+/* Makes a parked goroutine runnable, on the caller's P when it has one
+ * (in runnext: the woken runs next), else on the global queue.  Any
+ * thread.  Panics if g is not parked. */
+void rg__ready(rg_g *g) RG_HIDDEN;
+
+/* Counts something outside the scheduler that may still ready a
+ * goroutine (a foreign thread blocked in a channel, I/O in flight), so
+ * that the deadlock detector does not fire while it exists. */
+static inline void rg__sched_ref(void)
+{
+	atomic_fetch_add_explicit(&rg__sched.nrefs, 1, memory_order_relaxed);
+}
+static inline void rg__sched_unref(void)
+{
+	atomic_fetch_sub_explicit(&rg__sched.nrefs, 1, memory_order_relaxed);
+}
+
+/*
+ * rg_waiter_t: one wait, by a goroutine (parks) or a foreign thread
+ * (sleeps on a futex).  Every blocking primitive queues one of these and
+ * whoever satisfies the wait calls rg__waiter_wake exactly once.
+ */
+typedef struct rg_waiter {
+	rg_g *g;                  /* NULL: a foreign thread */
+	_Atomic uint32_t woken;   /* foreign thread: 0 asleep, 1 woken */
+} rg_waiter_t;
+
+/* Binds w to the caller (goroutine or foreign thread). */
+void rg__waiter_init(rg_waiter_t *w) RG_HIDDEN;
+
+/* Waits until rg__waiter_wake(w).  unlockf as for rg__park (on a foreign
+ * thread it runs on the caller before sleeping, with g == NULL). */
+void rg__waiter_wait(rg_waiter_t *w, rg_unlockf unlockf, void *arg,
+		     rg_wait_reason_t reason) RG_HIDDEN;
+
+/* Ends the wait.  The waiter's record may be gone once this returns. */
+void rg__waiter_wake(rg_waiter_t *w) RG_HIDDEN;
+
+/* Wakes an M to run a P if one is idle and none is spinning. */
+void rg__wakep(void) RG_HIDDEN;
+
+/* A cheap per-thread random number (per-P on a goroutine). */
+uint32_t rg__fastrand(void) RG_HIDDEN;
+
+/* ---- timers (timer.c) ---------------------------------------------- */
+
+enum rg_timer_state {
+	RG_TIMER_IDLE = 0,   /* not in a heap */
+	RG_TIMER_ARMED,      /* in p->timers */
+	RG_TIMER_FIRING,     /* fn running */
+};
+
+/*
+ * A timer in a P's heap.  fn(arg, now) runs on whichever M services that
+ * P's heap, holding a P but no lock; it must not block.
+ *   One-shot (period <= 0): the timer is IDLE before fn runs and the
+ *   runtime never touches it afterwards, so fn may free it (or ready the
+ *   goroutine on whose stack it lives).  rg__timer_del returns false once
+ *   fn is about to run: an owner that must know fn finished synchronises
+ *   in fn (e.g. the timer holds a reference that fn drops, or that the
+ *   caller drops when rg__timer_del returns true).
+ *   Periodic (period > 0): re-armed after fn returns; rg__timer_del waits
+ *   for a running fn, so the owner keeps t alive until del returns.
+ */
+struct rg_timer {
+	int64_t when;                /* monotonic ns */
+	int64_t period;              /* > 0: repeats */
+	void (*fn)(void *arg, int64_t now);
+	void *arg;
+	_Atomic(rg_p *) pp;          /* heap it is in (under pp->tlock) */
+	_Atomic uint32_t state;      /* enum rg_timer_state */
+	int32_t idx;                 /* index in the heap (pp->tlock) */
+	rg_m *firing;                /* M running a periodic fn (pp->tlock) */
+};
+
+/* Arms t (t->when, fn, arg, period set by the caller) on the caller's P,
+ * or P 0 from a foreign thread.  t must be IDLE. */
+void rg__timer_add(rg_timer *t) RG_HIDDEN;
+
+/* Disarms t.  Returns true if it was removed before firing; false if it
+ * had fired (or is firing) or was not armed.  For a periodic timer, waits
+ * for a running fn to return unless called from that fn. */
+bool rg__timer_del(rg_timer *t) RG_HIDDEN;
+
+/* Runs p's expired timers; returns the next `when` (0 if none).  The
+ * caller holds a P (fn may ready goroutines onto it). */
+int64_t rg__timers_run(rg_p *p, int64_t now) RG_HIDDEN;
+
+/* Earliest timer over all Ps, 0 if none. */
+int64_t rg__timers_earliest(void) RG_HIDDEN;
+
+/* Called after a timer was armed for `when`: wakes whoever must notice. */
+void rg__timer_wake(int64_t when) RG_HIDDEN;
+
+void rg__timers_free(rg_p *p) RG_HIDDEN;
+
+/* ---- stacks (stack.c) ---------------------------------------------- */
+
+/* Sets up stack allocation (page size, guard mode from RINGO_GUARD).
+ * Returns 0 or -errno. */
+int rg__stack_setup(size_t stack_size) RG_HIDDEN;
+
+/* Allocates a G with its stack; its header is zeroed except stack
+ * fields, or kept warm (tsan fiber) when reused.  NULL: out of memory. */
+rg_g *rg__galloc(rg_p *p) RG_HIDDEN;
+
+/* Returns g's stack to p's cache (or further, beyond the high-water). */
+void rg__gfree(rg_p *p, rg_g *g) RG_HIDDEN;
+
+/* Unmaps every stack.  No goroutine may run. */
+void rg__stack_teardown(void) RG_HIDDEN;
+
+/* Calls fn for every G that is not FREE (dumps, deadlock reports). */
+void rg__for_each_g(void (*fn)(rg_g *g, void *arg), void *arg) RG_HIDDEN;
+
+/* Which guard mechanism is in use: "madvise" or "mprotect". */
+const char *rg__stack_guard_mode(void) RG_HIDDEN;
+
+/* If addr lies in a stack guard, the G whose guard it is, else NULL. */
+rg_g *rg__stack_guard_owner(const void *addr) RG_HIDDEN;
+
+/* ---- context switch (switch_*.S) ----------------------------------- */
+
+/* Saves the callee-saved state on the current stack, stores the stack
+ * pointer in *save, loads `load` and returns into that context. */
+void rg__ctx_switch(void **save, void *load) RG_HIDDEN;
+
+/* Prepares g's stack so that switching to g->sp calls rg__goentry(g). */
+void rg__ctx_init(rg_g *g, void *stack_top) RG_HIDDEN;
+
+/* First frame of every goroutine (never returns). */
+_Noreturn void rg__goentry(rg_g *g) RG_HIDDEN;
+
+/* Return address and frame pointer saved by rg__ctx_switch, to walk a
+ * parked goroutine's frames. */
+void rg__ctx_frame(const void *sp, uintptr_t *pc, uintptr_t *fp) RG_HIDDEN;
+
+/* ---- failure reports (panic.c) ------------------------------------- */
+
+void rg__signals_install(void) RG_HIDDEN;
+void rg__signals_restore(void) RG_HIDDEN;
+int rg__sigstack_alloc(rg_m *m) RG_HIDDEN;
+void rg__sigstack_free(rg_m *m) RG_HIDDEN;
+_Noreturn void rg__fatal_deadlock(void) RG_HIDDEN;
+_Noreturn void rg__throw(const char *msg) RG_HIDDEN;
+
+/* ---- small helpers ------------------------------------------------- */
+
+static inline int64_t rg__nanotime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#endif

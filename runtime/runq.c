@@ -1,0 +1,187 @@
+/*
+ * Run queues.  See runq.h for the invariants.
+ */
+#include "runq.h"
+
+#define RQ_MASK (RG_RUNQ_SIZE - 1)
+_Static_assert((RG_RUNQ_SIZE & RQ_MASK) == 0, "run queue size is a power of two");
+
+/* Moves half of p's full queue plus g to the global queue.  Fails (false)
+ * if a thief took from the queue meanwhile: the caller retries. */
+static bool runqputslow(rg_p *p, rg_g *g, uint32_t h, uint32_t t)
+{
+	rg_g *batch[RG_RUNQ_SIZE / 2 + 1];
+	uint32_t n = (t - h) / 2;
+
+	for (uint32_t i = 0; i < n; i++)
+		batch[i] = atomic_load_explicit(&p->runq[(h + i) & RQ_MASK],
+						memory_order_relaxed);
+	/* Release: our slot reads happen before the owner may reuse them. */
+	if (!atomic_compare_exchange_strong_explicit(&p->runqhead, &h, h + n,
+			memory_order_release, memory_order_relaxed))
+		return false;
+	batch[n] = g;
+	for (uint32_t i = 0; i < n; i++)
+		batch[i]->schedlink = batch[i + 1];
+	g->schedlink = NULL;
+	rg__lock(&rg__sched.lock);
+	rg__globrunqputbatch(batch[0], g, (int)n + 1);
+	rg__unlock(&rg__sched.lock);
+	return true;
+}
+
+void rg__runqput(rg_p *p, rg_g *g, bool next)
+{
+	if (next) {
+		g = atomic_exchange_explicit(&p->runnext, g, memory_order_acq_rel);
+		if (!g)
+			return;
+	}
+	for (;;) {
+		/* Acquire: pairs with thieves' release CAS of the head, so the
+		 * slots they read are free before we overwrite them. */
+		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+		if (t - h < RG_RUNQ_SIZE) {
+			atomic_store_explicit(&p->runq[t & RQ_MASK], g, memory_order_relaxed);
+			/* Release: publishes the slot with the tail. */
+			atomic_store_explicit(&p->runqtail, t + 1, memory_order_release);
+			return;
+		}
+		if (runqputslow(p, g, h, t))
+			return;
+	}
+}
+
+rg_g *rg__runqget(rg_p *p)
+{
+	rg_g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL,
+			memory_order_acquire, memory_order_relaxed))
+		return next;
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+		if (t == h)
+			return NULL;
+		rg_g *g = atomic_load_explicit(&p->runq[h & RQ_MASK], memory_order_relaxed);
+		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h + 1,
+				memory_order_release, memory_order_relaxed))
+			return g;
+	}
+}
+
+/* Copies half of p's queue into batch[] starting at bhead; returns how
+ * many.  Any thread. */
+static uint32_t runqgrab(rg_p *p, _Atomic(rg_g *) *batch, uint32_t bhead, bool stealnext)
+{
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+		/* Acquire: the owner's slot stores happen before its tail store. */
+		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
+		uint32_t n = t - h;
+		n = n - n / 2;
+		if (n == 0) {
+			if (!stealnext)
+				return 0;
+			rg_g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+			if (!next || !atomic_compare_exchange_strong_explicit(&p->runnext,
+					&next, NULL, memory_order_acquire, memory_order_relaxed))
+				return 0;
+			atomic_store_explicit(&batch[bhead & RQ_MASK], next, memory_order_relaxed);
+			return 1;
+		}
+		if (n > RG_RUNQ_SIZE / 2)
+			continue; /* read head and tail at different times: retry */
+		for (uint32_t i = 0; i < n; i++) {
+			rg_g *g = atomic_load_explicit(&p->runq[(h + i) & RQ_MASK],
+						       memory_order_relaxed);
+			atomic_store_explicit(&batch[(bhead + i) & RQ_MASK], g,
+					      memory_order_relaxed);
+		}
+		if (atomic_compare_exchange_strong_explicit(&p->runqhead, &h, h + n,
+				memory_order_release, memory_order_relaxed))
+			return n;
+	}
+}
+
+rg_g *rg__runqsteal(rg_p *p, rg_p *victim, bool stealnext)
+{
+	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+	uint32_t n = runqgrab(victim, p->runq, t, stealnext);
+	if (n == 0)
+		return NULL;
+	n--;
+	rg_g *g = atomic_load_explicit(&p->runq[(t + n) & RQ_MASK], memory_order_relaxed);
+	if (n == 0)
+		return g;
+	/* Release: publishes the stolen slots to our own consumers. */
+	atomic_store_explicit(&p->runqtail, t + n, memory_order_release);
+	return g;
+}
+
+bool rg__runqempty(rg_p *p)
+{
+	/* Re-read the tail: runqput may move runnext to the queue between
+	 * our loads, which would otherwise look empty for a moment. */
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
+		rg_g *next = atomic_load_explicit(&p->runnext, memory_order_acquire);
+		if (atomic_load_explicit(&p->runqtail, memory_order_acquire) == t)
+			return h == t && next == NULL;
+	}
+}
+
+uint32_t rg__runqlen(rg_p *p)
+{
+	uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);
+	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+	uint32_t n = t - h;
+	if (n > RG_RUNQ_SIZE)
+		n = 0;
+	return n + (atomic_load_explicit(&p->runnext, memory_order_relaxed) != NULL);
+}
+
+void rg__globrunqput(rg_g *g)
+{
+	g->schedlink = NULL;
+	rg__globrunqputbatch(g, g, 1);
+}
+
+void rg__globrunqputbatch(rg_g *head, rg_g *tail, int n)
+{
+	tail->schedlink = NULL;
+	if (rg__sched.runqtail)
+		rg__sched.runqtail->schedlink = head;
+	else
+		rg__sched.runqhead = head;
+	rg__sched.runqtail = tail;
+	atomic_fetch_add_explicit(&rg__sched.runqsize, n, memory_order_relaxed);
+}
+
+rg_g *rg__globrunqget(rg_p *p, int max)
+{
+	int size = atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed);
+	if (size == 0)
+		return NULL;
+	int n = size / rg__sched.nprocs + 1;
+	if (n > size)
+		n = size;
+	if (max > 0 && n > max)
+		n = max;
+	if (n > RG_RUNQ_SIZE / 2)
+		n = RG_RUNQ_SIZE / 2;
+	atomic_fetch_sub_explicit(&rg__sched.runqsize, n, memory_order_relaxed);
+
+	rg_g *g = rg__sched.runqhead;
+	rg__sched.runqhead = g->schedlink;
+	for (int i = 1; i < n; i++) {
+		rg_g *x = rg__sched.runqhead;
+		rg__sched.runqhead = x->schedlink;
+		rg__runqput(p, x, false);
+	}
+	if (!rg__sched.runqhead)
+		rg__sched.runqtail = NULL;
+	return g;
+}

@@ -1,0 +1,42 @@
+/*
+ * Run queues: each P's bounded lock-free local queue with its runnext
+ * slot, and the global queue.  Go's design (runtime/proc.go runqput,
+ * runqget, runqgrab, runqsteal), written for C11 atomics.
+ *
+ * Local queue invariants: only the owning P's M writes runqtail and the
+ * slots at and beyond it; anyone may take from runqhead with a CAS.  So
+ * a slot is written (relaxed) before the tail is published (release), and
+ * read (relaxed) before the head CAS (release) gives it back to the
+ * owner.  runnext is taken by CAS from either side.
+ */
+#ifndef RG_RUNQ_H
+#define RG_RUNQ_H
+
+#include "rt.h"
+
+/* Puts g on p's local queue (owner only).  next: into runnext, kicking
+ * the old runnext to the tail.  A full queue moves half to the global
+ * queue. */
+void rg__runqput(rg_p *p, rg_g *g, bool next) RG_HIDDEN;
+
+/* Takes the next G of p (owner only): runnext first, then the head. */
+rg_g *rg__runqget(rg_p *p) RG_HIDDEN;
+
+/* Steals half of victim's queue into p's (p's owner only); returns one G
+ * to run, or NULL.  stealnext: may take victim's runnext too. */
+rg_g *rg__runqsteal(rg_p *p, rg_p *victim, bool stealnext) RG_HIDDEN;
+
+/* True if p has nothing queued (racy, but never wrongly true while the
+ * owner is between putting and publishing). */
+bool rg__runqempty(rg_p *p) RG_HIDDEN;
+
+/* Local queue length including runnext (racy). */
+uint32_t rg__runqlen(rg_p *p) RG_HIDDEN;
+
+/* Global queue; sched.lock held. */
+void rg__globrunqput(rg_g *g) RG_HIDDEN;
+void rg__globrunqputbatch(rg_g *head, rg_g *tail, int n) RG_HIDDEN;
+/* Takes up to a fair share (max > 0: at most max) for p; returns one. */
+rg_g *rg__globrunqget(rg_p *p, int max) RG_HIDDEN;
+
+#endif

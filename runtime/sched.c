@@ -1,0 +1,1306 @@
+/*
+ * The scheduler: Gs, Ms and Ps as in Go (see rt.h for the glossary).
+ *
+ * Where Go and ringo differ, and why:
+ *   - Switches go G -> G directly when the P has a next G (rt.h), instead
+ *     of always through g0.  After-switch actions keep it safe.
+ *   - No asynchronous preemption: C code cannot be stopped at arbitrary
+ *     instructions (libc locks, errno, malloc's caches).  Scheduling points
+ *     are the blocking calls and rg_yield.  sysmon notes hogs and kicks a
+ *     spinning M so the hog's queued goroutines are stolen and keep moving.
+ *   - rg_main's thread runs no goroutines: it starts the runtime, waits
+ *     for the main goroutine and tears down.  A goroutine that never
+ *     yields therefore cannot keep rg_main from returning.
+ *
+ * Rejected designs:
+ *   - One global run queue under a lock (libdill-style per thread, or a
+ *     work-sharing pool): every spawn and wake-up would contend on it.
+ *   - ucontext/swapcontext: a sigprocmask syscall per switch.
+ *   - setjmp/longjmp onto new stacks: undefined behaviour, and glibc's
+ *     pointer mangling and fortify checks fight it.
+ *   - Condition variables for idle Ms: a futex word per M (a note) is
+ *     all that is needed and keeps the futex2 path the only path.
+ *
+ * Locking: sched.lock guards the global queue, the idle P and M lists,
+ * the M list and the timer sleeper.  It is never held across a switch or
+ * a blocking wait.  P-local state is owned by the M holding the P.
+ */
+#include "rt.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "probes.h"
+#include "runq.h"
+#include "sanitizer.h"
+
+struct rg_sched rg__sched;
+
+static __thread rg_m *tls_m;
+
+/* Not inline, and with a compiler barrier: a goroutine can resume on
+ * another thread, so the address of a thread-local must never be kept
+ * in a register across a switch. */
+__attribute__((noinline)) rg_m *rg__getm(void)
+{
+	rg_m *m = tls_m;
+	__asm__ __volatile__("" ::: "memory");
+	return m;
+}
+
+static void setm(rg_m *m)
+{
+	tls_m = m;
+}
+
+/* ---- helpers ------------------------------------------------------- */
+
+static uint32_t rand_next(uint64_t *s)
+{
+	/* splitmix64: tiny, fast and good enough for victim selection and
+	 * select's case order. */
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+uint32_t rg__fastrand(void)
+{
+	static __thread uint64_t foreign_state;
+	rg_m *m = rg__getm();
+	if (m)
+		return rand_next(&m->rand);
+	if (!foreign_state)
+		foreign_state = (uint64_t)rg__nanotime() ^ (uint64_t)(uintptr_t)&foreign_state;
+	return rand_next(&foreign_state);
+}
+
+static int64_t coarse_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline bool stopping(void)
+{
+	return atomic_load_explicit(&rg__sched.stopping, memory_order_acquire) != 0;
+}
+
+/* ---- idle Ps and Ms (sched.lock held) ------------------------------ */
+
+static void pidleput(rg_p *p)
+{
+	atomic_store_explicit(&p->status, RG_P_IDLE, memory_order_release);
+	p->m = NULL;
+	p->link = rg__sched.pidle;
+	rg__sched.pidle = p;
+	atomic_fetch_add_explicit(&rg__sched.npidle, 1, memory_order_seq_cst);
+}
+
+static rg_p *pidleget(void)
+{
+	rg_p *p = rg__sched.pidle;
+	if (!p)
+		return NULL;
+	rg__sched.pidle = p->link;
+	p->link = NULL;
+	/* seq_cst, paired with sysmon's store of sysmonwait: either sysmon
+	 * sees a busy P before sleeping, or we see it asleep and wake it. */
+	atomic_fetch_sub_explicit(&rg__sched.npidle, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&rg__sched.sysmonwait, memory_order_seq_cst)) {
+		atomic_store_explicit(&rg__sched.sysmonwait, 0, memory_order_relaxed);
+		rg__note_wake(&rg__sched.sysmon_note);
+	}
+	return p;
+}
+
+static void mput(rg_m *m)
+{
+	m->link = rg__sched.midle;
+	rg__sched.midle = m;
+	m->idle = true;
+	rg__sched.nmidle++;
+}
+
+static void mremove(rg_m *m)
+{
+	for (rg_m **pp = &rg__sched.midle; *pp; pp = &(*pp)->link) {
+		if (*pp == m) {
+			*pp = m->link;
+			m->link = NULL;
+			m->idle = false;
+			rg__sched.nmidle--;
+			return;
+		}
+	}
+}
+
+static rg_m *mget(void)
+{
+	rg_m *m = rg__sched.midle;
+	if (m)
+		mremove(m);
+	return m;
+}
+
+static void acquirep(rg_m *m, rg_p *p)
+{
+	m->p = p;
+	p->m = m;
+	atomic_store_explicit(&p->status, RG_P_RUNNING, memory_order_release);
+}
+
+static void releasep(rg_m *m)
+{
+	rg_p *p = m->p;
+	m->p = NULL;
+	p->m = NULL;
+}
+
+/* ---- starting and stopping Ms -------------------------------------- */
+
+static void *mstart(void *arg);
+
+/* Starts a new M to run p.  Returns false if no thread could be made. */
+static bool newm(rg_p *p, bool spinning)
+{
+	rg_m *m = calloc(1, sizeof(*m));
+	if (!m)
+		return false;
+	m->nextp = p;
+	m->spinning = spinning;
+	m->rand = (uint64_t)rg__nanotime() ^ ((uint64_t)(uintptr_t)m << 17);
+	rg__lock(&rg__sched.lock);
+	m->id = rg__sched.mcount++;
+	m->alllink = rg__sched.allm;
+	rg__sched.allm = m;
+	rg__unlock(&rg__sched.lock);
+	atomic_fetch_add_explicit(&rg__sched.nmlive, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rg__sched.nthreads, 1, memory_order_relaxed);
+
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	int r = pthread_create(&m->thread, &attr, mstart, m);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		/* The M stays on allm (freed at teardown) but never runs. */
+		atomic_fetch_sub_explicit(&rg__sched.nmlive, 1, memory_order_relaxed);
+		m->thread = 0;
+		return false;
+	}
+	return true;
+}
+
+/* Hands p (or an idle P if p is NULL) to an idle or new M.  spinning: the
+ * M starts out spinning (the caller already counted it). */
+static void startm(rg_p *p, bool spinning)
+{
+	rg__lock(&rg__sched.lock);
+	if (!p) {
+		p = pidleget();
+		if (!p) {
+			rg__unlock(&rg__sched.lock);
+			if (spinning)
+				atomic_fetch_sub_explicit(&rg__sched.nmspinning, 1,
+							  memory_order_seq_cst);
+			return;
+		}
+	}
+	rg_m *m = mget();
+	if (m && rg__sched.sleeper == m) {
+		rg__sched.sleeper = NULL;
+		atomic_store_explicit(&rg__sched.sleep_until, INT64_MAX, memory_order_relaxed);
+	}
+	rg__unlock(&rg__sched.lock);
+	if (m) {
+		m->spinning = spinning;
+		m->nextp = p;
+		rg__note_wake(&m->park);
+		return;
+	}
+	if (!newm(p, spinning)) {
+		rg__lock(&rg__sched.lock);
+		pidleput(p);
+		rg__unlock(&rg__sched.lock);
+		if (spinning)
+			atomic_fetch_sub_explicit(&rg__sched.nmspinning, 1, memory_order_seq_cst);
+	}
+}
+
+void rg__wakep(void)
+{
+	/* seq_cst loads pair with the seq_cst updates in findrunnable's
+	 * drop-spinning path: either they see our work, or we see no
+	 * spinning M and start one. */
+	if (atomic_load_explicit(&rg__sched.npidle, memory_order_seq_cst) == 0)
+		return;
+	int32_t zero = 0;
+	if (atomic_load_explicit(&rg__sched.nmspinning, memory_order_seq_cst) != 0 ||
+	    !atomic_compare_exchange_strong_explicit(&rg__sched.nmspinning, &zero, 1,
+			memory_order_seq_cst, memory_order_relaxed))
+		return;
+	startm(NULL, true);
+}
+
+static void resetspinning(rg_m *m)
+{
+	m->spinning = false;
+	atomic_fetch_sub_explicit(&rg__sched.nmspinning, 1, memory_order_seq_cst);
+	/* We found work: another M may find more. */
+	rg__wakep();
+}
+
+/* Deadlock check, when the last M is about to sleep without a timer.
+ * sched.lock held. */
+static void checkdead(void)
+{
+	if (rg__sched.embedded || stopping())
+		return;
+	if (atomic_load(&rg__sched.nrefs) > 0 || atomic_load(&rg__sched.nsyscall) > 0)
+		return;
+	if (atomic_load(&rg__sched.npidle) != rg__sched.nprocs)
+		return;
+	if (atomic_load(&rg__sched.runqsize) > 0)
+		return;
+	for (int i = 0; i < rg__sched.nprocs; i++)
+		if (!rg__runqempty(rg__sched.allp[i]))
+			return;
+	if (rg__timers_earliest() != 0)
+		return;
+	rg__fatal_deadlock();
+}
+
+/* Parks the M (no P held) until handed a P, woken for timers, or until
+ * `until` (monotonic ns, 0: none).  Returns with m->p set or NULL. */
+static void stopm(rg_m *m, int64_t until)
+{
+	bool timed = false;
+
+	rg__lock(&rg__sched.lock);
+	if (stopping()) {
+		rg__unlock(&rg__sched.lock);
+		return;
+	}
+	mput(m);
+	if (until > 0 && (!rg__sched.sleeper ||
+			  until < atomic_load_explicit(&rg__sched.sleep_until, memory_order_relaxed))) {
+		rg__sched.sleeper = m;
+		atomic_store_explicit(&rg__sched.sleep_until, until, memory_order_relaxed);
+		timed = true;
+	}
+	if (!timed)
+		checkdead();
+	rg__unlock(&rg__sched.lock);
+
+	bool woken = rg__note_sleep(&m->park, timed ? until : -1);
+
+	rg__lock(&rg__sched.lock);
+	if (rg__sched.sleeper == m) {
+		rg__sched.sleeper = NULL;
+		atomic_store_explicit(&rg__sched.sleep_until, INT64_MAX, memory_order_relaxed);
+	}
+	if (!woken) {
+		if (m->idle) {
+			mremove(m);   /* timed out: leave on our own, no P */
+		} else {
+			/* Someone took us off the idle list and is about to
+			 * wake us: wait for it (it may be handing us a P). */
+			rg__unlock(&rg__sched.lock);
+			rg__note_sleep(&m->park, -1);
+			rg__lock(&rg__sched.lock);
+		}
+	}
+	rg__unlock(&rg__sched.lock);
+	if (m->nextp) {
+		acquirep(m, m->nextp);
+		m->nextp = NULL;
+	}
+}
+
+/* Wakes every idle M (shutdown).  sched.lock held. */
+static void wake_all_idle(void)
+{
+	rg_m *m;
+	while ((m = mget()) != NULL) {
+		m->nextp = NULL;
+		rg__note_wake(&m->park);
+	}
+}
+
+void rg__timer_wake(int64_t when)
+{
+	if (when >= atomic_load_explicit(&rg__sched.sleep_until, memory_order_relaxed))
+		return; /* the sleeper wakes early enough */
+	rg__lock(&rg__sched.lock);
+	rg_m *s = rg__sched.sleeper;
+	if (s && when < atomic_load_explicit(&rg__sched.sleep_until, memory_order_relaxed)) {
+		mremove(s);
+		s->nextp = NULL;
+		rg__sched.sleeper = NULL;
+		atomic_store_explicit(&rg__sched.sleep_until, INT64_MAX, memory_order_relaxed);
+		rg__unlock(&rg__sched.lock);
+		rg__note_wake(&s->park);
+		return;
+	}
+	rg__unlock(&rg__sched.lock);
+	/* No sleeper: if a P is idle, an M will take it, look at the timers
+	 * and become the sleeper. */
+	rg__wakep();
+}
+
+/* ---- switching ----------------------------------------------------- */
+
+static size_t g_stack_size(rg_g *g)
+{
+	return (size_t)((char *)g - g->stack_lo);
+}
+
+/* Switches from `from` (NULL: g0) to `to` (NULL: g0) on m.  Returns when
+ * something switches back to `from`, possibly on another M. */
+static void switch_to(rg_m *m, rg_g *from, rg_g *to, bool from_dies)
+{
+	void **save = from ? &from->sp : &m->g0sp;
+	void *load = to ? to->sp : m->g0sp;
+	void **fake = from ? &from->asan_fake_stack : &m->g0_asan_fake;
+
+	rg__san_start_switch(from_dies ? NULL : fake,
+			     to ? to->stack_lo : m->g0_stack_lo,
+			     to ? g_stack_size(to) : m->g0_stack_size);
+	rg__san_tsan_switch(to ? to->tsan_fiber : m->g0_tsan_fiber);
+	m->curg = to;
+	rg__ctx_switch(save, load);
+	rg__san_finish_switch(*fake);
+}
+
+/* Runs what the context we just left asked for, now that it is off its
+ * stack.  Every resume point calls this first. */
+static void after_switch(rg_m *m)
+{
+	int a = m->after;
+	if (a == RG_AFTER_NONE)
+		return;
+	rg_g *g = m->after_g;
+	m->after = RG_AFTER_NONE;
+	m->after_g = NULL;
+
+	switch (a) {
+	case RG_AFTER_PARK: {
+		rg_unlockf f = m->after_unlockf;
+		void *arg = m->after_arg;
+		/* Release: the G's saved state is complete before anyone who
+		 * finds it WAITING may ready it. */
+		atomic_store_explicit(&g->status, RG_G_WAITING, memory_order_release);
+		if (f && !f(g, arg)) {
+			atomic_store_explicit(&g->status, RG_G_RUNNABLE, memory_order_relaxed);
+			rg__runqput(m->p, g, true);
+		}
+		break;
+	}
+	case RG_AFTER_YIELD:
+		atomic_store_explicit(&g->status, RG_G_RUNNABLE, memory_order_relaxed);
+		/* Go's Gosched queues globally, behind everything waiting
+		 * there; we do so only when something waits there, and keep
+		 * the lock-free local tail for the common case. */
+		if (atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) > 0) {
+			rg__lock(&rg__sched.lock);
+			rg__globrunqput(g);
+			rg__unlock(&rg__sched.lock);
+		} else {
+			rg__runqput(m->p, g, false);
+		}
+		break;
+	case RG_AFTER_EXIT:
+		rg__gfree(m->p, g);
+		break;
+	case RG_AFTER_GLOBAL:
+		atomic_store_explicit(&g->status, RG_G_RUNNABLE, memory_order_relaxed);
+		rg__lock(&rg__sched.lock);
+		rg__globrunqput(g);
+		rg__unlock(&rg__sched.lock);
+		atomic_fetch_sub_explicit(&rg__sched.nsyscall, 1, memory_order_relaxed);
+		rg__wakep();
+		break;
+	}
+}
+
+/* Leaves the running goroutine g (m->after set by the caller): straight
+ * to the P's next G when there is one, else to g0.  Returns when g runs
+ * again. */
+static void switch_out(rg_m *m, rg_g *g, bool dies)
+{
+	rg_p *p = m->p;
+	rg_g *next = NULL;
+
+	/* Every RG_GLOBAL_TICK schedules, and when stopping, go through g0:
+	 * it checks timers and the global queue. */
+	if (p && !stopping()) {
+		uint32_t tick = atomic_load_explicit(&p->schedtick, memory_order_relaxed) + 1;
+		if (tick % RG_GLOBAL_TICK != 0)
+			next = rg__runqget(p);
+	}
+	if (next) {
+		atomic_store_explicit(&p->schedtick,
+				      atomic_load_explicit(&p->schedtick, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+		atomic_fetch_add_explicit(&p->nswitch, 1, memory_order_relaxed);
+		atomic_store_explicit(&next->status, RG_G_RUNNING, memory_order_relaxed);
+		next->m = m;
+		switch_to(m, g, next, dies);
+	} else {
+		switch_to(m, g, NULL, dies);
+	}
+	m = rg__getm();
+	g->m = m;
+	after_switch(m);
+}
+
+/* ---- goroutine lifecycle ------------------------------------------- */
+
+static _Noreturn void goexit1(void);
+
+_Noreturn void rg__goentry(rg_g *g)
+{
+	rg__san_finish_switch(NULL);
+	rg_m *m = rg__getm();
+	g->m = m;
+	after_switch(m);
+	RG_PROBE(go_start, g->id);
+	g->fn(g->arg);
+	goexit1();
+}
+
+struct main_arg {
+	int (*fn)(void *);
+	void *arg;
+	rg__note_t done;
+	int result;
+};
+
+static struct main_arg *main_arg;
+
+static void main_finished(int result)
+{
+	main_arg->result = result;
+	atomic_store_explicit(&rg__sched.stopping, 1, memory_order_release);
+	rg__note_wake(&main_arg->done);
+}
+
+static void main_tramp(void *arg)
+{
+	struct main_arg *ma = arg;
+	main_finished(ma->fn(ma->arg));
+}
+
+static _Noreturn void goexit1(void)
+{
+	rg_m *m = rg__getm();
+	rg_g *g = m->curg;
+
+	if (g->is_main && !stopping())
+		main_finished(0); /* rg_exit from the main goroutine */
+	RG_PROBE(go_end, g->id);
+	atomic_fetch_add_explicit(&m->p->nexit, 1, memory_order_relaxed);
+	atomic_store_explicit(&g->status, RG_G_DEAD, memory_order_relaxed);
+	m->after = RG_AFTER_EXIT;
+	m->after_g = g;
+	switch_out(m, g, true);
+	__builtin_unreachable();
+}
+
+void rg_exit(void)
+{
+	rg_m *m = rg__getm();
+	if (!m || !m->curg)
+		rg_panic("rg_exit called outside a goroutine");
+	goexit1();
+}
+
+static int64_t new_goid(rg_p *p)
+{
+	if (!p)
+		return atomic_fetch_add_explicit(&rg__sched.goidgen, 1, memory_order_relaxed) + 1;
+	/* Ids come from the global counter in batches of 16 (Go's goidcache),
+	 * so spawning on several Ps does not bounce one cache line. */
+	if (p->goidcache == p->goidcacheend) {
+		p->goidcache = atomic_fetch_add_explicit(&rg__sched.goidgen, 16,
+							 memory_order_relaxed) + 1;
+		p->goidcacheend = p->goidcache + 16;
+	}
+	return p->goidcache++;
+}
+
+static int newproc(const char *name, void (*fn)(void *), void *arg, bool is_main)
+{
+	if (!fn || !atomic_load_explicit(&rg__sched.running, memory_order_acquire))
+		return -EINVAL;
+	rg_m *m = rg__getm();
+	rg_p *p = m && m->curg ? m->p : NULL;
+	rg_g *g = rg__galloc(p);
+	if (!g)
+		return -ENOMEM;
+
+	g->fn = fn;
+	g->arg = arg;
+	g->schedlink = NULL;
+	g->m = NULL;
+	g->param = NULL;
+	g->waitreason = RG_WAIT_NONE;
+	g->waitsince = 0;
+	g->hog = 0;
+	g->is_main = is_main;
+	g->asan_fake_stack = NULL;
+	if (name) {
+		strncpy(g->name, name, sizeof(g->name) - 1);
+		g->name[sizeof(g->name) - 1] = 0;
+	} else {
+		g->name[0] = 0;
+	}
+	g->id = new_goid(p);
+	if (!g->tsan_fiber)
+		g->tsan_fiber = rg__san_tsan_create();
+	rg__ctx_init(g, g);
+	atomic_store_explicit(&g->status, RG_G_RUNNABLE, memory_order_release);
+	RG_PROBE(go_create, g->id, fn);
+
+	if (p) {
+		atomic_fetch_add_explicit(&p->nspawn, 1, memory_order_relaxed);
+		rg__runqput(p, g, true);
+	} else {
+		atomic_fetch_add_explicit(&rg__sched.nforeign_spawn, 1, memory_order_relaxed);
+		rg__lock(&rg__sched.lock);
+		rg__globrunqput(g);
+		rg__unlock(&rg__sched.lock);
+	}
+	rg__wakep();
+	return 0;
+}
+
+int rg_go(void (*fn)(void *), void *arg)
+{
+	return newproc(NULL, fn, arg, false);
+}
+
+int rg_go_named(const char *name, void (*fn)(void *), void *arg)
+{
+	return newproc(name, fn, arg, false);
+}
+
+/* ---- parking ------------------------------------------------------- */
+
+void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
+{
+	rg_m *m = rg__getm();
+	rg_g *g = m->curg;
+
+	g->waitreason = reason;
+	g->waitsince = coarse_now();
+	atomic_fetch_add_explicit(&m->p->npark, 1, memory_order_relaxed);
+	RG_PROBE(go_park, g->id, (int)reason);
+	m->after = RG_AFTER_PARK;
+	m->after_g = g;
+	m->after_unlockf = unlockf;
+	m->after_arg = arg;
+	switch_out(m, g, false);
+	g->waitreason = RG_WAIT_NONE;
+}
+
+void rg__ready(rg_g *g)
+{
+	uint32_t st = RG_G_WAITING;
+	/* Acquire: pairs with the parker's release store of WAITING. */
+	if (!atomic_compare_exchange_strong_explicit(&g->status, &st, RG_G_RUNNABLE,
+			memory_order_acquire, memory_order_relaxed))
+		rg__throw("ready of a goroutine that is not waiting");
+	RG_PROBE(go_ready, g->id);
+	rg_m *m = rg__getm();
+	if (m && m->p) {
+		rg__runqput(m->p, g, true);
+	} else {
+		rg__lock(&rg__sched.lock);
+		rg__globrunqput(g);
+		rg__unlock(&rg__sched.lock);
+	}
+	rg__wakep();
+}
+
+void rg_yield(void)
+{
+	rg_m *m = rg__getm();
+	if (!m || !m->curg) {
+		sched_yield();
+		return;
+	}
+	rg_g *g = m->curg;
+	m->after = RG_AFTER_YIELD;
+	m->after_g = g;
+	switch_out(m, g, false);
+}
+
+void rg__waiter_init(rg_waiter_t *w)
+{
+	w->g = rg__getg();
+	atomic_store_explicit(&w->woken, 0, memory_order_relaxed);
+}
+
+void rg__waiter_wait(rg_waiter_t *w, rg_unlockf unlockf, void *arg,
+		     rg_wait_reason_t reason)
+{
+	if (w->g) {
+		rg__park(unlockf, arg, reason);
+		return;
+	}
+	/* A foreign thread: it counts as something that may still wake a
+	 * goroutine, so the deadlock detector leaves the program alone. */
+	rg__sched_ref();
+	if (unlockf && !unlockf(NULL, arg)) {
+		rg__sched_unref();
+		return;
+	}
+	while (atomic_load_explicit(&w->woken, memory_order_acquire) == 0)
+		rg__futex_wait(&w->woken, 0, -1);
+	rg__sched_unref();
+}
+
+void rg__waiter_wake(rg_waiter_t *w)
+{
+	rg_g *g = w->g;
+	if (g) {
+		rg__ready(g);
+		return;
+	}
+	/* Release: what the waker wrote for the waiter is visible once the
+	 * waiter sees woken == 1.  After the store the record may be gone;
+	 * a wake on a dead address is harmless (waiters loop on a value). */
+	atomic_store_explicit(&w->woken, 1, memory_order_release);
+	rg__futex_wake(&w->woken, 1);
+}
+
+/* ---- finding work -------------------------------------------------- */
+
+/* Runs the expired timers of every P (the caller holds a P). */
+static void run_all_timers(int64_t now)
+{
+	for (int i = 0; i < rg__sched.nprocs; i++) {
+		rg_p *pp = rg__sched.allp[i];
+		int64_t t0 = atomic_load_explicit(&pp->timer0, memory_order_relaxed);
+		if (t0 != 0 && t0 <= now)
+			rg__timers_run(pp, now);
+	}
+}
+
+static rg_g *stealwork(rg_m *m, rg_p *p)
+{
+	int n = rg__sched.nprocs;
+	for (int round = 0; round < 4; round++) {
+		bool last = round == 3;
+		uint32_t start = rg__fastrand() % (uint32_t)n;
+		for (int i = 0; i < n; i++) {
+			if (stopping())
+				return NULL;
+			rg_p *v = rg__sched.allp[(start + (uint32_t)i) % (uint32_t)n];
+			if (v == p)
+				continue;
+			rg_g *g = rg__runqsteal(p, v, last);
+			if (g) {
+				atomic_fetch_add_explicit(&p->nsteal, 1, memory_order_relaxed);
+				RG_PROBE(steal, v->id, p->id);
+				return g;
+			}
+		}
+	}
+	(void)m;
+	return NULL;
+}
+
+/* Finds a runnable G for m, parking the thread while there is none.
+ * Returns NULL when the runtime is stopping.  On g0. */
+static rg_g *findrunnable(rg_m *m)
+{
+	rg_g *g;
+
+	for (;;) {
+		if (stopping())
+			return NULL;
+		if (!m->p) {
+			rg__lock(&rg__sched.lock);
+			rg_p *p = pidleget();
+			rg__unlock(&rg__sched.lock);
+			if (p)
+				acquirep(m, p);
+			else
+				stopm(m, 0);
+			continue;
+		}
+		rg_p *p = m->p;
+
+		int64_t t0 = atomic_load_explicit(&p->timer0, memory_order_relaxed);
+		if (t0 != 0) {
+			int64_t now = rg__nanotime();
+			if (t0 <= now)
+				rg__timers_run(p, now);
+		}
+		uint32_t tick = atomic_load_explicit(&p->schedtick, memory_order_relaxed);
+		if (tick % RG_GLOBAL_TICK == 0 &&
+		    atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) > 0) {
+			rg__lock(&rg__sched.lock);
+			g = rg__globrunqget(p, 1);
+			rg__unlock(&rg__sched.lock);
+			if (g)
+				goto found;
+		}
+		if ((g = rg__runqget(p)) != NULL)
+			goto found;
+		/* The local queue is empty here, so a fair share of the global
+		 * queue fits in it (globrunqget must not overflow under the
+		 * lock). */
+		if (atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) > 0) {
+			rg__lock(&rg__sched.lock);
+			g = rg__globrunqget(p, 0);
+			rg__unlock(&rg__sched.lock);
+			if (g) {
+				/* More left: an idle P could take its share. */
+				if (atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) > 0)
+					rg__wakep();
+				goto found;
+			}
+		}
+		/* Other Ps' timers, then their queues. */
+		run_all_timers(rg__nanotime());
+		if ((g = rg__runqget(p)) != NULL)
+			goto found;
+		int busy = rg__sched.nprocs -
+			   atomic_load_explicit(&rg__sched.npidle, memory_order_relaxed);
+		if (m->spinning ||
+		    2 * atomic_load_explicit(&rg__sched.nmspinning, memory_order_relaxed) < busy) {
+			if (!m->spinning) {
+				m->spinning = true;
+				atomic_fetch_add_explicit(&rg__sched.nmspinning, 1,
+							  memory_order_seq_cst);
+			}
+			if ((g = stealwork(m, p)) != NULL)
+				goto found;
+		}
+
+		/* Nothing: give the P back and sleep. */
+		rg__lock(&rg__sched.lock);
+		if (stopping()) {
+			rg__unlock(&rg__sched.lock);
+			return NULL;
+		}
+		if (atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) > 0) {
+			g = rg__globrunqget(p, 0);
+			rg__unlock(&rg__sched.lock);
+			if (g)
+				goto found;
+			continue;
+		}
+		releasep(m);
+		pidleput(p);
+		rg__unlock(&rg__sched.lock);
+
+		if (m->spinning) {
+			/* Drop spinning, then look once more: a G readied
+			 * while we were counted as spinning did not wake
+			 * anyone (wakep saw us). */
+			m->spinning = false;
+			atomic_fetch_sub_explicit(&rg__sched.nmspinning, 1, memory_order_seq_cst);
+			bool work = false;
+			for (int i = 0; i < rg__sched.nprocs && !work; i++)
+				work = !rg__runqempty(rg__sched.allp[i]);
+			if (work) {
+				rg__lock(&rg__sched.lock);
+				rg_p *np = pidleget();
+				rg__unlock(&rg__sched.lock);
+				if (np) {
+					acquirep(m, np);
+					m->spinning = true;
+					atomic_fetch_add_explicit(&rg__sched.nmspinning, 1,
+								  memory_order_seq_cst);
+					continue;
+				}
+			}
+		}
+		stopm(m, rg__timers_earliest());
+		continue;
+found:
+		if (m->spinning)
+			resetspinning(m);
+		return g;
+	}
+}
+
+/* Runs g on m until it switches back to g0. */
+static void execute(rg_m *m, rg_g *g)
+{
+	rg_p *p = m->p;
+	atomic_store_explicit(&p->schedtick,
+			      atomic_load_explicit(&p->schedtick, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->nswitch, 1, memory_order_relaxed);
+	atomic_store_explicit(&g->status, RG_G_RUNNING, memory_order_relaxed);
+	g->m = m;
+	switch_to(m, NULL, g, false);
+	after_switch(m);
+}
+
+static void schedule(rg_m *m)
+{
+	rg_g *g;
+	while ((g = findrunnable(m)) != NULL)
+		execute(m, g);
+}
+
+static void *mstart(void *arg)
+{
+	rg_m *m = arg;
+	setm(m);
+	rg__sigstack_alloc(m);
+	rg__san_thread_start(&m->g0_stack_lo, &m->g0_stack_size, &m->g0_tsan_fiber);
+	if (m->nextp) {
+		acquirep(m, m->nextp);
+		m->nextp = NULL;
+	}
+	schedule(m);
+	if (m->p) {
+		rg__lock(&rg__sched.lock);
+		rg_p *p = m->p;
+		releasep(m);
+		pidleput(p);
+		rg__unlock(&rg__sched.lock);
+	}
+	rg__sigstack_free(m);
+	setm(NULL);
+	atomic_fetch_sub_explicit(&rg__sched.nmlive, 1, memory_order_release);
+	rg__note_wake(&rg__sched.mexit);
+	return NULL;
+}
+
+/* ---- syscalls ------------------------------------------------------ */
+
+void rg_syscall_enter(void)
+{
+	rg_m *m = rg__getm();
+	if (!m || !m->curg)
+		return;
+	rg_p *p = m->p;
+	atomic_store_explicit(&m->curg->status, RG_G_SYSCALL, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rg__sched.nsyscall, 1, memory_order_relaxed);
+	atomic_store_explicit(&p->syscalltick,
+			      atomic_load_explicit(&p->syscalltick, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	/* Release: the P's state is consistent for whoever retakes it. */
+	atomic_store_explicit(&p->status, RG_P_SYSCALL, memory_order_release);
+}
+
+void rg_syscall_exit(void)
+{
+	rg_m *m = rg__getm();
+	if (!m || !m->curg)
+		return;
+	rg_g *g = m->curg;
+	rg_p *p = m->p;
+	uint32_t st = RG_P_SYSCALL;
+
+	if (atomic_compare_exchange_strong_explicit(&p->status, &st, RG_P_RUNNING,
+			memory_order_acquire, memory_order_relaxed)) {
+		atomic_store_explicit(&g->status, RG_G_RUNNING, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&rg__sched.nsyscall, 1, memory_order_relaxed);
+		return;
+	}
+	/* sysmon handed our P to someone else.  Take an idle one, or queue
+	 * ourselves globally and let this M go idle. */
+	m->p = NULL;
+	rg__lock(&rg__sched.lock);
+	rg_p *np = stopping() ? NULL : pidleget();
+	rg__unlock(&rg__sched.lock);
+	if (np) {
+		acquirep(m, np);
+		atomic_store_explicit(&g->status, RG_G_RUNNING, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&rg__sched.nsyscall, 1, memory_order_relaxed);
+		return;
+	}
+	g->waitreason = RG_WAIT_SYSCALL_EXIT;
+	m->after = RG_AFTER_GLOBAL;
+	m->after_g = g;
+	switch_to(m, g, NULL, false);
+	m = rg__getm();
+	g->m = m;
+	g->waitreason = RG_WAIT_NONE;
+	after_switch(m);
+}
+
+/* ---- sysmon -------------------------------------------------------- */
+
+#define SYSCALL_HANDOFF_NS (20 * RG_MICROSECOND)
+#define HOG_NS (10 * RG_MILLISECOND)
+
+/* Hands a P retaken from a syscall to whoever can use it. */
+static void handoffp(rg_p *p)
+{
+	if (!rg__runqempty(p) || atomic_load(&rg__sched.runqsize) > 0) {
+		startm(p, false);
+		return;
+	}
+	int32_t zero = 0;
+	if (atomic_load(&rg__sched.nmspinning) + atomic_load(&rg__sched.npidle) == 0 &&
+	    atomic_compare_exchange_strong(&rg__sched.nmspinning, &zero, 1)) {
+		startm(p, true);
+		return;
+	}
+	rg__lock(&rg__sched.lock);
+	pidleput(p);
+	rg__unlock(&rg__sched.lock);
+	int64_t t0 = atomic_load(&p->timer0);
+	if (t0)
+		rg__timer_wake(t0);
+}
+
+/* One pass over the Ps; returns true if it did something. */
+static bool retake(int64_t now)
+{
+	bool acted = false;
+	for (int i = 0; i < rg__sched.nprocs; i++) {
+		rg_p *p = rg__sched.allp[i];
+		uint32_t st = atomic_load_explicit(&p->status, memory_order_acquire);
+		if (st == RG_P_SYSCALL) {
+			uint32_t t = atomic_load_explicit(&p->syscalltick, memory_order_relaxed);
+			if (p->sm_syscalltick != t) {
+				p->sm_syscalltick = t;
+				p->sm_syscallwhen = now;
+				continue;
+			}
+			if (now - p->sm_syscallwhen < SYSCALL_HANDOFF_NS)
+				continue;
+			/* Go's rule: leave a P with nothing queued to its
+			 * syscall while others can pick up new work, for up
+			 * to 10 ms. */
+			if (rg__runqempty(p) &&
+			    atomic_load(&rg__sched.nmspinning) + atomic_load(&rg__sched.npidle) > 0 &&
+			    now - p->sm_syscallwhen < HOG_NS)
+				continue;
+			uint32_t sys = RG_P_SYSCALL;
+			if (atomic_compare_exchange_strong(&p->status, &sys, RG_P_IDLE)) {
+				atomic_fetch_add(&rg__sched.nhandoff, 1);
+				RG_PROBE(syscall_handoff, p->id);
+				handoffp(p);
+				acted = true;
+			}
+		} else if (st == RG_P_RUNNING) {
+			uint32_t t = atomic_load_explicit(&p->schedtick, memory_order_relaxed);
+			if (p->sm_schedtick != t) {
+				p->sm_schedtick = t;
+				p->sm_schedwhen = now;
+				continue;
+			}
+			if (now - p->sm_schedwhen < HOG_NS)
+				continue;
+			/* Counted once per scheduling tick. */
+			p->sm_schedwhen = INT64_MAX / 2;
+			rg_m *m = p->m;
+			rg_g *g = m ? m->curg : NULL;
+			if (g) {
+				g->hog = 1;
+				RG_PROBE(hog, g->id, p->id);
+			}
+			atomic_fetch_add(&rg__sched.nhogs, 1);
+			if (!rg__runqempty(p))
+				rg__wakep();
+			acted = true;
+		}
+	}
+	/* Timers of a P whose M is busy for long: make sure someone looks. */
+	int64_t t0 = rg__timers_earliest();
+	if (t0 && t0 + HOG_NS < now)
+		rg__wakep();
+	return acted;
+}
+
+static void *sysmon(void *arg)
+{
+	(void)arg;
+	int64_t delay = 20 * RG_MICROSECOND;
+	int idle = 0;
+
+	while (!stopping()) {
+		int64_t now = rg__nanotime();
+		if (retake(now)) {
+			idle = 0;
+			delay = 20 * RG_MICROSECOND;
+		} else if (++idle > 50 && delay < 10 * RG_MILLISECOND) {
+			delay *= 2;
+		}
+		if (atomic_load(&rg__sched.npidle) == rg__sched.nprocs) {
+			/* All Ps idle: nothing to retake.  Sleep until a P is
+			 * taken (pidleget wakes us).  seq_cst: see pidleget. */
+			atomic_store_explicit(&rg__sched.sysmonwait, 1, memory_order_seq_cst);
+			if (atomic_load_explicit(&rg__sched.npidle, memory_order_seq_cst) ==
+			    rg__sched.nprocs)
+				rg__note_sleep(&rg__sched.sysmon_note, -1);
+			atomic_store(&rg__sched.sysmonwait, 0);
+			idle = 0;
+			delay = 20 * RG_MICROSECOND;
+			continue;
+		}
+		rg__note_sleep(&rg__sched.sysmon_note, rg__nanotime() + delay);
+	}
+	return NULL;
+}
+
+/* ---- start and stop ------------------------------------------------ */
+
+static int env_int(const char *name, long dflt)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return (int)dflt;
+	char *end;
+	long v = strtol(s, &end, 10);
+	return (*end || v <= 0 || v > INT_MAX) ? (int)dflt : (int)v;
+}
+
+static size_t env_size(const char *name, size_t dflt)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return dflt;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (*end == 'k' || *end == 'K')
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20, end++;
+	return (*end || v == 0) ? dflt : (size_t)v;
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < rg__sched.nprocs; i++) {
+		rg_p *p = rg__sched.allp[i];
+		rg__timers_free(p);
+		free(p);
+	}
+	free(rg__sched.allp);
+	rg__stack_teardown();
+	rg_m *m = rg__sched.allm;
+	while (m) {
+		rg_m *next = m->alllink;
+		free(m);
+		m = next;
+	}
+}
+
+static int rt_start(const rg_config_t *cfg, bool embedded)
+{
+	int expected = 0;
+	if (!atomic_compare_exchange_strong(&rg__sched.running, &expected, 2))
+		return -EBUSY;
+
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int procs = cfg && cfg->procs > 0 ? cfg->procs : env_int("RINGO_PROCS", ncpu > 0 ? ncpu : 1);
+	if (procs > RG_MAX_PROCS)
+		procs = RG_MAX_PROCS;
+	size_t ssize = cfg && cfg->stack_size ? cfg->stack_size
+					      : env_size("RINGO_STACK_SIZE", 256 * 1024);
+
+	memset(&rg__sched, 0, sizeof(rg__sched));
+	atomic_store(&rg__sched.running, 2);
+	atomic_store(&rg__sched.sleep_until, INT64_MAX);
+	rg__sched.embedded = embedded;
+	rg__sched.stack_size = ssize;
+	rg__futex_setup();
+	int r = rg__stack_setup(ssize);
+	if (r < 0)
+		goto fail;
+	r = -ENOMEM;
+	rg__sched.allp = calloc((size_t)procs, sizeof(rg_p *));
+	if (!rg__sched.allp)
+		goto fail;
+	rg__sched.nprocs = procs;
+	for (int i = procs - 1; i >= 0; i--) {
+		rg_p *p = aligned_alloc(RG_CACHELINE, sizeof(rg_p));
+		if (!p)
+			goto fail;
+		memset(p, 0, sizeof(*p));
+		p->id = i;
+		p->rand = (uint64_t)rg__nanotime() * 2654435761u + (uint64_t)i;
+		rg__sched.allp[i] = p;
+		pidleput(p);
+	}
+	rg__signals_install();
+	atomic_store_explicit(&rg__sched.running, 1, memory_order_release);
+	if (pthread_create(&rg__sched.sysmon, NULL, sysmon, NULL) == 0)
+		rg__sched.sysmon_started = true;
+	return 0;
+fail:
+	if (rg__sched.allp) {
+		for (int i = 0; i < procs; i++)
+			free(rg__sched.allp[i]);
+		free(rg__sched.allp);
+	}
+	atomic_store(&rg__sched.running, 0);
+	return r;
+}
+
+static void rt_stop(void)
+{
+	atomic_store_explicit(&rg__sched.stopping, 1, memory_order_release);
+	rg__lock(&rg__sched.lock);
+	wake_all_idle();
+	rg__unlock(&rg__sched.lock);
+	rg__note_wake(&rg__sched.sysmon_note);
+	if (rg__sched.sysmon_started)
+		pthread_join(rg__sched.sysmon, NULL);
+
+	/* Ms exit at their next scheduling point.  One that runs a
+	 * goroutine which never yields, or sits in a syscall that never
+	 * returns, cannot be stopped: after the grace period we leave the
+	 * runtime's memory to it (leaked, never freed under its feet). */
+	int64_t deadline = rg__nanotime() + 500 * RG_MILLISECOND;
+	while (atomic_load_explicit(&rg__sched.nmlive, memory_order_acquire) > 0) {
+		if (!rg__note_sleep(&rg__sched.mexit, deadline) && rg__nanotime() >= deadline)
+			break;
+		rg__lock(&rg__sched.lock);
+		wake_all_idle();
+		rg__unlock(&rg__sched.lock);
+	}
+	bool all_exited = atomic_load(&rg__sched.nmlive) == 0;
+	for (rg_m *m = rg__sched.allm; m; m = m->alllink) {
+		if (!m->thread)
+			continue;
+		if (all_exited)
+			pthread_join(m->thread, NULL);
+		else
+			pthread_detach(m->thread);
+	}
+	rg__signals_restore();
+	if (all_exited)
+		teardown();
+	atomic_store_explicit(&rg__sched.running, 0, memory_order_release);
+}
+
+int rg_init(const rg_config_t *cfg)
+{
+	if (rg__getm())
+		return -EBUSY;
+	return rt_start(cfg, true);
+}
+
+void rg_shutdown(void)
+{
+	rg_m *m = rg__getm();
+	if (m)
+		rg_panic("rg_shutdown called from a goroutine");
+	if (atomic_load(&rg__sched.running) != 1 || !rg__sched.embedded)
+		return;
+	rt_stop();
+}
+
+int rg_main(int (*fn)(void *), void *arg)
+{
+	if (!fn)
+		return -EINVAL;
+	if (rg__getm())
+		return -EBUSY;
+	int r = rt_start(NULL, false);
+	if (r < 0)
+		return r;
+	struct main_arg ma = {.fn = fn, .arg = arg};
+	main_arg = &ma;
+	r = newproc("main", main_tramp, &ma, true);
+	if (r < 0) {
+		rt_stop();
+		main_arg = NULL;
+		return r;
+	}
+	rg__note_sleep(&ma.done, -1);
+	rt_stop();
+	main_arg = NULL;
+	return ma.result;
+}
+
+/* ---- queries ------------------------------------------------------- */
+
+int64_t rg_goid(void)
+{
+	rg_g *g = rg__getg();
+	return g ? g->id : 0;
+}
+
+int rg_procs(void)
+{
+	return atomic_load(&rg__sched.running) == 1 ? rg__sched.nprocs : 0;
+}
+
+int rg_num_goroutines(void)
+{
+	if (atomic_load(&rg__sched.running) != 1)
+		return 0;
+	int64_t n = atomic_load_explicit(&rg__sched.nforeign_spawn, memory_order_relaxed);
+	for (int i = 0; i < rg__sched.nprocs; i++) {
+		rg_p *p = rg__sched.allp[i];
+		n += atomic_load_explicit(&p->nspawn, memory_order_relaxed) -
+		     atomic_load_explicit(&p->nexit, memory_order_relaxed);
+	}
+	return n > 0 ? (int)n : 0;
+}
+
+void rg_stats(rg_stats_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (atomic_load(&rg__sched.running) != 1)
+		return;
+	out->procs = rg__sched.nprocs;
+	out->goroutines = rg_num_goroutines();
+	out->threads = atomic_load(&rg__sched.nthreads);
+	out->spawned = atomic_load(&rg__sched.nforeign_spawn);
+	out->handoffs = atomic_load(&rg__sched.nhandoff);
+	out->hogs = atomic_load(&rg__sched.nhogs);
+	out->io_ops = atomic_load(&rg__sched.nio);
+	out->global_runq = atomic_load(&rg__sched.runqsize);
+	for (int i = 0; i < rg__sched.nprocs; i++) {
+		rg_p *p = rg__sched.allp[i];
+		out->spawned += atomic_load_explicit(&p->nspawn, memory_order_relaxed);
+		out->switches += atomic_load_explicit(&p->nswitch, memory_order_relaxed);
+		out->parks += atomic_load_explicit(&p->npark, memory_order_relaxed);
+		out->steals += atomic_load_explicit(&p->nsteal, memory_order_relaxed);
+		if (i < RG_STATS_MAX_PROCS)
+			out->runq[i] = rg__runqlen(p);
+	}
+}
+
+const char *rg__wait_reason_str(int r)
+{
+	static const char *const names[RG_WAIT_NREASONS] = {
+		[RG_WAIT_NONE] = "runnable",
+		[RG_WAIT_SLEEP] = "sleep",
+		[RG_WAIT_CHAN_SEND] = "chan send",
+		[RG_WAIT_CHAN_RECV] = "chan receive",
+		[RG_WAIT_CHAN_SEND_NIL] = "chan send (nil chan)",
+		[RG_WAIT_CHAN_RECV_NIL] = "chan receive (nil chan)",
+		[RG_WAIT_SELECT] = "select",
+		[RG_WAIT_SELECT_NO_CASES] = "select (no cases)",
+		[RG_WAIT_MUTEX] = "sync.Mutex.Lock",
+		[RG_WAIT_RWMUTEX_R] = "sync.RWMutex.RLock",
+		[RG_WAIT_RWMUTEX_W] = "sync.RWMutex.Lock",
+		[RG_WAIT_WAITGROUP] = "sync.WaitGroup.Wait",
+		[RG_WAIT_COND] = "sync.Cond.Wait",
+		[RG_WAIT_ONCE] = "sync.Once.Do",
+		[RG_WAIT_SEMA] = "semacquire",
+		[RG_WAIT_IO] = "IO wait",
+		[RG_WAIT_TIMER] = "timer",
+		[RG_WAIT_PROCESS] = "process wait",
+		[RG_WAIT_SIGNAL] = "signal wait",
+		[RG_WAIT_SYSCALL_EXIT] = "syscall exit",
+	};
+	if (r < 0 || r >= RG_WAIT_NREASONS || !names[r])
+		return "unknown";
+	return names[r];
+}

@@ -1,0 +1,261 @@
+/*
+ * Timers: a 4-ary min-heap per P (Go's layout: shallower than a binary
+ * heap, and a node's four children share a cache line or two), rg_sleep
+ * and rg_now.
+ *
+ * A timer lives in the heap of the P that armed it.  Any M holding a P
+ * may run another P's expired timers (an idle P's timers are run by the
+ * M that wakes for them), so each heap has its own lock, tlock.
+ * p->timer0 mirrors the root's `when` so that schedulers can peek
+ * without the lock.
+ *
+ * States (t->state): IDLE -> ARMED (rg__timer_add) -> FIRING (popped by
+ * rg__timers_run, fn running, no lock held) -> IDLE, or back to ARMED for
+ * periodic timers.  rg__timer_del of an ARMED timer removes it under the
+ * lock; of a FIRING one it waits for fn to return (unless called by fn).
+ *
+ * Rejected: a timer wheel.  Wheels win with huge numbers of timers that
+ * are mostly cancelled (TCP retransmits); goroutine sleeps and context
+ * deadlines mostly fire, want exact ordering, and number in the
+ * thousands per P, where a heap's O(log n) is a handful of cache lines.
+ */
+#include "rt.h"
+
+#include <sched.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "probes.h"
+
+/* ---- heap (p->tlock held) ------------------------------------------ */
+
+static void heap_set(rg_p *p, int i, rg_timer *t)
+{
+	p->timers[i] = t;
+	t->idx = i;
+}
+
+static void sift_up(rg_p *p, int i)
+{
+	rg_timer *t = p->timers[i];
+	while (i > 0) {
+		int parent = (i - 1) / 4;
+		if (p->timers[parent]->when <= t->when)
+			break;
+		heap_set(p, i, p->timers[parent]);
+		i = parent;
+	}
+	heap_set(p, i, t);
+}
+
+static void sift_down(rg_p *p, int i)
+{
+	rg_timer *t = p->timers[i];
+	int n = p->ntimers;
+	for (;;) {
+		int c = 4 * i + 1;
+		if (c >= n)
+			break;
+		int best = c;
+		int end = c + 4 < n ? c + 4 : n;
+		for (int k = c + 1; k < end; k++)
+			if (p->timers[k]->when < p->timers[best]->when)
+				best = k;
+		if (p->timers[best]->when >= t->when)
+			break;
+		heap_set(p, i, p->timers[best]);
+		i = best;
+	}
+	heap_set(p, i, t);
+}
+
+static void update_timer0(rg_p *p)
+{
+	atomic_store_explicit(&p->timer0, p->ntimers ? p->timers[0]->when : 0,
+			      memory_order_relaxed);
+}
+
+static bool heap_push(rg_p *p, rg_timer *t)
+{
+	if (p->ntimers == p->captimers) {
+		int cap = p->captimers ? p->captimers * 2 : 64;
+		rg_timer **a = realloc(p->timers, (size_t)cap * sizeof(*a));
+		if (!a)
+			return false;
+		p->timers = a;
+		p->captimers = cap;
+	}
+	heap_set(p, p->ntimers++, t);
+	sift_up(p, t->idx);
+	return true;
+}
+
+static void heap_remove(rg_p *p, int i)
+{
+	int last = --p->ntimers;
+	if (i != last) {
+		heap_set(p, i, p->timers[last]);
+		sift_down(p, i);
+		sift_up(p, p->timers[i]->idx);
+	}
+}
+
+/* ---- internal API -------------------------------------------------- */
+
+void rg__timer_add(rg_timer *t)
+{
+	rg_m *m = rg__getm();
+	rg_p *p = m && m->p ? m->p : rg__sched.allp[0];
+
+	rg__lock(&p->tlock);
+	atomic_store_explicit(&t->state, RG_TIMER_ARMED, memory_order_relaxed);
+	atomic_store_explicit(&t->pp, p, memory_order_relaxed);
+	if (!heap_push(p, t)) {
+		rg__unlock(&p->tlock);
+		rg__throw("out of memory growing a timer heap");
+	}
+	bool first = p->timers[0] == t;
+	update_timer0(p);
+	rg__unlock(&p->tlock);
+	if (first)
+		rg__timer_wake(t->when);
+}
+
+bool rg__timer_del(rg_timer *t)
+{
+	for (;;) {
+		uint32_t st = atomic_load_explicit(&t->state, memory_order_acquire);
+		if (st == RG_TIMER_IDLE)
+			return false;
+		if (st == RG_TIMER_FIRING) {
+			/* A periodic timer's fn is running on t->firing.  From
+			 * fn itself: stop the re-arm.  Elsewhere: wait for fn. */
+			uint32_t f = RG_TIMER_FIRING;
+			if (rg__getm() == t->firing &&
+			    atomic_compare_exchange_strong_explicit(&t->state, &f, RG_TIMER_IDLE,
+					memory_order_relaxed, memory_order_relaxed))
+				return false;
+			sched_yield();
+			continue;
+		}
+		rg_p *p = atomic_load_explicit(&t->pp, memory_order_acquire);
+		if (!p)
+			continue; /* being moved by a runner: look again */
+		rg__lock(&p->tlock);
+		if (atomic_load_explicit(&t->pp, memory_order_relaxed) == p &&
+		    atomic_load_explicit(&t->state, memory_order_relaxed) == RG_TIMER_ARMED) {
+			heap_remove(p, t->idx);
+			update_timer0(p);
+			atomic_store_explicit(&t->pp, NULL, memory_order_relaxed);
+			atomic_store_explicit(&t->state, RG_TIMER_IDLE, memory_order_release);
+			rg__unlock(&p->tlock);
+			return true;
+		}
+		rg__unlock(&p->tlock);
+	}
+}
+
+int64_t rg__timers_run(rg_p *p, int64_t now)
+{
+	rg_m *m = rg__getm();
+
+	rg__lock(&p->tlock);
+	while (p->ntimers && p->timers[0]->when <= now) {
+		rg_timer *t = p->timers[0];
+		void (*fn)(void *, int64_t) = t->fn;
+		void *arg = t->arg;
+		int64_t period = t->period;
+
+		heap_remove(p, 0);
+		update_timer0(p);
+		atomic_store_explicit(&t->pp, NULL, memory_order_relaxed);
+		if (period <= 0) {
+			/* One-shot: t may be gone the moment fn runs (a sleeping
+			 * goroutine's timer lives on its stack), so it is IDLE
+			 * before fn and never touched after. */
+			atomic_store_explicit(&t->state, RG_TIMER_IDLE, memory_order_release);
+			rg__unlock(&p->tlock);
+			fn(arg, now);
+			rg__lock(&p->tlock);
+			continue;
+		}
+		t->firing = m;
+		atomic_store_explicit(&t->state, RG_TIMER_FIRING, memory_order_relaxed);
+		rg__unlock(&p->tlock);
+		fn(arg, now);
+		/* Re-arm unless fn stopped it (a concurrent del waits for us).
+		 * Missed periods are skipped, as Go's tickers do. */
+		rg__lock(&p->tlock);
+		t->firing = NULL;
+		if (atomic_load_explicit(&t->state, memory_order_relaxed) != RG_TIMER_FIRING)
+			continue;
+		t->when += period * (1 + (now - t->when) / period);
+		atomic_store_explicit(&t->pp, p, memory_order_relaxed);
+		bool ok = heap_push(p, t);
+		atomic_store_explicit(&t->state, ok ? RG_TIMER_ARMED : RG_TIMER_IDLE,
+				      memory_order_release);
+		update_timer0(p);
+	}
+	int64_t next = p->ntimers ? p->timers[0]->when : 0;
+	rg__unlock(&p->tlock);
+	return next;
+}
+
+int64_t rg__timers_earliest(void)
+{
+	int64_t best = 0;
+	for (int i = 0; i < rg__sched.nprocs; i++) {
+		int64_t w = atomic_load_explicit(&rg__sched.allp[i]->timer0, memory_order_relaxed);
+		if (w && (!best || w < best))
+			best = w;
+	}
+	return best;
+}
+
+void rg__timers_free(rg_p *p)
+{
+	free(p->timers);
+	p->timers = NULL;
+	p->ntimers = p->captimers = 0;
+}
+
+/* ---- public API ---------------------------------------------------- */
+
+int64_t rg_now(void)
+{
+	return rg__nanotime();
+}
+
+static void sleep_fire(void *arg, int64_t now)
+{
+	(void)now;
+	rg__ready(arg);
+}
+
+/* Arms the sleep timer once the goroutine is off its stack, so that the
+ * timer cannot ready it before it is parked. */
+static bool sleep_arm(rg_g *g, void *arg)
+{
+	(void)g;
+	rg__timer_add(arg);
+	return true;
+}
+
+void rg_sleep(int64_t ns)
+{
+	if (ns <= 0)
+		return;
+	rg_g *g = rg__getg();
+	if (!g) {
+		struct timespec ts = {.tv_sec = ns / RG_SECOND, .tv_nsec = ns % RG_SECOND};
+		while (nanosleep(&ts, &ts) != 0)
+			;
+		return;
+	}
+	rg_timer t = {
+		.when = rg__nanotime() + ns,
+		.fn = sleep_fire,
+		.arg = g,
+	};
+	rg__park(sleep_arm, &t, RG_WAIT_SLEEP);
+}

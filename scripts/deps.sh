@@ -1,0 +1,41 @@
+#!/bin/sh
+# Installs the Debian packages ringo needs to build, test and benchmark.
+# Idempotent: it asks apt only for what is missing, and runs
+# 'apt-get update' at most once per call.  Needs root (or sudo) on Debian 12.
+set -eu
+
+# package -> a file that proves it is installed
+need="
+liburing-dev:/usr/include/liburing.h
+libcmocka-dev:/usr/include/cmocka.h
+systemtap-sdt-dev:/usr/include/x86_64-linux-gnu/sys/sdt.h
+libbpf-dev:/usr/include/bpf/libbpf.h
+bpftool:/usr/sbin/bpftool
+clang:/usr/bin/clang
+llvm:/usr/bin/llvm-strip
+golang-go:/usr/bin/go
+make:/usr/bin/make
+gcc:/usr/bin/gcc
+pkg-config:/usr/bin/pkg-config
+"
+
+missing=""
+for entry in $need; do
+	pkg=${entry%%:*}
+	file=${entry#*:}
+	# sdt.h lives in a multiarch or plain include dir depending on the arch
+	if [ "$pkg" = systemtap-sdt-dev ] && [ -e /usr/include/sys/sdt.h ]; then
+		continue
+	fi
+	[ -e "$file" ] || missing="$missing $pkg"
+done
+
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >&2

@@ -1,0 +1,94 @@
+/*
+ * Shared test helpers: child processes for panics and fatal reports.
+ */
+#include "rgtest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t rgt_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int rgt_run_child(int (*fn)(void *), void *arg, int timeout_s, rgt_child_t *res)
+{
+	int pfd[2];
+	size_t len = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		/* Sanitizers would turn an intended abort into their report. */
+		signal(SIGABRT, SIG_DFL);
+		int rc = fn(arg);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
+	}
+	close(pfd[1]);
+	int64_t deadline = rgt_ms() + (int64_t)timeout_s * 1000;
+	for (;;) {
+		struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+		int64_t left = deadline - rgt_ms();
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		int n = poll(&p, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			continue;
+		ssize_t r = read(pfd[0], res->out + len, sizeof(res->out) - 1 - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (len == sizeof(res->out) - 1)
+			break;
+	}
+	close(pfd[0]);
+	res->out[len] = 0;
+	while (waitpid(pid, &res->status, 0) < 0 && errno == EINTR)
+		;
+	res->exited = WIFEXITED(res->status);
+	res->code = res->exited ? WEXITSTATUS(res->status) : -1;
+	res->signaled = WIFSIGNALED(res->status);
+	res->sig = res->signaled ? WTERMSIG(res->status) : 0;
+	return 0;
+}
+
+void rgt_main(int (*fn)(void *), void *arg)
+{
+	int rc = rg_main(fn, arg);
+	assert_int_equal(rc, 0);
+}
+
+void rgt_env(const char *name, const char *value)
+{
+	if (value)
+		setenv(name, value, 1);
+	else
+		unsetenv(name);
+}

@@ -1,0 +1,39 @@
+/*
+ * Shared test helpers for the cmocka suite.
+ */
+#ifndef RGTEST_H
+#define RGTEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ringo.h>
+
+/* The outcome of a function run in a child process. */
+typedef struct rgt_child {
+	int status;       /* raw wait status */
+	int exited;       /* WIFEXITED */
+	int code;         /* WEXITSTATUS when exited */
+	int signaled;     /* WIFSIGNALED */
+	int sig;          /* WTERMSIG when signaled */
+	char out[65536];  /* stdout and stderr together, NUL-terminated */
+} rgt_child_t;
+
+/* Forks, runs fn(arg) in the child with stdout+stderr captured, exits the
+ * child with fn's return value, and fills *res.  timeout_s bounds it (the
+ * child is killed with SIGKILL after that).  Returns 0 or -errno. */
+int rgt_run_child(int (*fn)(void *), void *arg, int timeout_s, rgt_child_t *res);
+
+/* Runs fn as the main goroutine (rg_main) and asserts it returned 0. */
+void rgt_main(int (*fn)(void *), void *arg);
+
+/* Sets an environment variable for the next rg_main (NULL unsets). */
+void rgt_env(const char *name, const char *value);
+
+/* Monotonic milliseconds, for test bookkeeping. */
+int64_t rgt_ms(void);
+
+#endif
