@@ -155,9 +155,9 @@ static void print_parked_frames(buf_t *b, rg_g *g)
 	void *pcs[32];
 	int n = 0;
 	uintptr_t pc, fp;
-	uintptr_t lo = (uintptr_t)g->stack_lo, hi = (uintptr_t)g;
+	uintptr_t lo = (uintptr_t)g->stack_lo, hi = (uintptr_t)g->stack_hi;
 
-	if (!g->sp || (uintptr_t)g->sp < lo || (uintptr_t)g->sp >= hi)
+	if (!hi || !g->sp || (uintptr_t)g->sp < lo || (uintptr_t)g->sp >= hi)
 		return;
 	rg__ctx_frame(g->sp, &pc, &fp);
 	while (pc && n < 32) {
@@ -342,9 +342,9 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	buf_str(&b, ", stack ");
 	buf_u64(&b, (uint64_t)(uintptr_t)g->stack_lo, 16);
 	buf_str(&b, "-");
-	buf_u64(&b, (uint64_t)(uintptr_t)g, 16);
+	buf_u64(&b, (uint64_t)(uintptr_t)g->stack_hi, 16);
 	buf_str(&b, " (");
-	buf_u64(&b, (uint64_t)((char *)g - g->stack_lo), 10);
+	buf_u64(&b, (uint64_t)(g->stack_hi - g->stack_lo), 10);
 	buf_str(&b, " bytes; RINGO_STACK_SIZE raises it)\n");
 	print_start(&b, g);
 	buf_flush(&b);

@@ -91,8 +91,12 @@ const char *rg__wait_reason_str(int reason);
 /*
  * A goroutine.  Invariants: status says who may touch the rest.  While
  * RUNNING only its M does; while RUNNABLE whoever dequeued it; while
- * WAITING only the code that will call rg__ready.  The header sits at the
- * top of the goroutine's stack slot: [guard][stack ... grows down][rg_g].
+ * WAITING only the code that will call rg__ready.
+ *
+ * Gs live in dense slabs (stack.c) and get their stack only when they
+ * first run (rg__stack_bind): a goroutine that is spawned but not yet
+ * started costs one G, and a burst of short goroutines runs on a few
+ * recycled, cache-hot stacks instead of one fresh page each.
  */
 struct rg_g {
 	void *sp;                      /* saved stack pointer when switched out */
@@ -103,17 +107,15 @@ struct rg_g {
 	int64_t id;                    /* goroutine id, > 0 */
 	void (*fn)(void *);            /* start function */
 	void *arg;
-	int64_t waitsince;             /* rg_now() when it parked */
+	int64_t waitsince;             /* coarse rg_now() when it parked */
 	void *param;                   /* set by a waker for the woken (Go's g.param) */
 	char *stack_lo;                /* lowest usable byte (above the guard) */
-	rg_chunk *chunk;               /* stack slot's chunk */
-	uint32_t slot;                 /* slot index in the chunk */
+	char *stack_hi;                /* top of the stack; NULL until bound */
 	uint8_t is_main;               /* the rg_main goroutine */
 	uint8_t hog;                   /* sysmon saw it hold its P > 10 ms */
-	uint8_t warm;                  /* header valid across reuse (not cold) */
 	void *asan_fake_stack;         /* AddressSanitizer fiber state */
-	void *tsan_fiber;              /* ThreadSanitizer fiber */
-	char name[32];
+	void *tsan_fiber;              /* ThreadSanitizer fiber (kept across reuse) */
+	char name[24];
 };
 
 /* ---- processors ---------------------------------------------------- */
@@ -212,8 +214,12 @@ struct rg_m {
 struct rg_sched {
 	rg__lock_t lock;               /* protects what is marked (lock) */
 
-	rg_g *runqhead, *runqtail;     /* global run queue (lock) */
-	_Atomic int32_t runqsize;      /* written under lock, read anywhere */
+	/* Global run queue: a circular array of G pointers (lock), so that
+	 * moving a batch touches one dense array, not 128 G headers on 128
+	 * different stack pages. */
+	rg_g **gq;
+	uint32_t gqcap, gqhead;        /* (lock) */
+	_Atomic int32_t runqsize;      /* entries; written under lock, read anywhere */
 
 	rg_p *pidle;                   /* idle Ps (lock) */
 	_Atomic int32_t npidle;
@@ -261,8 +267,27 @@ extern struct rg_sched rg__sched RG_HIDDEN;
 /* ---- internal API -------------------------------------------------- */
 
 /* The calling thread's M, or NULL on a foreign thread.  Never cached
- * across a park: a goroutine may resume on another thread. */
-rg_m *rg__getm(void) RG_HIDDEN;
+ * across a park: a goroutine may resume on another thread.  The read is
+ * an asm statement (x86-64) or an opaque call, so the compiler cannot
+ * keep the thread-local's address, computed on the old thread, in a
+ * register across a switch. */
+extern __thread rg_m *rg__tls_m __attribute__((tls_model("initial-exec"))) RG_HIDDEN;
+#if defined(__x86_64__)
+static inline rg_m *rg__getm(void)
+{
+	rg_m *m;
+	__asm__ __volatile__("movq rg__tls_m@gottpoff(%%rip), %0\n\t"
+			     "movq %%fs:(%0), %0"
+			     : "=r"(m));
+	return m;
+}
+#else
+rg_m *rg__getm_slow(void) RG_HIDDEN;
+static inline rg_m *rg__getm(void)
+{
+	return rg__getm_slow();
+}
+#endif
 
 /* The calling goroutine, or NULL on g0 or a foreign thread. */
 static inline rg_g *rg__getg(void)
@@ -382,23 +407,34 @@ void rg__timers_free(rg_p *p) RG_HIDDEN;
  * Returns 0 or -errno. */
 int rg__stack_setup(size_t stack_size) RG_HIDDEN;
 
-/* Allocates a G with its stack; its header is zeroed except stack
- * fields, or kept warm (tsan fiber) when reused.  NULL: out of memory. */
+/* A zeroed G (its TSan fiber kept) from p's cache or the slabs; NULL:
+ * out of memory.  p may be NULL (foreign thread). */
 rg_g *rg__galloc(rg_p *p) RG_HIDDEN;
 
-/* Returns g's stack to p's cache (or further, beyond the high-water). */
+/* Returns a G whose stack was released to p's cache (p may be NULL). */
 void rg__gfree(rg_p *p, rg_g *g) RG_HIDDEN;
 
-/* Unmaps every stack.  No goroutine may run. */
+/* Gives g a stack (warmest first) and sets stack_lo/stack_hi; -ENOMEM. */
+int rg__stack_bind(rg_p *p, rg_g *g) RG_HIDDEN;
+
+/* Takes g's stack back (into p's cache, or further). */
+void rg__stack_release(rg_p *p, rg_g *g) RG_HIDDEN;
+
+/* Gives the memory of surplus cached stacks back to the kernel (all:
+ * every cached one).  Any thread but the hot paths: sysmon calls it. */
+void rg__stack_scavenge(bool all) RG_HIDDEN;
+
+/* Unmaps every stack and frees every G.  No goroutine may run. */
 void rg__stack_teardown(void) RG_HIDDEN;
 
-/* Calls fn for every G that is not FREE (dumps, deadlock reports). */
+/* Calls fn for every G that is not FREE (dumps, deadlock reports).
+ * Lock-free and async-signal-safe: slabs are only ever added. */
 void rg__for_each_g(void (*fn)(rg_g *g, void *arg), void *arg) RG_HIDDEN;
 
 /* Which guard mechanism is in use: "madvise" or "mprotect". */
 const char *rg__stack_guard_mode(void) RG_HIDDEN;
 
-/* If addr lies in a stack guard, the G whose guard it is, else NULL. */
+/* If addr lies in a stack guard, the G running on that stack, else NULL. */
 rg_g *rg__stack_guard_owner(const void *addr) RG_HIDDEN;
 
 /* ---- context switch (switch_*.S) ----------------------------------- */
@@ -427,6 +463,21 @@ _Noreturn void rg__fatal_deadlock(void) RG_HIDDEN;
 _Noreturn void rg__throw(const char *msg) RG_HIDDEN;
 
 /* ---- small helpers ------------------------------------------------- */
+
+/* Bumps a counter that only one thread writes (a P's, by its owner):
+ * a plain load and store, not a locked read-modify-write; readers on
+ * other threads see some recent value. */
+static inline void rg__count(_Atomic int64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+static inline void rg__tick(_Atomic uint32_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
 
 static inline int64_t rg__nanotime(void)
 {

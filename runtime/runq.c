@@ -3,6 +3,8 @@
  */
 #include "runq.h"
 
+#include <stdlib.h>
+
 #define RQ_MASK (RG_RUNQ_SIZE - 1)
 _Static_assert((RG_RUNQ_SIZE & RQ_MASK) == 0, "run queue size is a power of two");
 
@@ -21,11 +23,8 @@ static bool runqputslow(rg_p *p, rg_g *g, uint32_t h, uint32_t t)
 			memory_order_release, memory_order_relaxed))
 		return false;
 	batch[n] = g;
-	for (uint32_t i = 0; i < n; i++)
-		batch[i]->schedlink = batch[i + 1];
-	g->schedlink = NULL;
 	rg__lock(&rg__sched.lock);
-	rg__globrunqputbatch(batch[0], g, (int)n + 1);
+	rg__globrunqputn(batch, (int)n + 1);
 	rg__unlock(&rg__sched.lock);
 	return true;
 }
@@ -59,6 +58,16 @@ rg_g *rg__runqget(rg_p *p)
 	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL,
 			memory_order_acquire, memory_order_relaxed))
 		return next;
+	if (rg__sched.nprocs == 1) {
+		/* One P: nobody can steal, so the owner needs no CAS. */
+		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);
+		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+		if (t == h)
+			return NULL;
+		rg_g *g = atomic_load_explicit(&p->runq[h & RQ_MASK], memory_order_relaxed);
+		atomic_store_explicit(&p->runqhead, h + 1, memory_order_relaxed);
+		return g;
+	}
 	for (;;) {
 		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
@@ -143,21 +152,45 @@ uint32_t rg__runqlen(rg_p *p)
 	return n + (atomic_load_explicit(&p->runnext, memory_order_relaxed) != NULL);
 }
 
-void rg__globrunqput(rg_g *g)
+static void gq_grow(uint32_t need)
 {
-	g->schedlink = NULL;
-	rg__globrunqputbatch(g, g, 1);
+	uint32_t cap = rg__sched.gqcap ? rg__sched.gqcap : 1024;
+	while (cap < need)
+		cap *= 2;
+	rg_g **a = malloc(cap * sizeof(*a));
+	if (!a)
+		rg__throw("out of memory growing the global run queue");
+	uint32_t size = (uint32_t)atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed);
+	for (uint32_t i = 0; i < size; i++)
+		a[i] = rg__sched.gq[(rg__sched.gqhead + i) & (rg__sched.gqcap - 1)];
+	free(rg__sched.gq);
+	rg__sched.gq = a;
+	rg__sched.gqcap = cap;
+	rg__sched.gqhead = 0;
 }
 
-void rg__globrunqputbatch(rg_g *head, rg_g *tail, int n)
+void rg__globrunqputn(rg_g *const *gs, int n)
 {
-	tail->schedlink = NULL;
-	if (rg__sched.runqtail)
-		rg__sched.runqtail->schedlink = head;
-	else
-		rg__sched.runqhead = head;
-	rg__sched.runqtail = tail;
-	atomic_fetch_add_explicit(&rg__sched.runqsize, n, memory_order_relaxed);
+	uint32_t size = (uint32_t)atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed);
+	if (size + (uint32_t)n > rg__sched.gqcap)
+		gq_grow(size + (uint32_t)n);
+	uint32_t mask = rg__sched.gqcap - 1;
+	for (int i = 0; i < n; i++)
+		rg__sched.gq[(rg__sched.gqhead + size + (uint32_t)i) & mask] = gs[i];
+	atomic_store_explicit(&rg__sched.runqsize, (int32_t)(size + (uint32_t)n),
+			      memory_order_relaxed);
+}
+
+void rg__globrunqput(rg_g *g)
+{
+	rg__globrunqputn(&g, 1);
+}
+
+void rg__globrunqfree(void)
+{
+	free(rg__sched.gq);
+	rg__sched.gq = NULL;
+	rg__sched.gqcap = rg__sched.gqhead = 0;
 }
 
 rg_g *rg__globrunqget(rg_p *p, int max)
@@ -172,16 +205,12 @@ rg_g *rg__globrunqget(rg_p *p, int max)
 		n = max;
 	if (n > RG_RUNQ_SIZE / 2)
 		n = RG_RUNQ_SIZE / 2;
-	atomic_fetch_sub_explicit(&rg__sched.runqsize, n, memory_order_relaxed);
+	atomic_store_explicit(&rg__sched.runqsize, size - n, memory_order_relaxed);
 
-	rg_g *g = rg__sched.runqhead;
-	rg__sched.runqhead = g->schedlink;
-	for (int i = 1; i < n; i++) {
-		rg_g *x = rg__sched.runqhead;
-		rg__sched.runqhead = x->schedlink;
-		rg__runqput(p, x, false);
-	}
-	if (!rg__sched.runqhead)
-		rg__sched.runqtail = NULL;
+	uint32_t mask = rg__sched.gqcap - 1;
+	rg_g *g = rg__sched.gq[rg__sched.gqhead];
+	for (int i = 1; i < n; i++)
+		rg__runqput(p, rg__sched.gq[(rg__sched.gqhead + (uint32_t)i) & mask], false);
+	rg__sched.gqhead = (rg__sched.gqhead + (uint32_t)n) & mask;
 	return g;
 }

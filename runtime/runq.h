@@ -35,7 +35,8 @@ uint32_t rg__runqlen(rg_p *p) RG_HIDDEN;
 
 /* Global queue; sched.lock held. */
 void rg__globrunqput(rg_g *g) RG_HIDDEN;
-void rg__globrunqputbatch(rg_g *head, rg_g *tail, int n) RG_HIDDEN;
+void rg__globrunqputn(rg_g *const *gs, int n) RG_HIDDEN;
+void rg__globrunqfree(void) RG_HIDDEN;
 /* Takes up to a fair share (max > 0: at most max) for p; returns one. */
 rg_g *rg__globrunqget(rg_p *p, int max) RG_HIDDEN;
 

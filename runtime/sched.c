@@ -42,21 +42,27 @@
 
 struct rg_sched rg__sched;
 
-static __thread rg_m *tls_m;
+/* The current M.  Initial-exec TLS: a fixed offset from the thread
+ * pointer, so reading it is one instruction and needs no call into the
+ * dynamic linker. */
+__thread rg_m *rg__tls_m __attribute__((tls_model("initial-exec"))) RG_HIDDEN;
 
+#if !defined(__x86_64__)
 /* Not inline, and with a compiler barrier: a goroutine can resume on
  * another thread, so the address of a thread-local must never be kept
- * in a register across a switch. */
-__attribute__((noinline)) rg_m *rg__getm(void)
+ * in a register across a switch.  (x86-64 reads it with an asm
+ * statement in rt.h instead.) */
+__attribute__((noinline)) rg_m *rg__getm_slow(void)
 {
-	rg_m *m = tls_m;
+	rg_m *m = rg__tls_m;
 	__asm__ __volatile__("" ::: "memory");
 	return m;
 }
+#endif
 
 static void setm(rg_m *m)
 {
-	tls_m = m;
+	rg__tls_m = m;
 }
 
 /* ---- helpers ------------------------------------------------------- */
@@ -360,7 +366,19 @@ void rg__timer_wake(int64_t when)
 
 static size_t g_stack_size(rg_g *g)
 {
-	return (size_t)((char *)g - g->stack_lo);
+	return (size_t)(g->stack_hi - g->stack_lo);
+}
+
+/* Gives a goroutine that is about to run for the first time its stack
+ * and initial frame.  Out of address space here is fatal: rg_go already
+ * returned success, as Go's newproc would have. */
+static inline void ensure_stack(rg_p *p, rg_g *g)
+{
+	if (RG_LIKELY(g->stack_hi != NULL))
+		return;
+	if (rg__stack_bind(p, g) < 0)
+		rg__throw("out of memory allocating a goroutine stack");
+	rg__ctx_init(g, g->stack_hi);
 }
 
 /* Switches from `from` (NULL: g0) to `to` (NULL: g0) on m.  Returns when
@@ -418,6 +436,7 @@ static void after_switch(rg_m *m)
 		}
 		break;
 	case RG_AFTER_EXIT:
+		rg__stack_release(m->p, g);
 		rg__gfree(m->p, g);
 		break;
 	case RG_AFTER_GLOBAL:
@@ -447,12 +466,11 @@ static void switch_out(rg_m *m, rg_g *g, bool dies)
 			next = rg__runqget(p);
 	}
 	if (next) {
-		atomic_store_explicit(&p->schedtick,
-				      atomic_load_explicit(&p->schedtick, memory_order_relaxed) + 1,
-				      memory_order_relaxed);
-		atomic_fetch_add_explicit(&p->nswitch, 1, memory_order_relaxed);
+		rg__tick(&p->schedtick);
+		rg__count(&p->nswitch);
 		atomic_store_explicit(&next->status, RG_G_RUNNING, memory_order_relaxed);
 		next->m = m;
+		ensure_stack(p, next);
 		switch_to(m, g, next, dies);
 	} else {
 		switch_to(m, g, NULL, dies);
@@ -507,7 +525,7 @@ static _Noreturn void goexit1(void)
 	if (g->is_main && !stopping())
 		main_finished(0); /* rg_exit from the main goroutine */
 	RG_PROBE(go_end, g->id);
-	atomic_fetch_add_explicit(&m->p->nexit, 1, memory_order_relaxed);
+	rg__count(&m->p->nexit);
 	atomic_store_explicit(&g->status, RG_G_DEAD, memory_order_relaxed);
 	m->after = RG_AFTER_EXIT;
 	m->after_g = g;
@@ -547,31 +565,22 @@ static int newproc(const char *name, void (*fn)(void *), void *arg, bool is_main
 	if (!g)
 		return -ENOMEM;
 
+	/* rg__galloc zeroed it; the stack comes when it first runs. */
 	g->fn = fn;
 	g->arg = arg;
-	g->schedlink = NULL;
-	g->m = NULL;
-	g->param = NULL;
-	g->waitreason = RG_WAIT_NONE;
-	g->waitsince = 0;
-	g->hog = 0;
 	g->is_main = is_main;
-	g->asan_fake_stack = NULL;
 	if (name) {
 		strncpy(g->name, name, sizeof(g->name) - 1);
 		g->name[sizeof(g->name) - 1] = 0;
-	} else {
-		g->name[0] = 0;
 	}
 	g->id = new_goid(p);
 	if (!g->tsan_fiber)
 		g->tsan_fiber = rg__san_tsan_create();
-	rg__ctx_init(g, g);
 	atomic_store_explicit(&g->status, RG_G_RUNNABLE, memory_order_release);
 	RG_PROBE(go_create, g->id, fn);
 
 	if (p) {
-		atomic_fetch_add_explicit(&p->nspawn, 1, memory_order_relaxed);
+		rg__count(&p->nspawn);
 		rg__runqput(p, g, true);
 	} else {
 		atomic_fetch_add_explicit(&rg__sched.nforeign_spawn, 1, memory_order_relaxed);
@@ -602,7 +611,7 @@ void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
 
 	g->waitreason = reason;
 	g->waitsince = coarse_now();
-	atomic_fetch_add_explicit(&m->p->npark, 1, memory_order_relaxed);
+	rg__count(&m->p->npark);
 	RG_PROBE(go_park, g->id, (int)reason);
 	m->after = RG_AFTER_PARK;
 	m->after_g = g;
@@ -710,7 +719,7 @@ static rg_g *stealwork(rg_m *m, rg_p *p)
 				continue;
 			rg_g *g = rg__runqsteal(p, v, last);
 			if (g) {
-				atomic_fetch_add_explicit(&p->nsteal, 1, memory_order_relaxed);
+				rg__count(&p->nsteal);
 				RG_PROBE(steal, v->id, p->id);
 				return g;
 			}
@@ -841,12 +850,11 @@ found:
 static void execute(rg_m *m, rg_g *g)
 {
 	rg_p *p = m->p;
-	atomic_store_explicit(&p->schedtick,
-			      atomic_load_explicit(&p->schedtick, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-	atomic_fetch_add_explicit(&p->nswitch, 1, memory_order_relaxed);
+	rg__tick(&p->schedtick);
+	rg__count(&p->nswitch);
 	atomic_store_explicit(&g->status, RG_G_RUNNING, memory_order_relaxed);
 	g->m = m;
+	ensure_stack(p, g);
 	switch_to(m, NULL, g, false);
 	after_switch(m);
 }
@@ -893,9 +901,7 @@ void rg_syscall_enter(void)
 	rg_p *p = m->p;
 	atomic_store_explicit(&m->curg->status, RG_G_SYSCALL, memory_order_relaxed);
 	atomic_fetch_add_explicit(&rg__sched.nsyscall, 1, memory_order_relaxed);
-	atomic_store_explicit(&p->syscalltick,
-			      atomic_load_explicit(&p->syscalltick, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+	rg__tick(&p->syscalltick);
 	/* Release: the P's state is consistent for whoever retakes it. */
 	atomic_store_explicit(&p->status, RG_P_SYSCALL, memory_order_release);
 }
@@ -1027,10 +1033,15 @@ static void *sysmon(void *arg)
 {
 	(void)arg;
 	int64_t delay = 20 * RG_MICROSECOND;
+	int64_t last_scavenge = rg__nanotime();
 	int idle = 0;
 
 	while (!stopping()) {
 		int64_t now = rg__nanotime();
+		if (now - last_scavenge >= RG_SECOND) {
+			last_scavenge = now;
+			rg__stack_scavenge(false);
+		}
 		if (retake(now)) {
 			idle = 0;
 			delay = 20 * RG_MICROSECOND;
@@ -1042,8 +1053,11 @@ static void *sysmon(void *arg)
 			 * taken (pidleget wakes us).  seq_cst: see pidleget. */
 			atomic_store_explicit(&rg__sched.sysmonwait, 1, memory_order_seq_cst);
 			if (atomic_load_explicit(&rg__sched.npidle, memory_order_seq_cst) ==
-			    rg__sched.nprocs)
+			    rg__sched.nprocs) {
+				/* Going idle: give cached stacks back first. */
+				rg__stack_scavenge(false);
 				rg__note_sleep(&rg__sched.sysmon_note, -1);
+			}
 			atomic_store(&rg__sched.sysmonwait, 0);
 			idle = 0;
 			delay = 20 * RG_MICROSECOND;
@@ -1088,6 +1102,7 @@ static void teardown(void)
 		free(p);
 	}
 	free(rg__sched.allp);
+	rg__globrunqfree();
 	rg__stack_teardown();
 	rg_m *m = rg__sched.allm;
 	while (m) {
@@ -1116,10 +1131,7 @@ static int rt_start(const rg_config_t *cfg, bool embedded)
 	rg__sched.embedded = embedded;
 	rg__sched.stack_size = ssize;
 	rg__futex_setup();
-	int r = rg__stack_setup(ssize);
-	if (r < 0)
-		goto fail;
-	r = -ENOMEM;
+	int r = -ENOMEM;
 	rg__sched.allp = calloc((size_t)procs, sizeof(rg_p *));
 	if (!rg__sched.allp)
 		goto fail;
@@ -1134,6 +1146,9 @@ static int rt_start(const rg_config_t *cfg, bool embedded)
 		rg__sched.allp[i] = p;
 		pidleput(p);
 	}
+	r = rg__stack_setup(ssize);
+	if (r < 0)
+		goto fail;
 	rg__signals_install();
 	atomic_store_explicit(&rg__sched.running, 1, memory_order_release);
 	if (pthread_create(&rg__sched.sysmon, NULL, sysmon, NULL) == 0)

@@ -1,18 +1,19 @@
 /*
- * Goroutine stacks, and the G headers that live at their tops.
+ * Goroutine stacks and G structs.
  *
- * Memory layout.  Stacks come in chunks of RG_CHUNK_SLOTS slots, each
- * slot stack_size bytes (RINGO_STACK_SIZE, default 256 KiB):
+ * Stacks come in chunks of RG_CHUNK_SLOTS slots, each slot stack_size
+ * bytes (RINGO_STACK_SIZE, default 256 KiB of address space):
  *
  *     chunk: | slot 0 | slot 1 | ... | slot 63 |
- *     slot:  | guard (4 pages) | stack, grows down <-- | rg_g header |
- *            lo                                                     hi
+ *     slot:  | guard (4 pages) | stack, grows down <-- | rg_stk |
+ *            lo                                                hi
  *
  * A chunk is one anonymous mapping reserved with MAP_NORESERVE: the
- * kernel commits a page only when the goroutine first touches it, so a
- * parked goroutine whose frames fit in the top page costs that one page
- * (the G header shares it).  Huge pages are refused for chunks, or a
- * single touch would commit 2 MiB.
+ * kernel commits a page only when a goroutine first touches it, so a
+ * parked goroutine whose frames fit in one page costs that page plus its
+ * G.  Huge pages are refused for chunks, or one touch would commit 2 MiB.
+ * The small rg_stk header at the top of each slot names the G running on
+ * it (for the stack-overflow report) and links free stacks.
  *
  * Guards.  Linux >= 6.13 installs guard regions inside a mapping with
  * madvise(MADV_GUARD_INSTALL): a fault on them raises SIGSEGV and the
@@ -22,21 +23,24 @@
  * fallback tops out near 30k live goroutines unless vm.max_map_count is
  * raised.  RINGO_GUARD=mprotect forces the fallback (the tests run both).
  *
- * Caches, warmest first:
- *   1. per-P free list of Gs (header intact, pages resident), up to
- *      RG_PCACHE; owner only, no lock;
- *   2. a global warm list, up to RG_WARM_MAX, moved in batches of
- *      RG_PCACHE/2 under stk.lock;
- *   3. cold slots: their memory given back with MADV_DONTNEED (the guard
- *      markers survive it), tracked by a per-chunk bitmap.
- * Chunks are unmapped only at teardown, like Go's stack spans are mostly
- * kept: address space is cheap, the page tables of cold slots are not
- * resident.
+ * Stack caches, warmest first:
+ *   1. per-P free list (pages resident, likely in cache), up to RG_PCACHE;
+ *      owner only, no lock; LIFO, so a burst of short goroutines keeps
+ *      reusing the same hot stack;
+ *   2. a global warm list, moved in batches of RG_PCACHE/2 under stk.lock;
+ *      sysmon trims it towards RG_WARM_MAX (rg__stack_scavenge);
+ *   3. cold slots: memory given back with MADV_DONTNEED (guard markers
+ *      survive it), tracked by a per-chunk bitmap.
+ * Chunks are unmapped only at teardown.
+ *
+ * Gs live in slabs of RG_SLAB_GS, never freed before teardown (like Go's
+ * allgs), with the same per-P / global free lists.  A G takes a stack
+ * only when it first runs (sched.c), so spawning does not touch a stack.
  *
  * Rejected: one mmap per stack (a VMA or two each, and an mmap/munmap
- * syscall pair per goroutine); malloc'd G structs (a second allocation per
- * goroutine and a second cache line to miss on every switch); segmented
- * or copied stacks (C code holds pointers into its stack).
+ * pair per goroutine); the G header inside its stack (a page fault and a
+ * TLB miss per spawn, and a fresh stack per not-yet-started goroutine);
+ * segmented or copied stacks (C code holds pointers into its stack).
  */
 #include "rt.h"
 
@@ -46,40 +50,64 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#ifndef MADV_GUARD_INSTALL
-#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
-#endif
-
 #include "sanitizer.h"
 #ifdef RG_SAN_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
+
 #define RG_CHUNK_SLOTS 64
 #define RG_GUARD_PAGES 4
-#define RG_PCACHE 64        /* per-P warm Gs */
-#define RG_WARM_MAX 1024    /* global warm Gs beyond which memory is returned */
+#define RG_PCACHE 64        /* per-P cached stacks and Gs */
+#define RG_WARM_MAX 1024    /* warm stacks kept by the scavenger */
+#define RG_SLAB_GS 256      /* Gs per slab */
+
+/* Header at the top of every stack slot. */
+typedef struct rg_stk {
+	rg_g *owner;             /* G running on it, NULL when free */
+	struct rg_stk *next;     /* free list link */
+	rg_chunk *chunk;
+	uint32_t slot;
+} rg_stk;
 
 struct rg_chunk {
 	char *base;          /* first slot */
 	uint64_t cold;       /* bit i: slot i free and cold (stk.lock) */
-	uint64_t used;       /* bit i: slot i ever handed out (stk.lock) */
-	rg_chunk *next;      /* all chunks */
+	rg_chunk *next;      /* all chunks (prepended under stk.lock) */
 	rg_chunk *next_cold; /* chunks with cold slots (stk.lock) */
 	bool on_cold_list;
 };
+
+typedef struct rg_gslab {
+	struct rg_gslab *next;
+	rg_g gs[RG_SLAB_GS];
+} rg_gslab;
+
+/* Per-P caches live in the P (gfree for Gs); stacks are kept here per P
+ * index, owner only. */
+typedef struct rg_pstk {
+	rg_stk *free;
+	int n;
+} rg_pstk;
 
 static struct {
 	rg__lock_t lock;
 	size_t slot;             /* bytes per slot */
 	size_t guard;            /* guard bytes at the bottom of a slot */
-	size_t hdr;              /* bytes reserved for the G header */
+	size_t hdr;              /* bytes reserved for rg_stk at the top */
 	size_t page;
 	bool use_madvise;        /* MADV_GUARD_INSTALL, else mprotect */
-	rg_chunk *chunks;        /* every chunk (lock), never shrinks */
+	rg_chunk *_Atomic chunks;/* every chunk; never shrinks until teardown */
 	rg_chunk *cold;          /* chunks with cold slots (lock) */
-	rg_g *warm;              /* global warm list via schedlink (lock) */
+	rg_stk *warm;            /* global warm stacks (lock) */
 	int nwarm;
+	rg_gslab *_Atomic slabs; /* every G slab */
+	rg_g *gfree;             /* global free Gs (lock) */
+	rg_pstk *pstk;           /* per-P stack caches, by p->id */
+	int nprocs;
 } stk;
 
 static size_t round_up(size_t n, size_t to)
@@ -105,10 +133,14 @@ int rg__stack_setup(size_t stack_size)
 	memset(&stk, 0, sizeof(stk));
 	stk.page = (size_t)sysconf(_SC_PAGESIZE);
 	stk.guard = RG_GUARD_PAGES * stk.page;
-	stk.hdr = round_up(sizeof(rg_g), RG_CACHELINE);
+	stk.hdr = round_up(sizeof(rg_stk), RG_CACHELINE);
 	stk.slot = round_up(stack_size, stk.page);
 	if (stk.slot < stk.guard + 8 * stk.page)
 		return -EINVAL;
+	stk.nprocs = rg__sched.nprocs;
+	stk.pstk = calloc((size_t)stk.nprocs, sizeof(rg_pstk));
+	if (!stk.pstk)
+		return -ENOMEM;
 	if (mode && strcmp(mode, "mprotect") == 0)
 		stk.use_madvise = false;
 	else
@@ -119,6 +151,102 @@ int rg__stack_setup(size_t stack_size)
 const char *rg__stack_guard_mode(void)
 {
 	return stk.use_madvise ? "madvise" : "mprotect";
+}
+
+/* ---- Gs ------------------------------------------------------------ */
+
+static void g_reset(rg_g *g)
+{
+	void *fiber = g->tsan_fiber;
+	memset(g, 0, sizeof(*g));
+	g->tsan_fiber = fiber;
+}
+
+rg_g *rg__galloc(rg_p *p)
+{
+	rg_g *g = p ? p->gfree : NULL;
+	if (g) {
+		p->gfree = g->schedlink;
+		p->ngfree--;
+		g_reset(g);
+		return g;
+	}
+	rg__lock(&stk.lock);
+	if (!stk.gfree) {
+		rg_gslab *s = calloc(1, sizeof(*s));
+		if (!s) {
+			rg__unlock(&stk.lock);
+			return NULL;
+		}
+		for (int i = RG_SLAB_GS - 1; i >= 0; i--) {
+			s->gs[i].schedlink = stk.gfree;
+			stk.gfree = &s->gs[i];
+		}
+		s->next = atomic_load_explicit(&stk.slabs, memory_order_relaxed);
+		/* Release: the slab's contents before its publication to
+		 * lock-free walkers (dumps). */
+		atomic_store_explicit(&stk.slabs, s, memory_order_release);
+	}
+	/* Take one for us and up to half a cache for the P. */
+	g = stk.gfree;
+	stk.gfree = g->schedlink;
+	while (p && stk.gfree && p->ngfree < RG_PCACHE / 2) {
+		rg_g *x = stk.gfree;
+		stk.gfree = x->schedlink;
+		x->schedlink = p->gfree;
+		p->gfree = x;
+		p->ngfree++;
+	}
+	rg__unlock(&stk.lock);
+	g_reset(g);
+	return g;
+}
+
+void rg__gfree(rg_p *p, rg_g *g)
+{
+	atomic_store_explicit(&g->status, RG_G_FREE, memory_order_relaxed);
+	if (p) {
+		g->schedlink = p->gfree;
+		p->gfree = g;
+		if (++p->ngfree <= RG_PCACHE)
+			return;
+		rg__lock(&stk.lock);
+		while (p->ngfree > RG_PCACHE / 2) {
+			rg_g *x = p->gfree;
+			p->gfree = x->schedlink;
+			p->ngfree--;
+			x->schedlink = stk.gfree;
+			stk.gfree = x;
+		}
+		rg__unlock(&stk.lock);
+		return;
+	}
+	rg__lock(&stk.lock);
+	g->schedlink = stk.gfree;
+	stk.gfree = g;
+	rg__unlock(&stk.lock);
+}
+
+void rg__for_each_g(void (*fn)(rg_g *g, void *arg), void *arg)
+{
+	for (rg_gslab *s = atomic_load_explicit(&stk.slabs, memory_order_acquire); s; s = s->next)
+		for (int i = 0; i < RG_SLAB_GS; i++) {
+			rg_g *g = &s->gs[i];
+			if (atomic_load_explicit(&g->status, memory_order_acquire) != RG_G_FREE)
+				fn(g, arg);
+		}
+}
+
+/* ---- stacks -------------------------------------------------------- */
+
+static inline char *slot_base(rg_chunk *c, uint32_t i)
+{
+	return c->base + (size_t)i * stk.slot;
+}
+
+static inline rg_stk *slot_stk(rg_chunk *c, uint32_t i)
+{
+	return (rg_stk *)(slot_base(c, i) + stk.slot - stk.hdr);
 }
 
 static rg_chunk *chunk_new(void)
@@ -135,6 +263,11 @@ static rg_chunk *chunk_new(void)
 		return NULL;
 	}
 	madvise(base, len, MADV_NOHUGEPAGE);
+#ifdef RG_SAN_ASAN
+	/* A new mapping may reuse the addresses of an unmapped chunk whose
+	 * abandoned frames left their redzones poisoned in the shadow. */
+	__asan_unpoison_memory_region(base, len);
+#endif
 	for (int i = 0; i < RG_CHUNK_SLOTS; i++) {
 		char *g = base + (size_t)i * stk.slot;
 		int r = stk.use_madvise ? madvise(g, stk.guard, MADV_GUARD_INSTALL)
@@ -150,93 +283,80 @@ static rg_chunk *chunk_new(void)
 	return c;
 }
 
-static inline char *slot_base(rg_chunk *c, uint32_t i)
-{
-	return c->base + (size_t)i * stk.slot;
-}
-
-/* Lays out a fresh (zeroed) G header in slot i of c. */
-static rg_g *slot_g(rg_chunk *c, uint32_t i)
-{
-	char *base = slot_base(c, i);
-	rg_g *g = (rg_g *)(base + stk.slot - stk.hdr);
-	g->chunk = c;
-	g->slot = i;
-	g->stack_lo = base + stk.guard;
-	return g;
-}
-
 /* Takes a cold slot, making a chunk if needed.  stk.lock held. */
-static rg_g *cold_get(void)
+static rg_stk *cold_get(void)
 {
 	rg_chunk *c = stk.cold;
 	if (!c) {
 		c = chunk_new();
 		if (!c)
 			return NULL;
-		c->next = stk.chunks;
-		stk.chunks = c;
-		c->next_cold = NULL;
+		c->next = atomic_load_explicit(&stk.chunks, memory_order_relaxed);
+		atomic_store_explicit(&stk.chunks, c, memory_order_release);
 		c->on_cold_list = true;
 		stk.cold = c;
 	}
 	uint32_t i = (uint32_t)__builtin_ctzll(c->cold);
 	c->cold &= ~((uint64_t)1 << i);
-	c->used |= (uint64_t)1 << i;
 	if (!c->cold) {
 		stk.cold = c->next_cold;
 		c->on_cold_list = false;
 	}
-	return slot_g(c, i);
+	rg_stk *s = slot_stk(c, i);
+	s->chunk = c;
+	s->slot = i;
+	return s;
 }
 
-rg_g *rg__galloc(rg_p *p)
+int rg__stack_bind(rg_p *p, rg_g *g)
 {
-	rg_g *g = p ? p->gfree : NULL;
+	rg_pstk *ps = p ? &stk.pstk[p->id] : NULL;
+	rg_stk *s = ps ? ps->free : NULL;
 
-	if (g) {
-		p->gfree = g->schedlink;
-		p->ngfree--;
-		return g;
-	}
-	rg__lock(&stk.lock);
-	/* Refill half the P's cache from the warm list in one go. */
-	while (stk.warm && p && p->ngfree < RG_PCACHE / 2) {
-		rg_g *w = stk.warm;
-		stk.warm = w->schedlink;
-		stk.nwarm--;
-		w->schedlink = p->gfree;
-		p->gfree = w;
-		p->ngfree++;
-	}
-	if (p && p->gfree) {
-		g = p->gfree;
-		p->gfree = g->schedlink;
-		p->ngfree--;
-	} else if (stk.warm) {
-		g = stk.warm;
-		stk.warm = g->schedlink;
-		stk.nwarm--;
+	if (s) {
+		ps->free = s->next;
+		ps->n--;
 	} else {
-		g = cold_get();
-		if (g)
-			g->warm = 1;
+		rg__lock(&stk.lock);
+		/* Refill half the P's cache from the warm list. */
+		while (ps && stk.warm && ps->n < RG_PCACHE / 2) {
+			rg_stk *w = stk.warm;
+			stk.warm = w->next;
+			stk.nwarm--;
+			w->next = ps->free;
+			ps->free = w;
+			ps->n++;
+		}
+		if (ps && ps->free) {
+			s = ps->free;
+			ps->free = s->next;
+			ps->n--;
+		} else if (stk.warm) {
+			s = stk.warm;
+			stk.warm = s->next;
+			stk.nwarm--;
+		} else {
+			s = cold_get();
+		}
+		rg__unlock(&stk.lock);
+		if (!s)
+			return -ENOMEM;
 	}
-	rg__unlock(&stk.lock);
-	return g;
+	s->owner = g;
+	g->stack_lo = slot_base(s->chunk, s->slot) + stk.guard;
+	g->stack_hi = (char *)s;
+	return 0;
 }
 
 /* Gives a slot's memory back to the kernel and marks it cold. */
-static void make_cold(rg_g *g)
+static void make_cold(rg_stk *s)
 {
-	rg_chunk *c = g->chunk;
-	uint32_t i = g->slot;
-	char *base = slot_base(c, i);
+	rg_chunk *c = s->chunk;
+	uint32_t i = s->slot;
 
-	rg__san_tsan_destroy(g->tsan_fiber);
-	/* Zaps the pages (the G header too: a cold header reads as FREE).
-	 * Guard markers installed by MADV_GUARD_INSTALL survive this. */
-	madvise(base + stk.guard, stk.slot - stk.guard, MADV_DONTNEED);
+	/* Zaps the pages, the header too.  Guard markers installed by
+	 * MADV_GUARD_INSTALL survive MADV_DONTNEED. */
+	madvise(slot_base(c, i) + stk.guard, stk.slot - stk.guard, MADV_DONTNEED);
 	rg__lock(&stk.lock);
 	c->cold |= (uint64_t)1 << i;
 	if (!c->on_cold_list) {
@@ -247,105 +367,107 @@ static void make_cold(rg_g *g)
 	rg__unlock(&stk.lock);
 }
 
-void rg__gfree(rg_p *p, rg_g *g)
+void rg__stack_release(rg_p *p, rg_g *g)
 {
-	atomic_store_explicit(&g->status, RG_G_FREE, memory_order_relaxed);
+	rg_stk *s = (rg_stk *)g->stack_hi;
+	if (!s)
+		return;
 #ifdef RG_SAN_ASAN
 	/* Frames abandoned by rg_exit leave poisoned shadow behind. */
-	__asan_unpoison_memory_region(g->stack_lo, (size_t)((char *)g - g->stack_lo));
+	__asan_unpoison_memory_region(g->stack_lo, (size_t)(g->stack_hi - g->stack_lo));
 #endif
-	if (p) {
-		g->schedlink = p->gfree;
-		p->gfree = g;
-		if (++p->ngfree <= RG_PCACHE)
+	s->owner = NULL;
+	g->stack_hi = g->stack_lo = NULL;
+	rg_pstk *ps = p ? &stk.pstk[p->id] : NULL;
+	if (ps) {
+		s->next = ps->free;
+		ps->free = s;
+		if (++ps->n <= RG_PCACHE)
 			return;
-		/* Move half the cache to the global warm list. */
-		rg_g *cold = NULL;
+		/* Move half the cache to the global warm list in one batch. */
+		rg_stk *head = NULL, *tail = NULL;
+		int n = 0;
+		while (ps->n > RG_PCACHE / 2) {
+			rg_stk *x = ps->free;
+			ps->free = x->next;
+			ps->n--;
+			x->next = head;
+			head = x;
+			if (!tail)
+				tail = x;
+			n++;
+		}
 		rg__lock(&stk.lock);
-		while (p->ngfree > RG_PCACHE / 2) {
-			rg_g *x = p->gfree;
-			p->gfree = x->schedlink;
-			p->ngfree--;
-			if (stk.nwarm < RG_WARM_MAX) {
-				x->schedlink = stk.warm;
-				stk.warm = x;
-				stk.nwarm++;
-			} else {
-				x->schedlink = cold;
-				cold = x;
-			}
-		}
+		tail->next = stk.warm;
+		stk.warm = head;
+		stk.nwarm += n;
 		rg__unlock(&stk.lock);
-		while (cold) {
-			rg_g *x = cold;
-			cold = x->schedlink;
-			make_cold(x);
-		}
 		return;
 	}
 	rg__lock(&stk.lock);
-	if (stk.nwarm < RG_WARM_MAX) {
-		g->schedlink = stk.warm;
-		stk.warm = g;
-		stk.nwarm++;
-		rg__unlock(&stk.lock);
-		return;
-	}
+	s->next = stk.warm;
+	stk.warm = s;
+	stk.nwarm++;
 	rg__unlock(&stk.lock);
-	make_cold(g);
 }
 
-void rg__for_each_g(void (*fn)(rg_g *g, void *arg), void *arg)
+void rg__stack_scavenge(bool all)
 {
-	/* Chunks are only ever prepended, and a slot never handed out has
-	 * an untouched (unmapped-zero) header, so the walk needs no lock;
-	 * the `used` bits save faulting in pages just to read zeros. */
-	for (rg_chunk *c = stk.chunks; c; c = c->next) {
-		uint64_t used = c->used;
-		for (uint32_t i = 0; i < RG_CHUNK_SLOTS; i++) {
-			if (!(used & ((uint64_t)1 << i)))
-				continue;
-			rg_g *g = (rg_g *)(slot_base(c, i) + stk.slot - stk.hdr);
-			uint32_t st = atomic_load_explicit(&g->status, memory_order_acquire);
-			if (st != RG_G_FREE)
-				fn(g, arg);
-		}
+	/* Called by sysmon, off the hot paths: the warm list may grow while
+	 * goroutines come and go in bursts (Go keeps its free stacks too);
+	 * what stays unused is given back half at a time each second, down
+	 * to RG_WARM_MAX, or all of it past that when `all`. */
+	rg_stk *cold = NULL;
+	rg__lock(&stk.lock);
+	int n = stk.nwarm - RG_WARM_MAX;
+	if (n > 0 && !all)
+		n = (n + 1) / 2;
+	for (int i = 0; i < n; i++) {
+		rg_stk *x = stk.warm;
+		stk.warm = x->next;
+		stk.nwarm--;
+		x->next = cold;
+		cold = x;
+	}
+	rg__unlock(&stk.lock);
+	while (cold) {
+		rg_stk *x = cold;
+		cold = x->next;
+		make_cold(x);
 	}
 }
 
 rg_g *rg__stack_guard_owner(const void *addr)
 {
 	const char *a = addr;
-	for (rg_chunk *c = stk.chunks; c; c = c->next) {
+	for (rg_chunk *c = atomic_load_explicit(&stk.chunks, memory_order_acquire); c; c = c->next) {
 		if (a < c->base || a >= c->base + stk.slot * RG_CHUNK_SLOTS)
 			continue;
 		uint32_t i = (uint32_t)((size_t)(a - c->base) / stk.slot);
-		char *base = slot_base(c, i);
-		if (a >= base + stk.guard)
+		if (a >= slot_base(c, i) + stk.guard)
 			return NULL; /* inside a stack, not its guard */
-		return (rg_g *)(base + stk.slot - stk.hdr);
+		return slot_stk(c, i)->owner;
 	}
 	return NULL;
 }
 
 void rg__stack_teardown(void)
 {
-#ifdef RG_SAN_TSAN
-	/* Free Gs keep their fibers too: walk every slot ever used. */
-	for (rg_chunk *c = stk.chunks; c; c = c->next)
-		for (uint32_t i = 0; i < RG_CHUNK_SLOTS; i++)
-			if ((c->used & ((uint64_t)1 << i)) && !(c->cold & ((uint64_t)1 << i)))
-				rg__san_tsan_destroy(((rg_g *)(slot_base(c, i) + stk.slot - stk.hdr))->tsan_fiber);
-#endif
-	rg_chunk *c = stk.chunks;
+	rg_chunk *c = atomic_load(&stk.chunks);
 	while (c) {
 		rg_chunk *next = c->next;
 		munmap(c->base, stk.slot * RG_CHUNK_SLOTS);
 		free(c);
 		c = next;
 	}
-	stk.chunks = NULL;
-	stk.cold = NULL;
-	stk.warm = NULL;
-	stk.nwarm = 0;
+	rg_gslab *s = atomic_load(&stk.slabs);
+	while (s) {
+		rg_gslab *next = s->next;
+		for (int i = 0; i < RG_SLAB_GS; i++)
+			rg__san_tsan_destroy(s->gs[i].tsan_fiber);
+		free(s);
+		s = next;
+	}
+	free(stk.pstk);
+	memset(&stk, 0, sizeof(stk));
 }
