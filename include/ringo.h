@@ -145,6 +145,7 @@ RG_API void rg_stats(rg_stats_t *out);
 #include "ringo/chan.h" /* channels and select */
 #include "ringo/sync.h" /* Mutex, RWMutex, WaitGroup, Once, Cond */
 #include "ringo/ctx.h"  /* contexts */
+#include "ringo/io.h"   /* files and sockets through io_uring */
 
 #ifdef __cplusplus
 }

@@ -115,7 +115,7 @@ struct rg_g {
 	uint8_t hog;                   /* sysmon saw it hold its P > 10 ms */
 	void *asan_fake_stack;         /* AddressSanitizer fiber state */
 	void *tsan_fiber;              /* ThreadSanitizer fiber (kept across reuse) */
-	char name[24];
+	char name[32];
 };
 
 /* ---- processors ---------------------------------------------------- */
@@ -166,6 +166,7 @@ struct rg_p {
 	/* sysmon's private view. */
 	uint32_t sm_schedtick, sm_syscalltick;
 	int64_t sm_schedwhen, sm_syscallwhen;
+	bool sm_hogging;
 } __attribute__((aligned(RG_CACHELINE)));
 
 /* ---- threads ------------------------------------------------------- */

@@ -129,6 +129,24 @@ rg_g *rg__runqsteal(rg_p *p, rg_p *victim, bool stealnext)
 	return g;
 }
 
+int rg__runqdrain_global(rg_p *p)
+{
+	_Atomic(rg_g *) buf[RG_RUNQ_SIZE];
+	rg_g *gs[RG_RUNQ_SIZE];
+	int total = 0;
+	for (;;) {
+		uint32_t n = runqgrab(p, buf, 0, true);
+		if (n == 0)
+			return total;
+		for (uint32_t i = 0; i < n; i++)
+			gs[i] = atomic_load_explicit(&buf[i], memory_order_relaxed);
+		rg__lock(&rg__sched.lock);
+		rg__globrunqputn(gs, (int)n);
+		rg__unlock(&rg__sched.lock);
+		total += (int)n;
+	}
+}
+
 bool rg__runqempty(rg_p *p)
 {
 	/* Re-read the tail: runqput may move runnext to the queue between

@@ -26,6 +26,11 @@ rg_g *rg__runqget(rg_p *p) RG_HIDDEN;
  * to run, or NULL.  stealnext: may take victim's runnext too. */
 rg_g *rg__runqsteal(rg_p *p, rg_p *victim, bool stealnext) RG_HIDDEN;
 
+/* Moves everything queued on p (runnext included) to the global queue;
+ * any thread (sysmon, for a P held by a goroutine that never yields).
+ * Returns how many moved. */
+int rg__runqdrain_global(rg_p *p) RG_HIDDEN;
+
 /* True if p has nothing queued (racy, but never wrongly true while the
  * owner is between putting and publishing). */
 bool rg__runqempty(rg_p *p) RG_HIDDEN;

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../uring/io.h"
 #include "probes.h"
 #include "runq.h"
 #include "sanitizer.h"
@@ -246,8 +247,12 @@ void rg__wakep(void)
 	/* seq_cst loads pair with the seq_cst updates in findrunnable's
 	 * drop-spinning path: either they see our work, or we see no
 	 * spinning M and start one. */
-	if (atomic_load_explicit(&rg__sched.npidle, memory_order_seq_cst) == 0)
+	if (atomic_load_explicit(&rg__sched.npidle, memory_order_seq_cst) == 0) {
+		/* No idle P, but one may be asleep in its ring waiting for
+		 * I/O: it can run this work. */
+		rg__io_poke_any();
 		return;
+	}
 	int32_t zero = 0;
 	if (atomic_load_explicit(&rg__sched.nmspinning, memory_order_seq_cst) != 0 ||
 	    !atomic_compare_exchange_strong_explicit(&rg__sched.nmspinning, &zero, 1,
@@ -343,6 +348,7 @@ static void wake_all_idle(void)
 
 void rg__timer_wake(int64_t when)
 {
+	rg__io_poke_before(when);
 	if (when >= atomic_load_explicit(&rg__sched.sleep_until, memory_order_relaxed))
 		return; /* the sleeper wakes early enough */
 	rg__lock(&rg__sched.lock);
@@ -756,7 +762,10 @@ static rg_g *findrunnable(rg_m *m)
 			if (t0 <= now)
 				rg__timers_run(p, now);
 		}
-		uint32_t tick = atomic_load_explicit(&p->schedtick, memory_order_relaxed);
+		/* The schedule that will make schedtick a multiple of
+		 * RG_GLOBAL_TICK (switch_out sends it here) looks at the
+		 * global queue first, so it cannot starve. */
+		uint32_t tick = atomic_load_explicit(&p->schedtick, memory_order_relaxed) + 1;
 		if (tick % RG_GLOBAL_TICK == 0 &&
 		    atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) > 0) {
 			rg__lock(&rg__sched.lock);
@@ -781,7 +790,8 @@ static rg_g *findrunnable(rg_m *m)
 				goto found;
 			}
 		}
-		/* Other Ps' timers, then their queues. */
+		/* Completions on our ring, other Ps' timers, then their queues. */
+		rg__io_poll(p);
 		run_all_timers(rg__nanotime());
 		if ((g = rg__runqget(p)) != NULL)
 			goto found;
@@ -797,6 +807,24 @@ static rg_g *findrunnable(rg_m *m)
 			if ((g = stealwork(m, p)) != NULL)
 				goto found;
 		}
+
+		if (m->spinning) {
+			/* Drop spinning, then look once more: a G readied
+			 * while we were counted as spinning woke nobody
+			 * (wakep saw us).  We still hold the P: on finding
+			 * work, go round again. */
+			m->spinning = false;
+			atomic_fetch_sub_explicit(&rg__sched.nmspinning, 1, memory_order_seq_cst);
+			bool work = atomic_load(&rg__sched.runqsize) > 0;
+			for (int i = 0; i < rg__sched.nprocs && !work; i++)
+				work = !rg__runqempty(rg__sched.allp[i]);
+			if (work)
+				continue;
+		}
+		/* Requests in flight on our ring: sleep in it, keeping the P,
+		 * until a completion, a poke or the next timer. */
+		if (rg__io_idle_wait(p, rg__timers_earliest()))
+			continue;
 
 		/* Nothing: give the P back and sleep. */
 		rg__lock(&rg__sched.lock);
@@ -814,29 +842,6 @@ static rg_g *findrunnable(rg_m *m)
 		releasep(m);
 		pidleput(p);
 		rg__unlock(&rg__sched.lock);
-
-		if (m->spinning) {
-			/* Drop spinning, then look once more: a G readied
-			 * while we were counted as spinning did not wake
-			 * anyone (wakep saw us). */
-			m->spinning = false;
-			atomic_fetch_sub_explicit(&rg__sched.nmspinning, 1, memory_order_seq_cst);
-			bool work = false;
-			for (int i = 0; i < rg__sched.nprocs && !work; i++)
-				work = !rg__runqempty(rg__sched.allp[i]);
-			if (work) {
-				rg__lock(&rg__sched.lock);
-				rg_p *np = pidleget();
-				rg__unlock(&rg__sched.lock);
-				if (np) {
-					acquirep(m, np);
-					m->spinning = true;
-					atomic_fetch_add_explicit(&rg__sched.nmspinning, 1,
-								  memory_order_seq_cst);
-					continue;
-				}
-			}
-		}
 		stopm(m, rg__timers_earliest());
 		continue;
 found:
@@ -1004,20 +1009,31 @@ static bool retake(int64_t now)
 			if (p->sm_schedtick != t) {
 				p->sm_schedtick = t;
 				p->sm_schedwhen = now;
+				p->sm_hogging = false;
 				continue;
 			}
 			if (now - p->sm_schedwhen < HOG_NS)
 				continue;
-			/* Counted once per scheduling tick. */
-			p->sm_schedwhen = INT64_MAX / 2;
-			rg_m *m = p->m;
-			rg_g *g = m ? m->curg : NULL;
-			if (g) {
-				g->hog = 1;
-				RG_PROBE(hog, g->id, p->id);
+			if (!p->sm_hogging) {
+				/* Counted once per scheduling tick. */
+				p->sm_hogging = true;
+				rg_m *m = p->m;
+				rg_g *g = m ? m->curg : NULL;
+				if (g) {
+					g->hog = 1;
+					RG_PROBE(hog, g->id, p->id);
+				}
+				atomic_fetch_add(&rg__sched.nhogs, 1);
 			}
-			atomic_fetch_add(&rg__sched.nhogs, 1);
-			if (!rg__runqempty(p))
+			/* Without preemption the hog's P schedules nothing: move
+			 * what waits on it where other Ps will find it — its
+			 * queue to the global queue, its expired timers run
+			 * here (their goroutines go to the global queue). */
+			int moved = rg__runqdrain_global(p);
+			int64_t t0 = atomic_load_explicit(&p->timer0, memory_order_relaxed);
+			if (t0 && t0 <= now)
+				rg__timers_run(p, now);
+			if (moved || (t0 && t0 <= now))
 				rg__wakep();
 			acted = true;
 		}
@@ -1029,9 +1045,18 @@ static bool retake(int64_t now)
 	return acted;
 }
 
+/* sysmon's identity: not a scheduler M (no P, no g0 to switch to), but
+ * it runs timers of hogged Ps, and a timer fn that stops its own
+ * periodic timer must see the thread that fires it as itself. */
+static rg_m sysmon_m;
+
 static void *sysmon(void *arg)
 {
 	(void)arg;
+	memset(&sysmon_m, 0, sizeof(sysmon_m));
+	sysmon_m.id = -1;
+	sysmon_m.rand = (uint64_t)rg__nanotime();
+	setm(&sysmon_m);
 	int64_t delay = 20 * RG_MICROSECOND;
 	int64_t last_scavenge = rg__nanotime();
 	int idle = 0;
@@ -1101,6 +1126,7 @@ static void teardown(void)
 		rg__timers_free(p);
 		free(p);
 	}
+	rg__io_stop();
 	free(rg__sched.allp);
 	rg__globrunqfree();
 	rg__stack_teardown();
@@ -1149,6 +1175,11 @@ static int rt_start(const rg_config_t *cfg, bool embedded)
 	r = rg__stack_setup(ssize);
 	if (r < 0)
 		goto fail;
+	r = rg__io_start();
+	if (r < 0) {
+		rg__stack_teardown();
+		goto fail;
+	}
 	rg__signals_install();
 	atomic_store_explicit(&rg__sched.running, 1, memory_order_release);
 	if (pthread_create(&rg__sched.sysmon, NULL, sysmon, NULL) == 0)
@@ -1170,6 +1201,7 @@ static void rt_stop(void)
 	rg__lock(&rg__sched.lock);
 	wake_all_idle();
 	rg__unlock(&rg__sched.lock);
+	rg__io_poke_before(0);
 	rg__note_wake(&rg__sched.sysmon_note);
 	if (rg__sched.sysmon_started)
 		pthread_join(rg__sched.sysmon, NULL);
@@ -1185,6 +1217,7 @@ static void rt_stop(void)
 		rg__lock(&rg__sched.lock);
 		wake_all_idle();
 		rg__unlock(&rg__sched.lock);
+		rg__io_poke_before(0);
 	}
 	bool all_exited = atomic_load(&rg__sched.nmlive) == 0;
 	for (rg_m *m = rg__sched.allm; m; m = m->alllink) {

@@ -11,8 +11,9 @@
  * seconds without recording; then for --duration seconds every request that
  * completes is counted and its latency recorded.  When the deadline passes
  * each thread stops, whatever its connections are doing, so a run always
- * ends within warmup + duration (plus at most a few milliseconds), even
- * against a server that stops answering.
+ * ends within warmup + duration (plus a millisecond or so, and the initial
+ * reachability check, at most 3 s), even against a server that stops
+ * answering.
  *
  * Errors (all counted in errors=, and any error makes the exit status 1):
  *   - mismatch: the bytes read back differ from the bytes sent;
@@ -149,6 +150,7 @@ static socklen_t g_salen;
 
 static void usage(FILE *f)
 {
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	fprintf(f,
 "usage: " PROG " [options]\n"
 "Closed-loop TCP echo load: each connection writes SIZE bytes, reads them\n"
@@ -159,11 +161,11 @@ static void usage(FILE *f)
 "  -s, --size BYTES       message size (default 64)\n"
 "  -d, --duration SECS    measured time, fractions allowed (default 5)\n"
 "      --warmup SECS      unmeasured time before it (default 0.5)\n"
-"  -t, --threads T        load threads (default 1).  This machine has few\n"
-"                         cores (2 here) and the server under test runs on\n"
-"                         the same ones: every thread given to the load\n"
-"                         generator is taken from the server, so keep T\n"
-"                         small and compare servers only at the same T.\n"
+"  -t, --threads T        load threads (default 1).  This machine has %ld\n"
+"                         CPU%s and the server under test runs on the same\n"
+"                         ones: every thread given to the load generator is\n"
+"                         taken from the server, so keep T small and compare\n"
+"                         servers only at the same T.\n"
 "  -l, --label NAME       impl= name in the RESULT line (default \"server\")\n"
 "  -q, --quiet            only the RESULT line\n"
 "  -h, --help             this text\n"
@@ -173,8 +175,9 @@ static void usage(FILE *f)
 "Errors: echoed bytes that differ, connections the server closes (those are\n"
 "not reopened), connections that fail to open, and connections that never\n"
 "get a single reply.  The run always ends at warmup + duration, whatever\n"
-"the server does.  Exit status: 0 clean,\n"
-"1 if errors > 0, 2 on bad usage or if the server cannot be reached.\n");
+"the server does (after a reachability check of at most 3 s).\n"
+"Exit status: 0 clean, 1 if errors > 0, 2 on bad usage or if the server\n"
+"cannot be reached.\n", ncpu, ncpu == 1 ? "" : "s");
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out)

@@ -42,8 +42,11 @@ RG_API rg_chan_t *rg_chan_make(size_t elem_size, size_t cap);
 /*
  * Releases c.  Go has a collector; C does not: call this once no
  * goroutine or thread can use c any more (none blocked on it, none about
- * to call into it).  Panics if goroutines are still queued on it.
- * Values left in the buffer are dropped.  NULL is a no-op.  Any thread.
+ * to call into it).  A send or receive whose value has been handed over
+ * counts as done even if its call has not returned yet: it no longer
+ * touches c.  A select touches its channels until it returns.  Panics if
+ * goroutines are still queued on c.  Values left in the buffer are
+ * dropped.  NULL is a no-op.  Any thread.
  */
 RG_API void rg_chan_free(rg_chan_t *c);
 

@@ -1,0 +1,429 @@
+/*
+ * select.c — Go's select over channels (rg_select).
+ *
+ * A select runs in up to four passes.  Pass 0 holds one lock at a time;
+ * the others hold the locks of all its channels, taken in address order,
+ * each channel once (a channel may appear in several cases, sends and
+ * receives mixed).  Cases on a NULL channel take part in none.
+ *
+ *   0. In a random order (see select_try_one), the first case that looks
+ *      ready from lock-free loads is tried under its channel's lock.
+ *   1. In a random order (a uniform permutation, so that no ready case
+ *      can starve another), the first case that can proceed now runs.
+ *      None, and block false: return -1 (default:).
+ *   2. A waiting record (rg_sudog) for every case goes on its channel's
+ *      queue; all share one waiter and one `selected` flag.  The select
+ *      parks; the parking's unlockf releases the channel locks once the
+ *      goroutine is off its stack.
+ *   3. A waker on one channel has won the flag (a CAS under that
+ *      channel's lock: Go's selectDone), completed that case and woken
+ *      us.  Wakers on other channels that find one of our records fail
+ *      the CAS and drop it.  We lock everything again, unlink every
+ *      record that is still queued, unlock, and report the winner.
+ *
+ * Why pass 3 must take all locks again: our records live in this
+ * frame, and a waker on any channel may be looking at one of them until
+ * it releases that channel's lock.
+ *
+ * Why the unlockf may read our frame after the first unlock, when a
+ * waker can already have readied us (Go's selparkcommit must not touch
+ * the stack; its stacks move, ours do not): a goroutine readied that
+ * early runs pass 3, whose first act is to take every lock, so it waits
+ * for the unlockf's last unlock, after which the unlockf reads nothing.
+ * On a foreign thread the unlockf runs before the thread sleeps.
+ *
+ * Rejected designs:
+ *   - One lock for all selects, or locking channels in case order:
+ *     the first serialises unrelated selects, the second deadlocks two
+ *     selects that name the same channels in different orders.
+ *   - Polling in case order, or from a random start in case order: the
+ *     first starves late cases, the second favours a ready case that
+ *     follows a run of never-ready ones.  A random permutation costs a
+ *     few multiplications per case.
+ *   - Waking the select and letting it retry every case (no hand-off):
+ *     a second round of locking, and a value could be taken by another
+ *     receiver between the wake-up and the retry, so the woken select
+ *     could go back to sleep: wake-ups would be lost work.
+ *   - Keeping the waiting records in rg_case_t (public, caller-owned
+ *     memory): it would triple the case size for every user and put
+ *     runtime links in a struct users copy around.  They go on the
+ *     stack (the heap beyond RG_SELECT_STACK cases).
+ */
+#include "chan_impl.h"
+
+#include <stdlib.h>
+
+#include "probes.h"
+
+/* Cases whose ordering and waiting records live in the caller's frame;
+ * bigger selects allocate. */
+#define RG_SELECT_STACK 32
+/* Case indexes are kept in uint16_t, as Go does. */
+#define RG_SELECT_MAX 65535
+
+typedef struct selparking {
+	rg_case_t *cases;
+	const uint16_t *lockorder;
+	int n;
+} selparking;
+
+/* ---- lock order ---------------------------------------------------- */
+
+static inline uintptr_t caddr(const rg_case_t *cases, uint16_t i)
+{
+	return (uintptr_t)cases[i].c;
+}
+
+static void sort_insertion(const rg_case_t *cases, uint16_t *o, int n)
+{
+	for (int i = 1; i < n; i++) {
+		uint16_t x = o[i];
+		int j = i;
+		for (; j > 0 && caddr(cases, o[j - 1]) > caddr(cases, x); j--)
+			o[j] = o[j - 1];
+		o[j] = x;
+	}
+}
+
+static void sift_down(const rg_case_t *cases, uint16_t *o, int i, int n)
+{
+	uint16_t x = o[i];
+	for (;;) {
+		int k = 2 * i + 1;
+		if (k >= n)
+			break;
+		if (k + 1 < n && caddr(cases, o[k + 1]) > caddr(cases, o[k]))
+			k++;
+		if (caddr(cases, o[k]) <= caddr(cases, x))
+			break;
+		o[i] = o[k];
+		i = k;
+	}
+	o[i] = x;
+}
+
+/* Heapsort for big selects: O(n log n) without allocating. */
+static void sort_heap(const rg_case_t *cases, uint16_t *o, int n)
+{
+	for (int i = n / 2 - 1; i >= 0; i--)
+		sift_down(cases, o, i, n);
+	for (int end = n - 1; end > 0; end--) {
+		uint16_t t = o[0];
+		o[0] = o[end];
+		o[end] = t;
+		sift_down(cases, o, 0, end);
+	}
+}
+
+static void sort_by_address(const rg_case_t *cases, uint16_t *o, int n)
+{
+	if (n <= 16)
+		sort_insertion(cases, o, n);
+	else
+		sort_heap(cases, o, n);
+}
+
+static void sellock(const rg_case_t *cases, const uint16_t *lockorder, int n)
+{
+	rg_chan_t *prev = NULL;
+
+	for (int i = 0; i < n; i++) {
+		rg_chan_t *c = cases[lockorder[i]].c;
+		if (c != prev)
+			rg__lock(&c->lock);
+		prev = c;
+	}
+}
+
+/* Unlocks each channel once.  Reads the next channel before releasing
+ * the current one and nothing after the last release (see the top). */
+static void selunlock(const rg_case_t *cases, const uint16_t *lockorder, int n)
+{
+	rg_chan_t *c = cases[lockorder[0]].c;
+
+	for (int i = 1; i < n; i++) {
+		rg_chan_t *next = cases[lockorder[i]].c;
+		if (next != c)
+			rg__unlock(&c->lock);
+		c = next;
+	}
+	rg__unlock(&c->lock);
+}
+
+static bool selpark_unlock(rg_g *g, void *arg)
+{
+	const selparking *sp = arg;
+
+	(void)g;
+	selunlock(sp->cases, sp->lockorder, sp->n);
+	return true;
+}
+
+/* ---- passes 2 and 3 ------------------------------------------------ */
+
+/*
+ * Channels locked, no case ready: queue a record per case, park, and
+ * once woken find the winner.  Returns its index; the case is complete.
+ */
+static __attribute__((noinline)) int
+select_wait(rg_case_t *cases, int ncases, const uint16_t *lockorder, int n)
+{
+	rg_sudog local[n <= RG_SELECT_STACK ? n : 1];
+	rg_sudog *sgs = local;
+	_Atomic uint32_t selected = 0;
+	rg_waiter_t w;
+	selparking sp = {.cases = cases, .lockorder = lockorder, .n = n};
+
+	if (n > RG_SELECT_STACK) {
+		/* Under the channel locks: rare (a select of more than
+		 * RG_SELECT_STACK live cases), and malloc takes no lock of
+		 * ours. */
+		sgs = malloc((size_t)n * sizeof(*sgs));
+		if (!sgs) {
+			selunlock(cases, lockorder, n);
+			rg_panic("select: out of memory for %d cases", n);
+		}
+	}
+	rg__waiter_init(&w);
+
+	/* Pass 2: queue on every channel, in lock order. */
+	for (int k = 0; k < n; k++) {
+		rg_case_t *cs = &cases[lockorder[k]];
+		rg_sudog *sg = &sgs[k];
+		sg->c = cs->c;
+		sg->elem = cs->elem;
+		sg->w = &w;
+		sg->selected = &selected;
+		sg->result = RG_SG_WAITING;
+		rg__chanq_push(cs->dir == RG_CASE_SEND ? &cs->c->sendq
+						       : &cs->c->recvq, sg);
+	}
+	RG_PROBE(select_block, ncases);
+	/* A foreign thread holds a scheduler reference while it sleeps
+	 * (see wait_locked in chan.c). */
+	rg__waiter_wait(&w, selpark_unlock, &sp, RG_WAIT_SELECT);
+
+	/* Pass 3: one record was taken by the waker that won; unlink the
+	 * rest, which no waker can touch once we hold every lock. */
+	int win = -1;
+	uint32_t result = RG_SG_WAITING;
+	sellock(cases, lockorder, n);
+	for (int k = 0; k < n; k++) {
+		rg_case_t *cs = &cases[lockorder[k]];
+		rg_sudog *sg = &sgs[k];
+		if (sg->result != RG_SG_WAITING) {
+			if (win >= 0)
+				rg__throw("select: two cases won");
+			win = lockorder[k];
+			result = sg->result;
+			continue;
+		}
+		rg__chanq_remove(cs->dir == RG_CASE_SEND ? &cs->c->sendq
+							 : &cs->c->recvq, sg);
+	}
+	selunlock(cases, lockorder, n);
+	if (sgs != local)
+		free(sgs);
+	if (win < 0)
+		rg__throw("select: woken with no case done");
+	RG_PROBE(select_wake, win);
+
+	rg_case_t *cs = &cases[win];
+	if (cs->dir == RG_CASE_SEND) {
+		if (result == RG_SG_CLOSED)
+			rg_panic("send on closed channel");
+		cs->ok = true;
+	} else {
+		cs->ok = result == RG_SG_DONE;  /* close zeroed elem */
+	}
+	return win;
+}
+
+/* ---- rg_select ----------------------------------------------------- */
+
+/* One live case: the plain operation, with its lock-free fast path when
+ * not blocking (Go's compiler does the same rewrite). */
+static int select_one(rg_case_t *cs, int i, bool block)
+{
+	bool ok = true;
+
+	if (cs->dir == RG_CASE_SEND) {
+		if (!rg__chan_send(cs->c, cs->elem, block))
+			return -1;
+	} else if (!rg__chan_recv(cs->c, cs->elem, block, &ok)) {
+		return -1;
+	}
+	cs->ok = ok;
+	return i;
+}
+
+/*
+ * c->lock held: runs case cs if it can proceed now (*wake as for the
+ * _locked operations).  A send on a closed channel unlocks (with
+ * unlock(arg)) and panics.
+ */
+static bool try_case_locked(rg_case_t *cs, rg_sudog **wake,
+			    void (*unlock)(void *arg), void *arg)
+{
+	rg_chan_t *c = cs->c;
+	bool ok = true;
+
+	if (cs->dir == RG_CASE_SEND) {
+		if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
+			unlock(arg);
+			rg_panic("send on closed channel");
+		}
+		if (!rg__chan_send_locked(c, cs->elem, wake))
+			return false;
+	} else if (!rg__chan_recv_locked(c, cs->elem, &ok, wake)) {
+		return false;
+	}
+	cs->ok = ok;
+	return true;
+}
+
+/* Whether cs looks ready, from lock-free loads (a hint, re-checked
+ * under the lock; closed counts as ready: it completes or panics). */
+static bool case_maybe_ready(const rg_case_t *cs)
+{
+	rg_chan_t *c = cs->c;
+
+	if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+		return true;
+	if (cs->dir == RG_CASE_SEND)
+		return atomic_load_explicit(&c->recvq.first, memory_order_relaxed) ||
+		       atomic_load_explicit(&c->qcount, memory_order_relaxed) < c->cap;
+	return atomic_load_explicit(&c->qcount, memory_order_relaxed) > 0 ||
+	       atomic_load_explicit(&c->sendq.first, memory_order_relaxed);
+}
+
+static void unlock_one(void *arg)
+{
+	rg__unlock(&((rg_chan_t *)arg)->lock);
+}
+
+/*
+ * Pass 0, no locks held: the first case in poll order that looks ready
+ * is tried under its own channel's lock alone.  Returns its index, or -1
+ * if none looked ready or the one tried was taken meanwhile.
+ *
+ * Choosing a case that can proceed when we try it is always a valid
+ * outcome (a case checked earlier may have become ready since; then both
+ * were ready and either may be chosen), so this needs neither the other
+ * locks nor a consistent snapshot.  What it cannot do is conclude that
+ * nothing is ready: default: and parking go through pass 1.  In the
+ * common case of a ready channel, a select costs one lock, not n.
+ */
+static int select_try_one(rg_case_t *cases, const uint16_t *pollorder, int n)
+{
+	for (int k = 0; k < n; k++) {
+		rg_case_t *cs = &cases[pollorder[k]];
+		rg_sudog *wake;
+
+		if (!case_maybe_ready(cs))
+			continue;
+		rg__lock(&cs->c->lock);
+		bool done = try_case_locked(cs, &wake, unlock_one, cs->c);
+		rg__unlock(&cs->c->lock);
+		if (!done)
+			return -1;
+		if (wake)
+			rg__sudog_wake(wake);
+		return pollorder[k];
+	}
+	return -1;
+}
+
+typedef struct selunlocking {
+	const rg_case_t *cases;
+	const uint16_t *lockorder;
+	int n;
+} selunlocking;
+
+static void unlock_all(void *arg)
+{
+	const selunlocking *u = arg;
+	selunlock(u->cases, u->lockorder, u->n);
+}
+
+/*
+ * Pass 1, channels locked: runs the first ready case in poll order.
+ * Returns its index (channels still locked; *wake as for the _locked
+ * operations), or -1.  A send case on a closed channel panics.
+ */
+static int select_poll(rg_case_t *cases, const uint16_t *pollorder, int n,
+		       const uint16_t *lockorder, rg_sudog **wake)
+{
+	selunlocking u = {.cases = cases, .lockorder = lockorder, .n = n};
+
+	for (int k = 0; k < n; k++)
+		if (try_case_locked(&cases[pollorder[k]], wake, unlock_all, &u))
+			return pollorder[k];
+	return -1;
+}
+
+int rg_select(rg_case_t *cases, int ncases, bool block)
+{
+	uint16_t local[2 * RG_SELECT_STACK];
+	uint16_t *pollorder = local, *lockorder;
+	rg_sudog *wake;
+	int n = 0, i;
+
+	if (RG_UNLIKELY(ncases < 0 || ncases > RG_SELECT_MAX))
+		rg_panic("select: %d cases (at most %d)", ncases, RG_SELECT_MAX);
+	if (RG_UNLIKELY(ncases > RG_SELECT_STACK)) {
+		pollorder = malloc(2 * (size_t)ncases * sizeof(uint16_t));
+		if (!pollorder)
+			rg_panic("select: out of memory for %d cases", ncases);
+	}
+	lockorder = pollorder + ncases;
+
+	/* A uniform random permutation of the live cases, built inside
+	 * out (Fisher-Yates): a NULL channel is never ready, so it is left
+	 * out of every pass. */
+	for (i = 0; i < ncases; i++) {
+		if (cases[i].dir != RG_CASE_SEND && cases[i].dir != RG_CASE_RECV)
+			rg_panic("select: case %d: bad direction %d", i,
+				 cases[i].dir);
+		if (!cases[i].c)
+			continue;
+		uint32_t j = (uint32_t)(((uint64_t)rg__fastrand() *
+					 (uint32_t)(n + 1)) >> 32);
+		pollorder[n] = pollorder[j];
+		pollorder[j] = (uint16_t)i;
+		n++;
+	}
+
+	if (n <= 1) {
+		int only = n ? pollorder[0] : -1;
+		if (pollorder != local)
+			free(pollorder);
+		if (n == 1)
+			return select_one(&cases[only], only, block);
+		if (!block)
+			return -1;
+		rg__block_forever(ncases == 0 ? RG_WAIT_SELECT_NO_CASES
+					      : RG_WAIT_SELECT);
+	}
+
+	i = select_try_one(cases, pollorder, n);
+	if (i >= 0)
+		goto out;
+
+	memcpy(lockorder, pollorder, (size_t)n * sizeof(uint16_t));
+	sort_by_address(cases, lockorder, n);
+
+	sellock(cases, lockorder, n);
+	i = select_poll(cases, pollorder, n, lockorder, &wake);
+	if (i >= 0 || !block) {
+		selunlock(cases, lockorder, n);
+		if (i >= 0 && wake)
+			rg__sudog_wake(wake);
+	} else {
+		i = select_wait(cases, ncases, lockorder, n);
+	}
+out:
+	if (pollorder != local)
+		free(pollorder);
+	return i;
+}

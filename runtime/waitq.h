@@ -1,0 +1,158 @@
+/*
+ * waitq.h — the wait queues under the sync primitives (mutex.c,
+ * rwmutex.c, waitgroup.c, once_cond.c, sema.c).
+ *
+ * A wait queue is a doubly linked FIFO of rg__wnode_t records, each on
+ * the stack of the goroutine or foreign thread that waits, guarded by a
+ * futex lock word (rg__lock_t) that lives beside the queue in the public
+ * struct.  The protocol every primitive follows (WebKit's ParkingLot
+ * idea, one queue per object):
+ *
+ *   waiter: take the queue lock; re-check, with the lock held, that it
+ *           must wait (and record itself in the object's state word if
+ *           the primitive counts waiters); queue its node; park.  The
+ *           queue lock is released by rg__waiter_wait's unlockf, i.e.
+ *           only once the goroutine is off its stack (a foreign thread:
+ *           just before it sleeps).
+ *   waker:  take the queue lock; dequeue; release the lock; wake.
+ *
+ * Invariant: a node is in a queue only while its owner waits; it is
+ * removed by the waker under the queue lock before rg__waiter_wake, and
+ * the waker reads nothing from it after that call (the owner may return
+ * and its stack frame die at once).
+ *
+ * Because waiters register under the queue lock, a waker holding that
+ * lock sees the queue and the state word agree; no primitive needs Go's
+ * semaphore tokens for a wake-up that overtakes its waiter, except the
+ * counting semaphore itself (rg__sema_t, whose count is those tokens).
+ *
+ * Rejected: one global hash table of queues keyed by address (Go's
+ * semaTable, ParkingLot).  It keeps each object at one word, but every
+ * slow path then shares a few bucket locks with unrelated objects and
+ * walks a tree; ringo's objects are already several words for the C
+ * ABI's sake, so per-object queues cost nothing and never collide.
+ */
+#ifndef RG_WAITQ_H
+#define RG_WAITQ_H
+
+#include "rt.h"
+
+/* One waiting goroutine or thread.  Lives on the waiter's stack. */
+typedef struct rg__wnode {
+	rg_waiter_t w;                  /* the wait itself (rt.h) */
+	struct rg__wnode *next, *prev;  /* queue links (queue lock) */
+	uint32_t ticket;                /* Cond: the notify ticket awaited */
+} rg__wnode_t;
+
+/* The rg__lock_t view of a queue-lock word of a public struct. */
+_Static_assert(sizeof(rg__lock_t) == sizeof(uint32_t), "rg__lock_t is one word");
+_Static_assert(_Alignof(rg__lock_t) == _Alignof(_Atomic uint32_t), "lock word alignment");
+
+static inline rg__lock_t *rg__qlock(_Atomic uint32_t *word)
+{
+	return (rg__lock_t *)(void *)word;
+}
+
+static inline bool rg__waitq_empty(const rg__waitq_t *q)
+{
+	return q->head == NULL;
+}
+
+/* Appends n (queue lock held). */
+static inline void rg__waitq_push(rg__waitq_t *q, rg__wnode_t *n)
+{
+	rg__wnode_t *tail = q->tail;
+	n->next = NULL;
+	n->prev = tail;
+	if (tail)
+		tail->next = n;
+	else
+		q->head = n;
+	q->tail = n;
+}
+
+/* Puts n first (queue lock held): a woken mutex waiter that lost the
+ * race to a newcomer keeps its place at the front. */
+static inline void rg__waitq_push_front(rg__waitq_t *q, rg__wnode_t *n)
+{
+	rg__wnode_t *head = q->head;
+	n->prev = NULL;
+	n->next = head;
+	if (head)
+		head->prev = n;
+	else
+		q->tail = n;
+	q->head = n;
+}
+
+/* Unlinks n, which must be in q (queue lock held). */
+static inline void rg__waitq_remove(rg__waitq_t *q, rg__wnode_t *n)
+{
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		q->head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		q->tail = n->prev;
+	n->next = n->prev = NULL;
+}
+
+/* Removes and returns the first node, NULL if empty (queue lock held). */
+static inline rg__wnode_t *rg__waitq_pop(rg__waitq_t *q)
+{
+	rg__wnode_t *n = q->head;
+	if (n)
+		rg__waitq_remove(q, n);
+	return n;
+}
+
+/* Detaches the whole queue as a NULL-terminated list linked by next
+ * (queue lock held); the caller wakes each after releasing the lock,
+ * reading n->next before waking n. */
+static inline rg__wnode_t *rg__waitq_take_all(rg__waitq_t *q)
+{
+	rg__wnode_t *n = q->head;
+	q->head = q->tail = NULL;
+	return n;
+}
+
+/*
+ * Parks the caller on n, which the caller has just queued with the
+ * queue lock l held.  l is released once the caller is off its stack
+ * (goroutine) or about to sleep (foreign thread); returns after a waker
+ * dequeued n and woke it.  Any thread (not g0).
+ */
+void rg__waitq_park(rg__lock_t *l, rg__wnode_t *n, rg_wait_reason_t reason) RG_HIDDEN;
+
+/* Wakes n, already dequeued.  n may be gone when this returns. */
+static inline void rg__waitq_wake(rg__wnode_t *n)
+{
+	rg__waiter_wake(&n->w);
+}
+
+/* ---- mutex internals (mutex.c) -------------------------------------- */
+
+/* The state word's bits (mutex.c explains them). */
+#define RG__MUTEX_LOCKED   1u
+#define RG__MUTEX_WOKEN    2u
+#define RG__MUTEX_STARVING 4u
+#define RG__MUTEX_WAITER_SHIFT 3
+
+/* rg_mutex_lock, reporting `reason` while parked (Once, RWMutex). */
+void rg__mutex_lock_as(rg_mutex_t *mu, rg_wait_reason_t reason) RG_HIDDEN;
+
+/* Starvation-mode handoffs so far (tests observe starvation mode). */
+extern _Atomic uint64_t rg__mutex_handoffs RG_HIDDEN;
+
+/* ---- the counting semaphore (sema.c) -------------------------------- */
+
+/* Waits for a token of s and takes it.  Any thread. */
+void rg__sema_acquire(rg__sema_t *s, rg_wait_reason_t reason) RG_HIDDEN;
+
+/* Adds a token to s, handing it straight to the first waiter if one is
+ * queued.  Any thread; never blocks beyond the queue lock. */
+void rg__sema_release(rg__sema_t *s) RG_HIDDEN;
+
+#endif

@@ -1,0 +1,504 @@
+/*
+ * Failure reports: panics, deadlock detection, SIGQUIT dumps, on-demand
+ * dumps and the runtime's own fatal errors.
+ *
+ * Each fatal scenario runs in a child process (rgt_run_child) whose exit
+ * status and output are checked.  White-box: the deadlock and bad-ready
+ * cases call the internal rg__park/rg__ready (rt.h).
+ */
+#include "helpers/rgcheck.h"
+#include "helpers/rgtest.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "rt.h"
+
+#define MS RG_MILLISECOND
+
+static rgt_child_t res;
+
+/* Runs fn in a child with the default SIGSEGV action (not the test
+ * runner's handler) and fails with the child's output if it did not end
+ * as expected: sig > 0, killed by that signal; else exited with code. */
+static void run_child(int (*fn)(void *), void *arg, int sig, int code)
+{
+	assert_int_equal(rgt_run_child(fn, arg, 30, &res), 0);
+	if (getenv("RGT_SHOW"))
+		fprintf(stderr, "---- child output:\n%s----\n", res.out);
+	bool ok = sig > 0 ? res.signaled && res.sig == sig : res.exited && res.code == code;
+	if (!ok) {
+		fprintf(stderr, "---- child output:\n%s---- end\n", res.out);
+		fail_msg("child: exited %d code %d, signal %d (wanted %s %d)", res.exited,
+			 res.code, res.sig, sig > 0 ? "signal" : "code", sig > 0 ? sig : code);
+	}
+}
+
+static void expect_out(const char *what)
+{
+	if (!strstr(res.out, what)) {
+		fprintf(stderr, "---- child output:\n%s---- end\n", res.out);
+		fail_msg("child output lacks \"%s\"", what);
+	}
+}
+
+/* Finds the header line of goroutine `id` (< 0: any) in text: it must
+ * show `state` first in its brackets (", hog" or a wait time may follow:
+ * sysmon flags a goroutine that a loaded machine kept off the CPU for
+ * 10 ms) and the goroutine's quoted name. */
+static bool has_goroutine(const char *text, long long id, const char *state, const char *name)
+{
+	char qname[48];
+	snprintf(qname, sizeof(qname), "\"%s\"", name);
+	size_t slen = strlen(state);
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		if (strncmp(line, "goroutine ", 10) != 0)
+			continue;
+		char *end;
+		long long gid = strtoll(line + 10, &end, 10);
+		if (end == line + 10 || (id >= 0 && gid != id) || strncmp(end, " [", 2) != 0)
+			continue;
+		const char *st = end + 2;
+		if (strncmp(st, state, slen) != 0 || (st[slen] != ']' && st[slen] != ','))
+			continue;
+		const char *eol = strchr(line, '\n');
+		const char *q = strstr(line, qname);
+		if (q && (!eol || q < eol))
+			return true;
+	}
+	return false;
+}
+
+static void expect_goroutine(long long id, const char *state, const char *name)
+{
+	if (!has_goroutine(res.out, id, state, name)) {
+		fprintf(stderr, "---- child output:\n%s---- end\n", res.out);
+		fail_msg("child output lacks goroutine %lld [%s] \"%s\"", id, state, name);
+	}
+}
+
+static void child_prep(void)
+{
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGBUS, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+}
+
+/* Goroutine bodies the dumps name: global, so that -rdynamic exports
+ * them and backtrace_symbols shows their names. */
+void rgtf_sleeper(void *arg);
+void rgtf_parker(void *arg);
+
+/* ---- rg_panic ------------------------------------------------------- */
+
+static void panicker(void *arg)
+{
+	(void)arg;
+	char line[64];
+	int n = snprintf(line, sizeof(line), "my goid is %lld\n", (long long)rg_goid());
+	if (write(1, line, (size_t)n) < 0)
+		return;
+	rg_panic("boom %d", 7);
+}
+
+static int panic_main(void *arg)
+{
+	(void)arg;
+	rg_go_named("panicker", panicker, NULL);
+	rg_sleep(10 * RG_SECOND);
+	return 3;
+}
+
+static int panic_child(void *arg)
+{
+	(void)arg;
+	child_prep();
+	return rg_main(panic_main, NULL);
+}
+
+/* rg_panic from a goroutine aborts with "panic: boom 7" and the
+ * goroutine's id and name as the running goroutine. */
+static void test_panic_report(void **state)
+{
+	(void)state;
+	run_child(panic_child, NULL, SIGABRT, 0);
+	long long id = 0;
+	const char *p = strstr(res.out, "my goid is ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "my goid is %lld", &id), 1);
+	assert_true(id > 1);
+	expect_out("panic: boom 7\n");
+	expect_goroutine(id, "running", "panicker");
+	expect_out("created with start function");
+}
+
+static void *foreign_panic(void *arg)
+{
+	(void)arg;
+	rg_panic("from a thread");
+}
+
+static int foreign_panic_main(void *arg)
+{
+	(void)arg;
+	pthread_t th;
+	pthread_create(&th, NULL, foreign_panic, NULL);
+	rg_sleep(10 * RG_SECOND);
+	return 3;
+}
+
+static int foreign_panic_child(void *arg)
+{
+	(void)arg;
+	child_prep();
+	return rg_main(foreign_panic_main, NULL);
+}
+
+/* rg_panic on a foreign thread reports it as one. */
+static void test_panic_foreign_thread(void **state)
+{
+	(void)state;
+	run_child(foreign_panic_child, NULL, SIGABRT, 0);
+	expect_out("panic: from a thread\n");
+	expect_out("goroutine 0 [foreign thread]");
+}
+
+/* ---- deadlock ------------------------------------------------------- */
+
+static int deadlock_main(void *arg)
+{
+	(void)arg;
+	rg__park(NULL, NULL, RG_WAIT_SELECT_NO_CASES);
+	return 3;
+}
+
+static int deadlock_child(void *arg)
+{
+	child_prep();
+	if (arg)
+		setenv("RINGO_PROCS", arg, 1);
+	return rg_main(deadlock_main, NULL);
+}
+
+/* The main goroutine parked with no one to wake it: exit status 2 and
+ * Go's deadlock message, with main's wait reason. */
+static void test_deadlock_main_only(void **state)
+{
+	(void)state;
+	run_child(deadlock_child, NULL, 0, 2);
+	expect_out("fatal error: all goroutines are asleep - deadlock!");
+	expect_out("goroutine 1 [select (no cases)");
+	expect_out("\"main\"");
+}
+
+/* The same on one P. */
+static void test_deadlock_one_proc(void **state)
+{
+	(void)state;
+	run_child(deadlock_child, "1", 0, 2);
+	expect_out("fatal error: all goroutines are asleep - deadlock!");
+	expect_out("goroutine 1 [select (no cases)");
+}
+
+static _Atomic long parked_count;
+
+void rgtf_parker(void *arg)
+{
+	atomic_fetch_add(&parked_count, 1);
+	rg__park(NULL, NULL, (rg_wait_reason_t)(uintptr_t)arg);
+}
+
+static int deadlock_many_main(void *arg)
+{
+	(void)arg;
+	rg_go_named("parker-recv", rgtf_parker, (void *)(uintptr_t)RG_WAIT_CHAN_RECV_NIL);
+	rg_go_named("parker-mutex", rgtf_parker, (void *)(uintptr_t)RG_WAIT_MUTEX);
+	rg_go_named("parker-wg", rgtf_parker, (void *)(uintptr_t)RG_WAIT_WAITGROUP);
+	while (atomic_load(&parked_count) < 3)
+		rg_yield();
+	rg__park(NULL, NULL, RG_WAIT_SELECT_NO_CASES);
+	return 3;
+}
+
+static int deadlock_many_child(void *arg)
+{
+	(void)arg;
+	child_prep();
+	return rg_main(deadlock_many_main, NULL);
+}
+
+/* With several goroutines parked for good, the deadlock report lists
+ * every one with its name and wait reason. */
+static void test_deadlock_many(void **state)
+{
+	(void)state;
+	run_child(deadlock_many_child, NULL, 0, 2);
+	expect_out("fatal error: all goroutines are asleep - deadlock!");
+	expect_goroutine(1, "select (no cases)", "main");
+	expect_goroutine(-1, "chan receive (nil chan)", "parker-recv");
+	expect_goroutine(-1, "sync.Mutex.Lock", "parker-mutex");
+	expect_goroutine(-1, "sync.WaitGroup.Wait", "parker-wg");
+	expect_out("rgtf_parker");
+}
+
+static int sleep_forever_main(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 3; i++)
+		rg_sleep(20 * MS);
+	return 0;
+}
+
+/* Sleeping is not a deadlock: a main goroutine whose only wake-up is a
+ * timer returns normally. */
+static void test_sleep_is_not_deadlock(void **state)
+{
+	(void)state;
+	rgc_main(sleep_forever_main, NULL);
+}
+
+/* ---- SIGQUIT -------------------------------------------------------- */
+
+static _Atomic long sleepers_started;
+
+void rgtf_sleeper(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&sleepers_started, 1);
+	rg_sleep(10 * RG_SECOND);
+}
+
+static int quit_main(void *arg)
+{
+	(void)arg;
+	rg_go_named("sleepy-one", rgtf_sleeper, NULL);
+	rg_go_named("sleepy-two", rgtf_sleeper, NULL);
+	rg_go_named("sleepy-three", rgtf_sleeper, NULL);
+	while (atomic_load(&sleepers_started) < 3)
+		rg_sleep(MS);
+	rg_sleep(20 * MS);
+	raise(SIGQUIT);
+	rg_sleep(10 * RG_SECOND);
+	return 3;
+}
+
+static int quit_child(void *arg)
+{
+	(void)arg;
+	child_prep();
+	return rg_main(quit_main, NULL);
+}
+
+/* SIGQUIT dumps every goroutine (names, "sleep") and exits with 2. */
+static void test_sigquit_dump(void **state)
+{
+	(void)state;
+	run_child(quit_child, NULL, 0, 2);
+	expect_out("SIGQUIT");
+	expect_goroutine(-1, "sleep", "sleepy-one");
+	expect_goroutine(-1, "sleep", "sleepy-two");
+	expect_goroutine(-1, "sleep", "sleepy-three");
+	expect_goroutine(1, "running", "main");
+	expect_out("rgtf_sleeper");
+}
+
+/* ---- rg_dump_goroutines --------------------------------------------- */
+
+static char dump[65536];
+
+static int dump_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&sleepers_started, 0);
+	CHECK(rg_go_named("napper-a", rgtf_sleeper, NULL) == 0);
+	CHECK(rg_go_named("napper-b", rgtf_sleeper, NULL) == 0);
+	CHECK(rgc_wait_ge(&sleepers_started, 2, 10000));
+	rg_sleep(20 * MS); /* they are parked by now */
+	int fd = memfd_create("dump", MFD_CLOEXEC);
+	CHECK(fd >= 0);
+	rg_dump_goroutines(fd);
+	ssize_t n = pread(fd, dump, sizeof(dump) - 1, 0);
+	close(fd);
+	CHECK(n > 0);
+	dump[n] = 0;
+	return 0;
+}
+
+static void expect_dump(const char *what)
+{
+	if (!strstr(dump, what)) {
+		fprintf(stderr, "---- dump:\n%s---- end\n", dump);
+		fail_msg("dump lacks \"%s\"", what);
+	}
+}
+
+/* rg_dump_goroutines(fd) in-process lists main as running and the named
+ * sleepers as sleeping, each with its start function. */
+static void test_dump_goroutines(void **state)
+{
+	(void)state;
+	rgc_main(dump_main, NULL);
+	if (!has_goroutine(dump, 1, "running", "main")) {
+		fprintf(stderr, "---- dump:\n%s---- end\n", dump);
+		fail_msg("dump lacks goroutine 1 [running] \"main\"");
+	}
+	expect_dump("created with start function");
+	expect_dump("rgtf_sleeper");
+	/* The sleepers are reported as sleeping, not running. */
+	if (!has_goroutine(dump, -1, "sleep", "napper-a") ||
+	    !has_goroutine(dump, -1, "sleep", "napper-b")) {
+		fprintf(stderr, "---- dump:\n%s---- end\n", dump);
+		fail_msg("dump lacks the nappers as sleeping");
+	}
+	/* Without a runtime it says so. */
+	int fd = memfd_create("dump", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	rg_dump_goroutines(fd);
+	ssize_t n = pread(fd, dump, sizeof(dump) - 1, 0);
+	close(fd);
+	assert_true(n > 0);
+	dump[n] = 0;
+	expect_dump("not running");
+}
+
+#define LONG_NAME "abcdefghijklmnopqrstuvwxyz0123456789ABCD" /* 40 bytes */
+
+static int long_name_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&sleepers_started, 0);
+	char name[64];
+	strcpy(name, LONG_NAME);
+	CHECK(rg_go_named(name, rgtf_sleeper, NULL) == 0);
+	memset(name, 'X', sizeof(name) - 1); /* the runtime kept a copy */
+	CHECK(rgc_wait_ge(&sleepers_started, 1, 10000));
+	int fd = memfd_create("dump", MFD_CLOEXEC);
+	CHECK(fd >= 0);
+	rg_dump_goroutines(fd);
+	ssize_t n = pread(fd, dump, sizeof(dump) - 1, 0);
+	close(fd);
+	CHECK(n > 0);
+	dump[n] = 0;
+	return 0;
+}
+
+/* rg_go_named copies the name and keeps 31 bytes of it (ringo.h). */
+static void test_name_copied_31_bytes(void **state)
+{
+	(void)state;
+	rgc_main(long_name_main, NULL);
+	char want[40];
+	snprintf(want, sizeof(want), "\"%.31s\"", LONG_NAME);
+	expect_dump(want);
+}
+
+/* ---- runtime fatal errors ------------------------------------------- */
+
+static int bad_ready_main(void *arg)
+{
+	(void)arg;
+	rg__ready(rg__getg());
+	return 3;
+}
+
+static int bad_ready_child(void *arg)
+{
+	(void)arg;
+	child_prep();
+	return rg_main(bad_ready_main, NULL);
+}
+
+/* Readying a goroutine that is not waiting is a fatal error (SIGABRT). */
+static void test_ready_running_is_fatal(void **state)
+{
+	(void)state;
+	run_child(bad_ready_child, NULL, SIGABRT, 0);
+	expect_out("fatal error: ready of a goroutine that is not waiting");
+	expect_goroutine(1, "running", "main");
+}
+
+static void *exit_thread(void *arg)
+{
+	(void)arg;
+	rg_exit();
+}
+
+static int exit_foreign_main(void *arg)
+{
+	(void)arg;
+	pthread_t th;
+	pthread_create(&th, NULL, exit_thread, NULL);
+	rg_sleep(10 * RG_SECOND);
+	return 3;
+}
+
+static int exit_foreign_child(void *arg)
+{
+	(void)arg;
+	child_prep();
+	return rg_main(exit_foreign_main, NULL);
+}
+
+/* rg_exit on a foreign thread is a panic. */
+static void test_exit_foreign_panics(void **state)
+{
+	(void)state;
+	run_child(exit_foreign_child, NULL, SIGABRT, 0);
+	expect_out("panic: rg_exit called outside a goroutine");
+}
+
+static int *volatile null_ptr;
+
+static void null_deref(void *arg)
+{
+	(void)arg;
+	*null_ptr = 1;
+}
+
+static int segv_main(void *arg)
+{
+	(void)arg;
+	rg_go_named("crasher", null_deref, NULL);
+	rg_sleep(10 * RG_SECOND);
+	return 3;
+}
+
+static int segv_child(void *arg)
+{
+	(void)arg;
+	child_prep();
+	return rg_main(segv_main, NULL);
+}
+
+/* A fault outside any stack guard is not reported as an overflow: it
+ * goes on to the previous handler (here the default: SIGSEGV). */
+static void test_segv_not_overflow(void **state)
+{
+	(void)state;
+	run_child(segv_child, NULL, SIGSEGV, 0);
+	assert_null(strstr(res.out, "stack overflow"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_panic_report),
+		cmocka_unit_test(test_panic_foreign_thread),
+		cmocka_unit_test(test_deadlock_main_only),
+		cmocka_unit_test(test_deadlock_one_proc),
+		cmocka_unit_test(test_deadlock_many),
+		cmocka_unit_test(test_sleep_is_not_deadlock),
+		cmocka_unit_test(test_sigquit_dump),
+		cmocka_unit_test(test_dump_goroutines),
+		cmocka_unit_test(test_name_copied_31_bytes),
+		cmocka_unit_test(test_ready_running_is_fatal),
+		cmocka_unit_test(test_exit_foreign_panics),
+		cmocka_unit_test(test_segv_not_overflow),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,109 @@
+/*
+ * io.h — the I/O backend's internal API: what the scheduler calls (poll,
+ * idle wait, poke) and what the blocking-style calls are built on.
+ *
+ * Two backends, chosen once at start:
+ *   io_uring (ring.c): one ring per P.  A goroutine's request goes into
+ *     its P's submission queue and the goroutine parks; queued requests
+ *     are submitted together at scheduling boundaries; the P's scheduler
+ *     reaps completions and readies the goroutines.  A P with requests
+ *     in flight and nothing to run sleeps in io_uring_enter until a
+ *     completion, a poke from another thread, or its next timer.
+ *   epoll (epoll.c): when io_uring is unavailable (kernel.io_uring_disabled,
+ *     a seccomp profile, an old kernel) or RINGO_BACKEND=epoll.  Sockets
+ *     are non-blocking and wait for readiness in one epoll set; files go
+ *     through rg_syscall_enter/exit.
+ *
+ * Rejected: one ring shared by all Ps (a lock on every submission and
+ * every reap, and completions for one P's goroutines landing wherever);
+ * SQPOLL (a kernel thread spinning per ring: two cores here); SINGLE_ISSUER
+ * and DEFER_TASKRUN (they tie a ring to one thread, and a P moves between
+ * Ms when sysmon hands it off from a blocked syscall).
+ */
+#ifndef RG_IO_H
+#define RG_IO_H
+
+#include <liburing.h>
+
+#include "rt.h"
+
+enum rg_io_backend {
+	RG_IO_NONE = 0,    /* not started */
+	RG_IO_URING,
+	RG_IO_EPOLL,
+};
+
+/* Which backend runs (RG_IO_NONE before start). */
+int rg__io_backend(void) RG_HIDDEN;
+
+/* Probes and starts the backend for rg__sched.allp (RINGO_BACKEND=epoll
+ * forces the fallback).  0 or -errno. */
+int rg__io_start(void) RG_HIDDEN;
+void rg__io_stop(void) RG_HIDDEN;
+
+/* Submits what p has queued and readies the goroutines whose requests
+ * completed.  Non-blocking; the caller holds p.  Returns true if it
+ * readied any. */
+bool rg__io_poll(rg_p *p) RG_HIDDEN;
+
+/* If p has requests in flight, sleeps until one completes, a poke, or
+ * `until` (monotonic ns, 0: none), keeping p, and returns true; else
+ * returns false at once.  The caller holds p and loops back to look for
+ * work. */
+bool rg__io_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
+
+/* Wakes one P sleeping in rg__io_idle_wait (work arrived and no P is
+ * idle).  Returns true if there was one. */
+bool rg__io_poke_any(void) RG_HIDDEN;
+
+/* Wakes every P sleeping in rg__io_idle_wait past `when` (0: all). */
+void rg__io_poke_before(int64_t when) RG_HIDDEN;
+
+/* ---- requests (io_uring backend) ----------------------------------- */
+
+/* True when the caller is a goroutine on a P with a ring. */
+bool rg__io_uring_ready(void) RG_HIDDEN;
+
+/* Fills an SQE for one request (opcode, fd, buffers).  user_data and
+ * link flags are the backend's. */
+typedef void (*rg_io_prep_fn)(struct io_uring_sqe *sqe, void *arg);
+
+/*
+ * Runs one request for the calling goroutine on its P's ring and parks
+ * until its completion arrives.  Returns the CQE's res (>= 0 or -errno);
+ * -ECANCELED when ctx was cancelled, -ETIMEDOUT when ctx's deadline
+ * passed (the request is cancelled in the kernel, and this returns only
+ * after its completion: buffers are the caller's again).  *cqe_flags, if
+ * not NULL, receives the CQE flags.  Goroutine on a P only
+ * (rg__io_uring_ready()).
+ */
+int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx,
+		    uint32_t *cqe_flags) RG_HIDDEN;
+
+/* ---- the epoll backend (epoll.c) ----------------------------------- */
+
+int rg__epoll_start(void) RG_HIDDEN;
+void rg__epoll_stop(void) RG_HIDDEN;
+bool rg__epoll_poll(rg_p *p) RG_HIDDEN;
+bool rg__epoll_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
+bool rg__epoll_poke_any(void) RG_HIDDEN;
+void rg__epoll_poke_before(int64_t when) RG_HIDDEN;
+
+/* Parks the calling goroutine until fd (non-blocking) is ready for
+ * `events` (EPOLLIN, EPOLLOUT), ctx is cancelled or its deadline passes.
+ * Returns 0, -ECANCELED, -ETIMEDOUT or -errno.  Goroutine only. */
+int rg__epoll_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx) RG_HIDDEN;
+
+/* Forgets fd (before it is closed). */
+void rg__epoll_forget(int fd) RG_HIDDEN;
+
+/* ---- the io_uring backend (ring.c) ---------------------------------- */
+
+int rg__ring_start(void) RG_HIDDEN;
+void rg__ring_stop(void) RG_HIDDEN;
+bool rg__ring_poll(rg_p *p) RG_HIDDEN;
+bool rg__ring_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
+bool rg__ring_poke_any(void) RG_HIDDEN;
+void rg__ring_poke_before(int64_t when) RG_HIDDEN;
+
+#endif

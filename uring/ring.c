@@ -1,0 +1,479 @@
+/*
+ * ring.c — the io_uring backend: one ring per P.
+ *
+ * Submission.  A goroutine's request is written into its P's SQ and the
+ * goroutine parks; queued SQEs reach the kernel together when the P's
+ * scheduler next polls (on the g0 path: when its run queue is empty and
+ * every RG_GLOBAL_TICK schedules), or at once when a batch is large.
+ * The SQ is written under the ring's sqlock: by the P's M, and by a
+ * context cancellation on any thread (IORING_OP_ASYNC_CANCEL must go to
+ * the ring that holds the request).  Uncontended, the lock costs two
+ * atomics per request against the microseconds of a syscall.
+ *
+ * Completion.  Only the M holding the P reads its CQ.  A CQE's user_data
+ * is the request record on the parked goroutine's stack (0 for CQEs we
+ * ignore: cancels, linked timeouts; RG_WAKE_TAG for the wake request).
+ * CQ overflow loses nothing: rings need IORING_FEAT_NODROP (5.5), and
+ * when the kernel flags overflow we enter it to flush the backlog.
+ *
+ * Idle.  A P with requests in flight and nothing to run keeps its P and
+ * sleeps in io_uring_enter(GETEVENTS) with its next timer as timeout
+ * (EXT_ARG, 5.11): timers, I/O and wake-ups share that one wait.  Other
+ * threads wake it through the ring: an IORING_OP_FUTEX_WAIT on the P's
+ * wake word, ended by a plain futex_wake (6.7), or else a read on an
+ * eventfd, ended by a write.  The probe picks.
+ */
+#include "io.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "probes.h"
+
+#ifndef IORING_OP_FUTEX_WAIT
+#define IORING_OP_FUTEX_WAIT 51 /* Linux 6.7; liburing 2.3 predates it */
+#endif
+#ifndef FUTEX2_SIZE_U32
+#define FUTEX2_SIZE_U32 0x02
+#endif
+#ifndef FUTEX2_PRIVATE
+#define FUTEX2_PRIVATE FUTEX_PRIVATE_FLAG
+#endif
+
+#define RG_RING_ENTRIES 256
+#define RG_SUBMIT_BATCH 32       /* submit at once past this many queued */
+#define RG_WAKE_TAG ((uint64_t)1)
+
+/* One request in flight, on the parked goroutine's stack. */
+typedef struct rg_ioreq {
+	rg_g *g;
+	int32_t res;
+	uint32_t flags;
+	struct rg_pring *ring;   /* ring it was queued on, for cancellation */
+} rg_ioreq;
+
+/* A P's ring.  Fields are the P owner's unless marked. */
+typedef struct rg_pring {
+	struct io_uring ring;
+	rg__lock_t sqlock;              /* SQ writes and submission */
+	int inflight;                   /* requests without their CQE yet */
+	bool wake_armed;                /* the wake request is in flight */
+	_Atomic uint32_t polling;       /* sleeping in rg__ring_idle_wait */
+	_Atomic uint32_t wakeword;      /* 1: a poke is pending */
+	_Atomic int64_t poll_until;     /* the sleep's timeout (0: none) */
+	int efd;                        /* eventfd wake-up, or -1 */
+	uint64_t efdbuf;                /* its read buffer */
+} rg_pring;
+
+static struct {
+	rg_pring **rings;               /* by P id */
+	int n;
+	bool futex_wake;                /* IORING_OP_FUTEX_WAIT works */
+	_Atomic int32_t npolling;
+} R;
+
+/* ---- setup --------------------------------------------------------- */
+
+static int ring_init(rg_pring *r)
+{
+	struct io_uring_params params;
+	unsigned flags[] = {
+		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CLAMP | IORING_SETUP_CQSIZE,
+		IORING_SETUP_CLAMP | IORING_SETUP_CQSIZE,
+	};
+	int ret = -EINVAL;
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		memset(&params, 0, sizeof(params));
+		params.flags = flags[i];
+		params.cq_entries = RG_RING_ENTRIES * 8;
+		ret = io_uring_queue_init_params(RG_RING_ENTRIES, &r->ring, &params);
+		if (ret != -EINVAL)
+			break;
+	}
+	if (ret < 0)
+		return ret;
+	/* NODROP (5.5) keeps overflowed CQEs; EXT_ARG (5.11) lets the idle
+	 * wait take a timeout without queueing a timeout request. */
+	if (!(params.features & IORING_FEAT_NODROP) || !(params.features & IORING_FEAT_EXT_ARG)) {
+		io_uring_queue_exit(&r->ring);
+		return -EOPNOTSUPP;
+	}
+	r->efd = -1;
+	return 0;
+}
+
+static bool probe_futex_wait(struct io_uring *ring)
+{
+	struct io_uring_probe *pr = io_uring_get_probe_ring(ring);
+	bool ok = pr && io_uring_opcode_supported(pr, IORING_OP_FUTEX_WAIT);
+	if (pr)
+		io_uring_free_probe(pr);
+	return ok;
+}
+
+int rg__ring_start(void)
+{
+	int n = rg__sched.nprocs;
+	R.rings = calloc((size_t)n, sizeof(*R.rings));
+	if (!R.rings)
+		return -ENOMEM;
+	R.n = n;
+	atomic_store(&R.npolling, 0);
+	for (int i = 0; i < n; i++) {
+		rg_pring *r = calloc(1, sizeof(*r));
+		if (!r) {
+			rg__ring_stop();
+			return -ENOMEM;
+		}
+		int ret = ring_init(r);
+		if (ret < 0) {
+			free(r);
+			rg__ring_stop();
+			return ret;
+		}
+		R.rings[i] = r;
+	}
+	const char *w = getenv("RINGO_RING_WAKE");
+	R.futex_wake = probe_futex_wait(&R.rings[0]->ring) && rg__futex2() &&
+		       !(w && strcmp(w, "eventfd") == 0);
+	if (!R.futex_wake) {
+		for (int i = 0; i < n; i++) {
+			R.rings[i]->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			if (R.rings[i]->efd < 0) {
+				int e = -errno;
+				rg__ring_stop();
+				return e;
+			}
+		}
+	}
+	return 0;
+}
+
+void rg__ring_stop(void)
+{
+	for (int i = 0; i < R.n; i++) {
+		rg_pring *r = R.rings[i];
+		if (!r)
+			continue;
+		io_uring_queue_exit(&r->ring);
+		if (r->efd >= 0)
+			close(r->efd);
+		free(r);
+	}
+	free(R.rings);
+	R.rings = NULL;
+	R.n = 0;
+}
+
+const char *rg__ring_wake_mode(void)
+{
+	return R.futex_wake ? "futex" : "eventfd";
+}
+
+static inline rg_pring *pring(rg_p *p)
+{
+	return R.rings[p->id];
+}
+
+/* ---- submission and completion ------------------------------------- */
+
+/* Submits what is queued.  sqlock held. */
+static void submit_locked(rg_pring *r)
+{
+	for (;;) {
+		int ret = io_uring_submit(&r->ring);
+		if (ret >= 0 || ret == -EINTR)
+			return;
+		if (ret == -EBUSY || ret == -EAGAIN) {
+			/* CQ backlog in the kernel: the reaper must make room.
+			 * Our caller reaps right after; don't spin here. */
+			return;
+		}
+		rg__throw("io_uring_submit failed");
+	}
+}
+
+/* Gets an SQE, submitting to make room if the SQ is full.  sqlock held. */
+static struct io_uring_sqe *get_sqe_locked(rg_pring *r)
+{
+	struct io_uring_sqe *sqe;
+	while ((sqe = io_uring_get_sqe(&r->ring)) == NULL) {
+		int ret = io_uring_submit(&r->ring);
+		if (ret < 0 && ret != -EINTR && ret != -EBUSY && ret != -EAGAIN)
+			rg__throw("io_uring_submit failed");
+	}
+	return sqe;
+}
+
+/* Reaps every CQE; readies the goroutines.  P owner only. */
+static bool reap(rg_pring *r)
+{
+	bool any = false;
+	for (;;) {
+		struct io_uring_cqe *cqes[64];
+		unsigned n = io_uring_peek_batch_cqe(&r->ring, cqes, 64);
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t ud = cqes[i]->user_data;
+			if (ud == RG_WAKE_TAG) {
+				r->wake_armed = false;
+			} else if (ud != 0) {
+				rg_ioreq *req = (rg_ioreq *)(uintptr_t)ud;
+				req->res = cqes[i]->res;
+				req->flags = cqes[i]->flags;
+				r->inflight--;
+				rg__sched_unref();
+				rg__ready(req->g);
+				any = true;
+			}
+		}
+		io_uring_cq_advance(&r->ring, n);
+		if (n == 64)
+			continue;
+		/* Overflowed CQEs wait in the kernel until we enter it. */
+		if (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW) {
+			syscall(__NR_io_uring_enter, r->ring.ring_fd, 0, 0,
+				IORING_ENTER_GETEVENTS, NULL, 0);
+			continue;
+		}
+		return any;
+	}
+}
+
+bool rg__ring_poll(rg_p *p)
+{
+	rg_pring *r = pring(p);
+	if (io_uring_sq_ready(&r->ring)) {
+		rg__lock(&r->sqlock);
+		submit_locked(r);
+		rg__unlock(&r->sqlock);
+	}
+	if (!io_uring_cq_ready(&r->ring) &&
+	    !(IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW))
+		return false;
+	return reap(r);
+}
+
+/* ---- idle wait and wake-ups ---------------------------------------- */
+
+static void arm_wake_locked(rg_pring *r)
+{
+	if (r->wake_armed)
+		return;
+	struct io_uring_sqe *sqe = get_sqe_locked(r);
+	if (R.futex_wake) {
+		/* Sleeps while wakeword == 0; a futex_wake on it ends it. */
+		io_uring_prep_rw(IORING_OP_FUTEX_WAIT, sqe, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE,
+				 (void *)&r->wakeword, 0, 0);
+		sqe->addr3 = FUTEX_BITSET_MATCH_ANY;
+	} else {
+		io_uring_prep_read(sqe, r->efd, &r->efdbuf, sizeof(r->efdbuf), 0);
+	}
+	io_uring_sqe_set_data64(sqe, RG_WAKE_TAG);
+	r->wake_armed = true;
+}
+
+static void poke(rg_pring *r)
+{
+	/* seq_cst store, then the wake: pairs with the sleeper's seq_cst
+	 * polling store and its re-check of wakeword before it sleeps. */
+	if (atomic_exchange_explicit(&r->wakeword, 1, memory_order_seq_cst) == 1)
+		return; /* a poke is pending already */
+	if (R.futex_wake) {
+		rg__futex_wake(&r->wakeword, 1);
+	} else {
+		uint64_t one = 1;
+		ssize_t w = write(r->efd, &one, sizeof(one));
+		(void)w; /* EAGAIN: the counter is saturated, a wake is pending */
+	}
+}
+
+bool rg__ring_idle_wait(rg_p *p, int64_t until)
+{
+	rg_pring *r = pring(p);
+	if (r->inflight == 0)
+		return false;
+
+	atomic_store_explicit(&r->poll_until, until, memory_order_relaxed);
+	atomic_store_explicit(&r->polling, 1, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&R.npolling, 1, memory_order_seq_cst);
+
+	/* Work that arrived before we advertised ourselves did not poke us:
+	 * look once more. */
+	bool work = atomic_load_explicit(&rg__sched.runqsize, memory_order_seq_cst) > 0 ||
+		    atomic_load_explicit(&rg__sched.stopping, memory_order_seq_cst) ||
+		    atomic_load_explicit(&r->wakeword, memory_order_seq_cst) != 0;
+
+	if (!work) {
+		rg__lock(&r->sqlock);
+		arm_wake_locked(r);
+		submit_locked(r);
+		rg__unlock(&r->sqlock);
+		if (!io_uring_cq_ready(&r->ring)) {
+			struct __kernel_timespec ts;
+			struct io_uring_getevents_arg arg = {.sigmask_sz = _NSIG / 8};
+			unsigned flags = IORING_ENTER_GETEVENTS;
+			if (until > 0) {
+				int64_t d = until - rg__nanotime();
+				if (d < 0)
+					d = 0;
+				ts.tv_sec = d / RG_SECOND;
+				ts.tv_nsec = d % RG_SECOND;
+				arg.ts = (uint64_t)(uintptr_t)&ts;
+			}
+			flags |= IORING_ENTER_EXT_ARG;
+			RG_PROBE(idle_wait_begin, p->id, until);
+			syscall(__NR_io_uring_enter, r->ring.ring_fd, 0, 1, flags, &arg, sizeof(arg));
+			RG_PROBE(idle_wait_end, p->id);
+		}
+	}
+	atomic_fetch_sub_explicit(&R.npolling, 1, memory_order_seq_cst);
+	atomic_store_explicit(&r->polling, 0, memory_order_seq_cst);
+	/* Consume the poke: a later one must wake a later sleep.  With the
+	 * eventfd, drain its counter unless a read is still armed on it. */
+	if (atomic_exchange_explicit(&r->wakeword, 0, memory_order_acq_rel) && !R.futex_wake &&
+	    !r->wake_armed) {
+		uint64_t v;
+		ssize_t n = read(r->efd, &v, sizeof(v));
+		(void)n;
+	}
+	reap(r);
+	return true;
+}
+
+bool rg__ring_poke_any(void)
+{
+	if (atomic_load_explicit(&R.npolling, memory_order_seq_cst) == 0)
+		return false;
+	for (int i = 0; i < R.n; i++) {
+		rg_pring *r = R.rings[i];
+		if (atomic_load_explicit(&r->polling, memory_order_seq_cst)) {
+			poke(r);
+			return true;
+		}
+	}
+	return false;
+}
+
+void rg__ring_poke_before(int64_t when)
+{
+	if (atomic_load_explicit(&R.npolling, memory_order_seq_cst) == 0)
+		return;
+	for (int i = 0; i < R.n; i++) {
+		rg_pring *r = R.rings[i];
+		if (!atomic_load_explicit(&r->polling, memory_order_seq_cst))
+			continue;
+		int64_t u = atomic_load_explicit(&r->poll_until, memory_order_relaxed);
+		if (when == 0 || u == 0 || when < u)
+			poke(r);
+	}
+}
+
+/* ---- requests ------------------------------------------------------ */
+
+bool rg__io_uring_ready(void)
+{
+	rg_m *m = rg__getm();
+	return m && m->curg && m->p && R.rings;
+}
+
+struct op_park {
+	rg_pring *r;
+	bool submit;
+};
+
+/* Once the goroutine is off its stack: count the request, and submit a
+ * large batch now rather than at the next scheduling boundary. */
+static bool op_parked(rg_g *g, void *arg)
+{
+	(void)g;
+	struct op_park *op = arg;
+	if (op->submit) {
+		rg__lock(&op->r->sqlock);
+		submit_locked(op->r);
+		rg__unlock(&op->r->sqlock);
+	}
+	return true;
+}
+
+/* Context cancellation: runs on the cancelling thread, takes the ring's
+ * SQ lock and submits the cancel itself, so that it reaches the kernel
+ * before rg__ctx_cb_unregister can return (and before the goroutine can
+ * reuse the request's address for another request). */
+static void op_cancel(void *arg, int err)
+{
+	(void)err;
+	rg_ioreq *req = arg;
+	rg_pring *r = req->ring;
+	rg__lock(&r->sqlock);
+	struct io_uring_sqe *sqe = get_sqe_locked(r);
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)req, 0);
+	io_uring_sqe_set_data64(sqe, 0);
+	submit_locked(r);
+	rg__unlock(&r->sqlock);
+}
+
+int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_flags)
+{
+	rg_m *m = rg__getm();
+	rg_p *p = m->p;
+	rg_pring *r = pring(p);
+	rg_ioreq req = {.g = m->curg, .ring = r};
+	int64_t deadline = 0;
+	bool has_deadline = ctx && rg_ctx_deadline(ctx, &deadline);
+	struct __kernel_timespec ts;
+
+	if (ctx) {
+		int e = rg_ctx_err(ctx);
+		if (e)
+			return e;
+	}
+	rg__lock(&r->sqlock);
+	struct io_uring_sqe *sqe = get_sqe_locked(r);
+	prep(sqe, arg);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&req);
+	if (has_deadline) {
+		/* The deadline becomes a linked timeout on the request.  The
+		 * kernel reads ts when the SQE is submitted, and we stay
+		 * parked (ts alive) until well after that. */
+		ts.tv_sec = deadline / RG_SECOND;
+		ts.tv_nsec = deadline % RG_SECOND;
+		sqe->flags |= IOSQE_IO_LINK;
+		struct io_uring_sqe *t = get_sqe_locked(r);
+		io_uring_prep_link_timeout(t, &ts, IORING_TIMEOUT_ABS);
+		io_uring_sqe_set_data64(t, 0);
+	}
+	bool big = io_uring_sq_ready(&r->ring) >= RG_SUBMIT_BATCH;
+	rg__unlock(&r->sqlock);
+	r->inflight++;
+	rg__sched_ref();
+	RG_PROBE(io_submit, sqe->opcode, sqe->fd);
+	int64_t t0 = rg__nanotime();
+
+	rg__ctx_cb_t cb = {.fn = op_cancel, .arg = &req};
+	bool registered = ctx && rg__ctx_cb_register(ctx, &cb);
+
+	struct op_park op = {.r = r, .submit = big};
+	rg__park(op_parked, &op, RG_WAIT_IO);
+
+	if (registered)
+		rg__ctx_cb_unregister(&cb);
+	RG_PROBE(io_complete, req.res, rg__nanotime() - t0);
+	atomic_fetch_add_explicit(&rg__sched.nio, 1, memory_order_relaxed);
+	if (cqe_flags)
+		*cqe_flags = req.flags;
+	if (req.res == -ECANCELED || req.res == -EINTR) {
+		int e = ctx ? rg_ctx_err(ctx) : 0;
+		if (e)
+			return e;
+		if (has_deadline && rg__nanotime() >= deadline)
+			return -ETIMEDOUT;
+	}
+	return req.res;
+}
