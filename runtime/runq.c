@@ -94,9 +94,22 @@ static uint32_t runqgrab(rg_p *p, _Atomic(rg_g *) *batch, uint32_t bhead, bool s
 			if (!stealnext)
 				return 0;
 			rg_g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
-			if (!next || !atomic_compare_exchange_strong_explicit(&p->runnext,
-					&next, NULL, memory_order_acquire, memory_order_relaxed))
+			if (!next)
 				return 0;
+			if (atomic_load_explicit(&p->status, memory_order_relaxed) == RG_P_RUNNING) {
+				/* The owner is probably about to run it (a channel
+				 * peer readied it and is parking): give it ~3 us
+				 * before stealing, or ping-pong pairs get split
+				 * across threads on every exchange.  Go sleeps 3 us
+				 * here; we are a spinning M, so spin. */
+				int64_t until = rg__nanotime() + 3000;
+				while (rg__nanotime() < until &&
+				       atomic_load_explicit(&p->runnext, memory_order_relaxed) == next)
+					rg__cpu_relax();
+			}
+			if (!atomic_compare_exchange_strong_explicit(&p->runnext,
+					&next, NULL, memory_order_acquire, memory_order_relaxed))
+				continue;
 			atomic_store_explicit(&batch[bhead & RQ_MASK], next, memory_order_relaxed);
 			return 1;
 		}

@@ -18,17 +18,20 @@
 #include "bench.h"
 
 static atomic_long parked;
+static rg_chan_t *never;
 
+/* Parks on a channel receive, as the Go peer's goroutines do. */
 static void sleeper(void *arg)
 {
 	(void)arg;
 	atomic_fetch_add_explicit(&parked, 1, memory_order_release);
-	rg_sleep(RG_HOUR);
+	rg_chan_recv(never, NULL);
 }
 
 static int bench_main(void *arg)
 {
 	long n = *(long *)arg;
+	never = rg_chan_make(0, 0);
 	long long rss0 = bench_status_bytes("VmRSS");
 	long long pte0 = bench_status_bytes("VmPTE");
 	int64_t t0 = rg_now();
