@@ -1,7 +1,7 @@
 # ringo — build, test, benchmark.
 #
 #   make            libringo.a, libringo.so, tests, benchmarks, tools
-#   make run        installs what is missing, builds, runs the main job
+#   make run        installs what is missing, builds, runs the echo server
 #   make test       installs what is missing, builds, runs the whole suite
 #                   (plain build, then again under AddressSanitizer)
 #   make check      the suite once, in the current build (SAN=... to pick)
@@ -70,10 +70,11 @@ gobenches: $(GO_BIN)
 deps:
 	@sh scripts/deps.sh
 
-# The main job: the demo for now (the echo server replaces it).
+# The main job: the echo server on localhost until Ctrl+C
+# (ARGS="--addr 127.0.0.1:7000 --procs 2" to change it).
 run: deps
 	@$(MAKE) --no-print-directory tools
-	./$(B)/ringo-demo
+	./$(B)/ringo-echo $(ARGS)
 
 test: deps
 	@$(MAKE) --no-print-directory check

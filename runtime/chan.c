@@ -2,7 +2,9 @@
  * chan.c — channels (Go's chan T): make, send, receive, close, len, cap.
  * select lives in select.c; the shared structures in chan_impl.h.
  *
- * Invariants (c->lock held):
+ * Invariants (c->lock held).  The queues may also hold records of a
+ * select that has already been won on another channel (see the last
+ * point); the first two invariants count only live records.
  *
  *   - At least one of c->sendq and c->recvq is empty, except when a
  *     single select is parked on an unbuffered channel with both a send
@@ -43,8 +45,10 @@
  *     code holds two channel locks.  rg__lock_t blocks the thread, so no
  *     channel lock is ever held across a park: the parker's unlockf
  *     releases it once the goroutine is off its stack.
- *   - No allocation and no system call on a path that holds the lock
- *     (waking a foreign thread's futex happens after unlocking).
+ *   - No allocation and no system call of ours while a lock is held
+ *     (waking a foreign thread's futex happens after unlocking); the
+ *     one exception is a select of more than RG_SELECT_STACK live cases,
+ *     which allocates its records.
  *
  * Memory order: a send happens before the receive that takes its value
  * (both hold c->lock, or the value travels with the wake-up, which
@@ -55,13 +59,14 @@
  * Rejected designs:
  *
  *   - Lock-free channels (a bounded MPMC ring with per-slot sequence
- *     numbers, Vyukov's; proposed for Go in golang.org/issue/8899).
+ *     numbers, Vyukov's; proposed for Go in golang.org/issue/8899 and
+ *     never merged).
  *     Buffered send/receive get faster under contention, but close,
  *     select over several channels and FIFO hand-off to parked waiters
  *     all need one consistent view of buffer and queues, and the
  *     lock-free version of those is much harder to get right for a
  *     small gain: the lock is uncontended in the common case and held
- *     for tens of instructions.  Go made the same call.
+ *     for tens of instructions.
  *   - Waiting records from a pool or the heap (Go's acquireSudog).  Go
  *     must, because its stacks move; ours never do, so the record lives
  *     in the waiter's frame: no allocation, no failure, no free list.
@@ -171,7 +176,7 @@ static inline size_t qcount(rg_chan_t *c)
 	return atomic_load_explicit(&c->qcount, memory_order_relaxed);
 }
 
-/* Release: pairs with the fast paths' acquire loads (see recv_would_block). */
+/* Release: pairs with the fast paths' acquire loads (see recv_empty). */
 static inline void set_qcount(rg_chan_t *c, size_t n)
 {
 	atomic_store_explicit(&c->qcount, n, memory_order_release);
@@ -282,6 +287,16 @@ _Noreturn void rg__block_forever(rg_wait_reason_t reason)
 }
 
 /*
+ * NEEDS-CORE: a foreign thread counts for the deadlock detector only
+ * while it sleeps in rg__waiter_wait (which takes rg__sched_ref; rt.h
+ * should say so, since we rely on it).  Between two channel calls it is
+ * invisible, so goroutines that all wait for its next send can be
+ * reported as deadlocked while it is still running.  Wanted: a public
+ * way for a host thread to count as live (rg_thread_attach/detach), or
+ * a reference taken on a thread's first ringo call and dropped by a
+ * thread-exit destructor.  The tests hold rg__sched_ref while their
+ * threads run.
+ *
  * c->lock held; queues sg (elem and c set) on q and waits until a waker
  * takes it.  Returns with c unlocked and sg->result set.  On a foreign
  * thread rg__waiter_wait holds a reference on the scheduler while it
@@ -321,7 +336,7 @@ rg_chan_t *rg_chan_make(size_t elem_size, size_t cap)
 	memset(c, 0, sizeof(*c));
 	c->cap = cap;
 	c->elem_size = elem_size;
-	c->buf = bytes ? (char *)(c + 1) : NULL;
+	c->buf = (char *)(c + 1);  /* no bytes there for signal channels */
 	return c;
 }
 
@@ -367,52 +382,6 @@ static inline bool recv_empty(rg_chan_t *c)
 	return atomic_load_explicit(&c->qcount, memory_order_acquire) == 0;
 }
 
-/* EXPERIMENT */
-#include <unistd.h>
-#include "runq.h"
-static int spin_limit = -1;
-static bool chan_can_spin(void)
-{
-	if (spin_limit < 0) {
-		const char *e = getenv("RG_CHAN_SPIN");
-		spin_limit = e ? atoi(e) : 0;
-	}
-	if (spin_limit == 0)
-		return false;
-	rg_m *m = rg__getm();
-	if (!m || !m->p)
-		return true;
-	int32_t idle = atomic_load_explicit(&rg__sched.npidle, memory_order_relaxed) +
-		       atomic_load_explicit(&rg__sched.nmspinning, memory_order_relaxed);
-	if (rg__sched.nprocs <= idle + 1)
-		return false;
-	return rg__runqempty(m->p);
-}
-
-static bool send_hint(rg_chan_t *c)
-{
-	return atomic_load_explicit(&c->closed, memory_order_relaxed) ||
-	       atomic_load_explicit(&c->recvq.first, memory_order_relaxed) ||
-	       atomic_load_explicit(&c->qcount, memory_order_relaxed) < c->cap;
-}
-
-static bool recv_hint(rg_chan_t *c)
-{
-	return atomic_load_explicit(&c->closed, memory_order_relaxed) ||
-	       atomic_load_explicit(&c->sendq.first, memory_order_relaxed) ||
-	       atomic_load_explicit(&c->qcount, memory_order_relaxed) > 0;
-}
-
-static bool spin_for(rg_chan_t *c, bool (*hint)(rg_chan_t *))
-{
-	for (int i = 0; i < spin_limit; i++) {
-		if (hint(c))
-			return true;
-		rg__cpu_relax();
-	}
-	return false;
-}
-
 bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 {
 	rg_sudog *wake;
@@ -426,26 +395,20 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 	if (!block && send_would_block(c))
 		return false;
 
-	for (int round = 0;; round++) {
-		rg__lock(&c->lock);
-		if (RG_UNLIKELY(atomic_load_explicit(&c->closed, memory_order_relaxed))) {
-			rg__unlock(&c->lock);
-			rg_panic("send on closed channel");
-		}
-		if (rg__chan_send_locked(c, elem, &wake)) {
-			rg__unlock(&c->lock);
-			if (wake)
-				rg__sudog_wake(wake);
-			return true;
-		}
-		if (!block) {
-			rg__unlock(&c->lock);
-			return false;
-		}
-		if (round > 0 || !chan_can_spin())
-			break;
+	rg__lock(&c->lock);
+	if (RG_UNLIKELY(atomic_load_explicit(&c->closed, memory_order_relaxed))) {
 		rg__unlock(&c->lock);
-		spin_for(c, send_hint);
+		rg_panic("send on closed channel");
+	}
+	if (rg__chan_send_locked(c, elem, &wake)) {
+		rg__unlock(&c->lock);
+		if (wake)
+			rg__sudog_wake(wake);
+		return true;
+	}
+	if (!block) {
+		rg__unlock(&c->lock);
+		return false;
 	}
 
 	/* Wait until a receiver takes the value from our frame.  Once
@@ -485,22 +448,16 @@ bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
 		}
 	}
 
-	for (int round = 0;; round++) {
-		rg__lock(&c->lock);
-		if (rg__chan_recv_locked(c, elem, ok, &wake)) {
-			rg__unlock(&c->lock);
-			if (wake)
-				rg__sudog_wake(wake);
-			return true;
-		}
-		if (!block) {
-			rg__unlock(&c->lock);
-			return false;
-		}
-		if (round > 0 || !chan_can_spin())
-			break;
+	rg__lock(&c->lock);
+	if (rg__chan_recv_locked(c, elem, ok, &wake)) {
 		rg__unlock(&c->lock);
-		spin_for(c, recv_hint);
+		if (wake)
+			rg__sudog_wake(wake);
+		return true;
+	}
+	if (!block) {
+		rg__unlock(&c->lock);
+		return false;
 	}
 
 	/* Wait until a sender writes into elem, or close zeroes it.  Once

@@ -61,8 +61,9 @@ struct rg_chan {
 	size_t recvx;                /* next slot a receive takes (lock) */
 	rg_chanq recvq;              /* parked receivers (lock) */
 	rg_chanq sendq;              /* parked senders (lock) */
-	char *buf;                   /* cap * elem_size bytes (constant),
-					NULL when that is 0 */
+	char *buf;                   /* cap * elem_size bytes right after
+					this header (constant); none for
+					elem_size 0 */
 } __attribute__((aligned(RG_CACHELINE)));
 
 /* ---- element copies ----------------------------------------------- */

@@ -70,11 +70,12 @@
 /*
  * Spinning: at most SPIN_ITERS rounds of SPIN_PAUSES pause instructions,
  * re-reading the word after each round.  Go uses 4 rounds of 30 (its
- * active_spin, active_spin_cnt), chosen when PAUSE took ~10 cycles;
- * since Skylake it takes 40 to 140, so Go now spins 2 to 7 us.  Two
- * rounds keep the budget near a microsecond on current CPUs (15 ns per
- * pause on the Xeons this was measured on), the order of a short
- * critical section and well below a park/ready pair.  Spinning longer
+ * active_spin, active_spin_cnt), chosen when PAUSE took ~10 cycles.
+ * Skylake raised it to ~140 (Intel's optimization reference manual, on
+ * PAUSE latency), and current parts take tens of cycles or more (15 ns
+ * on the Xeon this was measured on), so Go's budget is now several
+ * microseconds.  Two rounds keep it near one microsecond, the order of
+ * a short critical section and well below a park/ready pair.  Spinning longer
  * lost throughput there: every re-read pulls the line away from a
  * holder that is re-locking in a loop.
  */

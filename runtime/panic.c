@@ -115,6 +115,16 @@ static void print_waited(buf_t *b, rg_g *g)
 	}
 }
 
+/* Running on a P that sysmon saw held by one goroutine for > 10 ms. */
+static bool is_hog(rg_g *g)
+{
+	if (atomic_load_explicit(&g->status, memory_order_relaxed) != RG_G_RUNNING)
+		return false;
+	rg_m *m = RG_LOAD_RELAXED(g->m);
+	rg_p *p = m ? RG_LOAD_RELAXED(m->p) : NULL;
+	return p && RG_LOAD_RELAXED(p->sm_hogging) && RG_LOAD_RELAXED(m->curg) == g;
+}
+
 static void print_header(buf_t *b, rg_g *g, const char *state)
 {
 	buf_str(b, "goroutine ");
@@ -123,7 +133,7 @@ static void print_header(buf_t *b, rg_g *g, const char *state)
 	buf_str(b, state ? state : status_str(g));
 	if (!state)
 		print_waited(b, g);
-	if (g->hog)
+	if (is_hog(g))
 		buf_str(b, ", hog");
 	buf_str(b, "]");
 	if (g->name[0]) {

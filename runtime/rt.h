@@ -112,7 +112,6 @@ struct rg_g {
 	char *stack_lo;                /* lowest usable byte (above the guard) */
 	char *stack_hi;                /* top of the stack; NULL until bound */
 	uint8_t is_main;               /* the rg_main goroutine */
-	uint8_t hog;                   /* sysmon saw it hold its P > 10 ms */
 	void *asan_fake_stack;         /* AddressSanitizer fiber state */
 	void *tsan_fiber;              /* ThreadSanitizer fiber (kept across reuse) */
 	char name[32];
@@ -166,7 +165,7 @@ struct rg_p {
 	/* sysmon's private view. */
 	uint32_t sm_schedtick, sm_syscalltick;
 	int64_t sm_schedwhen, sm_syscallwhen;
-	bool sm_hogging;
+	bool sm_hogging;                /* its G has held it > 10 ms (dumps read it) */
 } __attribute__((aligned(RG_CACHELINE)));
 
 /* ---- threads ------------------------------------------------------- */
@@ -464,6 +463,13 @@ _Noreturn void rg__fatal_deadlock(void) RG_HIDDEN;
 _Noreturn void rg__throw(const char *msg) RG_HIDDEN;
 
 /* ---- small helpers ------------------------------------------------- */
+
+/* Fields that one thread owns but sysmon or a dump reads while it runs
+ * (m->curg, p->m, g->id, p->sm_hogging): relaxed atomic accesses on plain
+ * fields.  A plain mov on x86-64; they tell the compiler (and
+ * ThreadSanitizer) that the race is intended and a stale value is fine. */
+#define RG_LOAD_RELAXED(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define RG_STORE_RELAXED(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /* Bumps a counter that only one thread writes (a P's, by its owner):
  * a plain load and store, not a locked read-modify-write; readers on

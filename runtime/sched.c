@@ -106,7 +106,7 @@ static inline bool stopping(void)
 static void pidleput(rg_p *p)
 {
 	atomic_store_explicit(&p->status, RG_P_IDLE, memory_order_release);
-	p->m = NULL;
+	RG_STORE_RELAXED(p->m, NULL);
 	p->link = rg__sched.pidle;
 	rg__sched.pidle = p;
 	atomic_fetch_add_explicit(&rg__sched.npidle, 1, memory_order_seq_cst);
@@ -161,7 +161,7 @@ static rg_m *mget(void)
 static void acquirep(rg_m *m, rg_p *p)
 {
 	m->p = p;
-	p->m = m;
+	RG_STORE_RELAXED(p->m, m);
 	atomic_store_explicit(&p->status, RG_P_RUNNING, memory_order_release);
 }
 
@@ -169,7 +169,7 @@ static void releasep(rg_m *m)
 {
 	rg_p *p = m->p;
 	m->p = NULL;
-	p->m = NULL;
+	RG_STORE_RELAXED(p->m, NULL);
 }
 
 /* ---- starting and stopping Ms -------------------------------------- */
@@ -399,7 +399,7 @@ static void switch_to(rg_m *m, rg_g *from, rg_g *to, bool from_dies)
 			     to ? to->stack_lo : m->g0_stack_lo,
 			     to ? g_stack_size(to) : m->g0_stack_size);
 	rg__san_tsan_switch(to ? to->tsan_fiber : m->g0_tsan_fiber);
-	m->curg = to;
+	RG_STORE_RELAXED(m->curg, to);
 	rg__ctx_switch(save, load);
 	rg__san_finish_switch(*fake);
 }
@@ -579,7 +579,7 @@ static int newproc(const char *name, void (*fn)(void *), void *arg, bool is_main
 		strncpy(g->name, name, sizeof(g->name) - 1);
 		g->name[sizeof(g->name) - 1] = 0;
 	}
-	g->id = new_goid(p);
+	RG_STORE_RELAXED(g->id, new_goid(p));
 	if (!g->tsan_fiber)
 		g->tsan_fiber = rg__san_tsan_create();
 	atomic_store_explicit(&g->status, RG_G_RUNNABLE, memory_order_release);
@@ -1009,30 +1009,38 @@ static bool retake(int64_t now)
 			if (p->sm_schedtick != t) {
 				p->sm_schedtick = t;
 				p->sm_schedwhen = now;
-				p->sm_hogging = false;
+				RG_STORE_RELAXED(p->sm_hogging, false);
 				continue;
 			}
 			if (now - p->sm_schedwhen < HOG_NS)
 				continue;
+			/* On g0 with no goroutine: asleep in its ring waiting
+			 * for I/O (rg__io_idle_wait), not hogging. */
+			rg_m *hm = RG_LOAD_RELAXED(p->m);
+			if (!hm || !RG_LOAD_RELAXED(hm->curg))
+				continue;
 			if (!p->sm_hogging) {
 				/* Counted once per scheduling tick. */
-				p->sm_hogging = true;
-				rg_m *m = p->m;
-				rg_g *g = m ? m->curg : NULL;
-				if (g) {
-					g->hog = 1;
-					RG_PROBE(hog, g->id, p->id);
-				}
+				RG_STORE_RELAXED(p->sm_hogging, true);
+				rg_m *m = RG_LOAD_RELAXED(p->m);
+				RG_PROBE(hog, p->id, m ? RG_LOAD_RELAXED(m->curg) : NULL);
 				atomic_fetch_add(&rg__sched.nhogs, 1);
 			}
 			/* Without preemption the hog's P schedules nothing: move
 			 * what waits on it where other Ps will find it — its
 			 * queue to the global queue, its expired timers run
 			 * here (their goroutines go to the global queue). */
+			/* Goroutines will be in our hands, in no queue: count a
+			 * reference, under the lock checkdead holds, so it sees
+			 * either the reference or the work still queued. */
+			rg__lock(&rg__sched.lock);
+			rg__sched_ref();
+			rg__unlock(&rg__sched.lock);
 			int moved = rg__runqdrain_global(p);
 			int64_t t0 = atomic_load_explicit(&p->timer0, memory_order_relaxed);
 			if (t0 && t0 <= now)
 				rg__timers_run(p, now);
+			rg__sched_unref();
 			if (moved || (t0 && t0 <= now))
 				rg__wakep();
 			acted = true;

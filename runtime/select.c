@@ -389,7 +389,8 @@ int rg_select(rg_case_t *cases, int ncases, bool block)
 			continue;
 		uint32_t j = (uint32_t)(((uint64_t)rg__fastrand() *
 					 (uint32_t)(n + 1)) >> 32);
-		pollorder[n] = pollorder[j];
+		if (j != (uint32_t)n)
+			pollorder[n] = pollorder[j];
 		pollorder[j] = (uint16_t)i;
 		n++;
 	}

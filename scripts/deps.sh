@@ -17,6 +17,7 @@ golang-go:/usr/bin/go
 make:/usr/bin/make
 gcc:/usr/bin/gcc
 pkg-config:/usr/bin/pkg-config
+netcat-openbsd:/bin/nc.openbsd
 "
 
 missing=""

@@ -8,6 +8,7 @@
  */
 #include "helpers/rgcheck.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -171,7 +172,8 @@ static void test_buffered_fifo(void **state)
 	rgc_main(buffered_fifo_main, NULL);
 }
 
-/* len and cap: NULL and unbuffered channels have neither. */
+/* len and cap: NULL and unbuffered channels have neither; an
+ * impossible buffer is refused with ENOMEM. */
 static int len_cap_main(void *arg)
 {
 	(void)arg;
@@ -186,6 +188,9 @@ static int len_cap_main(void *arg)
 	GCHECK(rg_chan_len(b) == 2 && rg_chan_cap(b) == 3);
 	rg_chan_free(u);
 	rg_chan_free(b);
+	/* A buffer whose size overflows is refused like one too big. */
+	errno = 0;
+	GCHECK(rg_chan_make(SIZE_MAX / 2, 4) == NULL && errno == ENOMEM);
 	return 0;
 }
 
@@ -556,8 +561,12 @@ static void signal_sender(void *arg)
 static int zero_size_main(void *arg)
 {
 	(void)arg;
+	/* A thousand-slot signal channel is just its header. */
+	rg_chan_t *big = rg_chan_make(0, 1000);
+	GCHECK(malloc_usable_size(big) < sizeof(*big) + RG_CACHELINE);
+	rg_chan_free(big);
+
 	rg_chan_t *b = rg_chan_make(0, 3);
-	GCHECK(b->buf == NULL);
 	for (int i = 0; i < 3; i++)
 		GCHECK(rg_chan_try_send(b, NULL) == 0);
 	GCHECK(rg_chan_try_send(b, NULL) == -EAGAIN);
@@ -935,7 +944,7 @@ static void *ft_close(void *arg)
  * and consumers are threads; the closer is a thread in the second
  * round.  The test holds a scheduler reference while its threads live:
  * a thread between two channel calls is invisible to the deadlock
- * detector (see the NEEDS-CORE note in the report).
+ * detector (see NEEDS-CORE in runtime/chan.c).
  */
 static int foreign_main(void *arg)
 {
@@ -1032,6 +1041,49 @@ static void test_foreign_recv_woken_by_close(void **state)
 	rgc_main(foreign_close_main, NULL);
 }
 
+/* ---- embedding: the host's own thread ----------------------------- */
+
+static void emb_echo(void *arg)
+{
+	rg_chan_t **cs = arg;
+	int v;
+	RG_RANGE(cs[0], v)
+		rg_chan_send(cs[1], &v);
+	rg_chan_close(cs[1]);
+}
+
+/* With rg_init, the host's thread (not a goroutine) sends, receives,
+ * selects and closes, sleeping on a futex while it waits. */
+static void test_embedded_host_thread(void **state)
+{
+	(void)state;
+	assert_int_equal(rg_init(NULL), 0);
+	rg_chan_t *cs[2] = {RG_CHAN(int, 0), RG_CHAN(int, 0)};
+	rg_chan_t *never = RG_CHAN(int, 0);
+	assert_int_equal(rg_go(emb_echo, cs), 0);
+	for (int i = 0; i < 1000; i++) {
+		int v = -1;
+		rg_chan_send(cs[0], &i);
+		assert_true(rg_chan_recv(cs[1], &v));
+		assert_int_equal(v, i);
+	}
+	for (int i = 0; i < 100; i++) {
+		int v = -1;
+		rg_case_t sel[] = {RG_RECV(never, &v), RG_SEND(cs[0], &i)};
+		assert_int_equal(rg_select(sel, 2, true), 1);
+		rg_case_t back[] = {RG_RECV(never, &v), RG_RECV(cs[1], &v)};
+		assert_int_equal(rg_select(back, 2, true), 1);
+		assert_true(back[1].ok);
+		assert_int_equal(v, i);
+	}
+	rg_chan_close(cs[0]);
+	assert_false(rg_chan_recv(cs[1], NULL));
+	rg_shutdown();
+	rg_chan_free(cs[0]);
+	rg_chan_free(cs[1]);
+	rg_chan_free(never);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1059,6 +1111,7 @@ int main(void)
 		cmocka_unit_test(test_stress_exactly_once),
 		cmocka_unit_test(test_foreign_threads),
 		cmocka_unit_test(test_foreign_recv_woken_by_close),
+		cmocka_unit_test(test_embedded_host_thread),
 	};
 	if (getenv("RGT_FILTER"))  /* e.g. RGT_FILTER='*close*' */
 		cmocka_set_test_filter(getenv("RGT_FILTER"));

@@ -3,10 +3,10 @@
  * from the timer heap, values, reference counting, cancellation
  * callbacks (the internal API the I/O layer uses), foreign threads.
  *
- * Scenarios run as the main goroutine and record failures with CHECK;
- * the cmocka side asserts none was recorded (see test_sync.c for why).
+ * Scenarios run as the main goroutine (rgc_main) and check with
+ * rgcheck.h: CHECK in the main goroutine, GCHECK elsewhere.
  */
-#include "helpers/rgtest.h"
+#include "helpers/rgcheck.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -27,26 +27,10 @@
 
 /* ---- scaffolding --------------------------------------------------- */
 
-static _Atomic int failures;
-
-#define CHECK(c) \
-	do { \
-		if (!(c)) \
-			check_failed(__FILE__, __LINE__, #c); \
-	} while (0)
-
-static void check_failed(const char *file, int line, const char *what)
-{
-	atomic_fetch_add(&failures, 1);
-	fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
-}
-
 static void run(const char *procs, int (*scenario)(void *), void *arg)
 {
-	atomic_store(&failures, 0);
 	rgt_env("RINGO_PROCS", procs);
-	rgt_main(scenario, arg);
-	assert_int_equal(atomic_load(&failures), 0);
+	rgc_main(scenario, arg);
 }
 
 /* Closed: a receive completes at once with ok == false. */

@@ -603,8 +603,8 @@ static void bd_sender(void *arg)
 	rg_chan_send(tl_done, NULL);
 }
 
-/* sent 1, sent 2 come first; recv 1, 2, 3 in order; sent 3 only after
- * the first receive freed a slot. */
+/* sent 1, sent 2 come first (the buffer takes them); recv 1, 2, 3 in
+ * order; sent 3 only once the first receive freed a slot. */
 static int buffered_behaviour_main(void *arg)
 {
 	(void)arg;
@@ -620,9 +620,12 @@ static int buffered_behaviour_main(void *arg)
 	}
 	rg_chan_recv(tl_done, NULL);
 	GCHECK(log_line("sent 1") == 0 && log_line("sent 2") == 1);
-	GCHECK(log_line("recv: 1") == 2);
+	GCHECK(log_line("recv: 1") >= 2);
+	GCHECK(log_line("recv: 1") < log_line("recv: 2"));
 	GCHECK(log_line("recv: 2") < log_line("recv: 3"));
-	GCHECK(log_line("sent 3") > log_line("recv: 1"));
+	/* "sent 3" and "recv: 1" race: the first receive wakes the sender,
+	 * and both then print. */
+	GCHECK(log_line("sent 3") >= 2);
 	GCHECK(log_lines() == 6);
 	rg_chan_free(tl_ch);
 	rg_chan_free(tl_done);
@@ -1014,14 +1017,14 @@ static void delayed_send(void *arg)
 	rg_chan_send(d->ch, &t);
 }
 
-/* Messages at 1 s and 2 s (here 5 and 40 ms) on two channels: one
+/* Messages at 1 s and 2 s (here 5 and 60 ms) on two channels: one
  * select loop receives both, ch1's first. */
 static int mux_basic_main(void *arg)
 {
 	(void)arg;
 	rg_chan_t *ch1 = RG_CHAN(text_t, 0), *ch2 = RG_CHAN(text_t, 0);
 	delayed_t d1 = {ch1, 5 * RG_MILLISECOND, "Message from ch1"};
-	delayed_t d2 = {ch2, 40 * RG_MILLISECOND, "Message from ch2"};
+	delayed_t d2 = {ch2, 60 * RG_MILLISECOND, "Message from ch2"};
 	rg_go(delayed_send, &d1);
 	rg_go(delayed_send, &d2);
 	text_t msg1, msg2;
@@ -1080,8 +1083,8 @@ static int mux_timeout_main(void *arg)
 	(void)arg;
 	rg_chan_t *ch = RG_CHAN(text_t, 0);
 	text_t msg;
-	after_t *t = after(10 * RG_MILLISECOND);
 	int64_t start = rg_now();
+	after_t *t = after(10 * RG_MILLISECOND);
 	rg_case_t cs[] = {RG_RECV(ch, &msg), RG_RECV(t->c, NULL)};
 	if (rg_select(cs, 2, true) == 0)
 		say("Got message: %s", msg.s);

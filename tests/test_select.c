@@ -649,7 +649,8 @@ static void *ct_consumer_thread(void *arg)
  * channels (unbuffered, then buffered); every value arrives exactly
  * once.  With `threads`, half of each are foreign threads; the test then
  * holds a scheduler reference while they live (a thread between two
- * calls is invisible to the deadlock detector).
+ * calls is invisible to the deadlock detector; see NEEDS-CORE in
+ * runtime/chan.c).
  */
 static void contention_run(size_t cap, bool threads)
 {

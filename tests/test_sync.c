@@ -2,15 +2,15 @@
  * test_sync.c — Mutex, RWMutex, WaitGroup, Once and Cond, from
  * goroutines on several Ps and from foreign threads.
  *
- * Each case runs its scenario as the main goroutine (rgt_main).  cmocka's
+ * Each case runs its scenario as the main goroutine (rgc_main).  cmocka's
  * assertions longjmp, which must not happen on a goroutine's stack, so
- * scenarios record failures with CHECK (any goroutine or thread) and the
- * cmocka side asserts that none was recorded once rg_main has returned.
+ * scenarios use rgcheck.h: CHECK in the main goroutine, GCHECK in other
+ * goroutines and foreign threads, asserted once rg_main has returned.
  * White-box: reads rg__mutex_handoffs and holds a scheduler reference
  * while foreign threads run (rt.h), so that the deadlock detector does
  * not mistake "all goroutines wait for a foreign thread" for a deadlock.
  */
-#include "helpers/rgtest.h"
+#include "helpers/rgcheck.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -23,27 +23,11 @@
 
 /* ---- scaffolding --------------------------------------------------- */
 
-static _Atomic int failures;
-
-#define CHECK(c) \
-	do { \
-		if (!(c)) \
-			check_failed(__FILE__, __LINE__, #c); \
-	} while (0)
-
-static void check_failed(const char *file, int line, const char *what)
-{
-	atomic_fetch_add(&failures, 1);
-	fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
-}
-
 /* Runs scenario as the main goroutine on `procs` Ps; asserts it passed. */
 static void run(const char *procs, int (*scenario)(void *), void *arg)
 {
-	atomic_store(&failures, 0);
 	rgt_env("RINGO_PROCS", procs);
-	rgt_main(scenario, arg);
-	assert_int_equal(atomic_load(&failures), 0);
+	rgc_main(scenario, arg);
 }
 
 static void spin_for(int64_t ns)
@@ -59,7 +43,7 @@ static void threads_start(pthread_t *t, int n, void *(*fn)(void *), void *arg)
 {
 	rg__sched_ref();
 	for (int i = 0; i < n; i++)
-		CHECK(pthread_create(&t[i], NULL, fn, arg) == 0);
+		GCHECK(pthread_create(&t[i], NULL, fn, arg) == 0);
 }
 
 static void threads_join(pthread_t *t, int n)
@@ -163,7 +147,7 @@ static void test_mutex_mixed_threads(void **state)
 static void trylock_other(void *arg)
 {
 	struct counter *c = arg;
-	CHECK(!rg_mutex_trylock(&c->mu)); /* main holds it */
+	GCHECK(!rg_mutex_trylock(&c->mu)); /* main holds it */
 	rg_wg_done(&c->wg);
 }
 
@@ -232,7 +216,7 @@ static void q1_waiter(void *arg)
 static void q1_spawn(int id)
 {
 	rg_wg_add(&q1.wg, 1);
-	CHECK(rg_go(q1_waiter, (void *)(intptr_t)id) == 0);
+	GCHECK(rg_go(q1_waiter, (void *)(intptr_t)id) == 0);
 	rg_yield(); /* it runs and parks on the mutex (one P: no spinning) */
 }
 
@@ -294,6 +278,72 @@ static void test_mutex_starvation(void **state)
 	run("1", scen_starvation, NULL);
 }
 
+struct mstress {
+	rg_mutex_t mu;
+	rg_waitgroup_t wg;
+	long n;                /* mu */
+	_Atomic int inside;
+};
+
+/* Some critical sections outlast the 1 ms starvation threshold, so the
+ * mutex keeps entering and leaving starvation mode while goroutines and
+ * threads (which sleep on a futex) receive handoffs. */
+static void mstress_work(struct mstress *s, unsigned seed)
+{
+	for (int i = 0; i < 300; i++) {
+		seed = seed * 1103515245u + 12345u;
+		rg_mutex_lock(&s->mu);
+		GCHECK(atomic_fetch_add(&s->inside, 1) == 0);
+		s->n++;
+		if (seed % 97 == 0)
+			spin_for(1500 * RG_MICROSECOND);
+		else if (seed % 5 == 0)
+			spin_for(20 * RG_MICROSECOND);
+		atomic_fetch_sub(&s->inside, 1);
+		rg_mutex_unlock(&s->mu);
+		if (seed % 3 == 0)
+			rg_yield();
+	}
+	rg_wg_done(&s->wg);
+}
+
+static void mstress_goroutine(void *arg)
+{
+	mstress_work(arg, (unsigned)rg_goid());
+}
+
+static void *mstress_thread(void *arg)
+{
+	mstress_work(arg, (unsigned)(uintptr_t)pthread_self());
+	return NULL;
+}
+
+static int scen_mutex_stress(void *arg)
+{
+	(void)arg;
+	static struct mstress s;
+	pthread_t t[3];
+	memset(&s, 0, sizeof(s));
+	uint64_t before = atomic_load(&rg__mutex_handoffs);
+	rg_wg_add(&s.wg, 6 + 3);
+	threads_start(t, 3, mstress_thread, &s);
+	for (int i = 0; i < 6; i++)
+		CHECK(rg_go(mstress_goroutine, &s) == 0);
+	rg_wg_wait(&s.wg);
+	threads_join(t, 3);
+	CHECK(s.n == 9 * 300);
+	CHECK(atomic_load(&s.mu.state) == 0);
+	if (atomic_load(&rg__mutex_handoffs) == before)
+		fprintf(stderr, "note: no starvation-mode handoff happened\n");
+	return 0;
+}
+
+static void test_mutex_stress_starvation(void **state)
+{
+	(void)state;
+	run("3", scen_mutex_stress, NULL);
+}
+
 /* ---- RWMutex ------------------------------------------------------- */
 
 #define RW_ROUNDS 3000
@@ -315,7 +365,7 @@ static void rw_read_once(struct rwtest *t, bool try)
 		rg_rwmutex_rlock(&t->rw);
 	}
 	int r = atomic_fetch_add(&t->readers, 1) + 1;
-	CHECK(atomic_load(&t->writers) == 0);
+	GCHECK(atomic_load(&t->writers) == 0);
 	int m = atomic_load(&t->max_readers);
 	while (r > m && !atomic_compare_exchange_weak(&t->max_readers, &m, r))
 		;
@@ -334,10 +384,10 @@ static void rw_write_once(struct rwtest *t, bool try)
 	} else {
 		rg_rwmutex_lock(&t->rw);
 	}
-	CHECK(atomic_fetch_add(&t->writers, 1) == 0);
-	CHECK(atomic_load(&t->readers) == 0);
+	GCHECK(atomic_fetch_add(&t->writers, 1) == 0);
+	GCHECK(atomic_load(&t->readers) == 0);
 	t->value++;
-	CHECK(atomic_load(&t->readers) == 0);
+	GCHECK(atomic_load(&t->readers) == 0);
 	atomic_fetch_sub(&t->writers, 1);
 	rg_rwmutex_unlock(&t->rw);
 }
@@ -699,7 +749,7 @@ static void once_caller(void *arg)
 {
 	struct oncetest *t = arg;
 	rg_once_do(&t->once, once_init, t);
-	CHECK(t->value == 42);
+	GCHECK(t->value == 42);
 	rg_wg_done(&t->wg);
 }
 
@@ -960,6 +1010,7 @@ int main(void)
 		cmocka_unit_test(test_mutex_unlock_unlocked_panics),
 		cmocka_unit_test(test_mutex_woken_waiter_requeues_first),
 		cmocka_unit_test(test_mutex_starvation),
+		cmocka_unit_test(test_mutex_stress_starvation),
 		cmocka_unit_test(test_rwmutex_invariants),
 		cmocka_unit_test(test_rwmutex_readers_share),
 		cmocka_unit_test(test_rwmutex_writer_not_starved),

@@ -131,10 +131,10 @@ typedef struct rg_case {
 
 /* case ch <- *ptr: */
 #define RG_SEND(ch, ptr) \
-	((rg_case_t){.c = (ch), .elem = (void *)(ptr), .dir = RG_CASE_SEND})
+	((rg_case_t){.c = (ch), .elem = (void *)(ptr), .dir = RG_CASE_SEND, .ok = false})
 /* case v, ok := <-ch:  (ptr may be NULL) */
 #define RG_RECV(ch, ptr) \
-	((rg_case_t){.c = (ch), .elem = (ptr), .dir = RG_CASE_RECV})
+	((rg_case_t){.c = (ch), .elem = (ptr), .dir = RG_CASE_RECV, .ok = false})
 
 /*
  * select over cases[0..n-1].  When several cases are ready one is chosen

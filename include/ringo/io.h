@@ -6,10 +6,24 @@
  * thread runs others until the kernel completes the request.
  *
  * Every call returns >= 0 or -errno.  Every call that can wait without
- * bound takes ctx last (NULL: none): cancelling it returns -ECANCELED,
- * a passed deadline -ETIMEDOUT, and in both cases the request is
- * cancelled in the kernel before the call returns, so the buffer is the
- * caller's again.  From a foreign thread the calls block the thread.
+ * bound takes ctx last (NULL: none).  A ctx that is already cancelled
+ * fails the call with its error (-ECANCELED, or -ETIMEDOUT past its
+ * deadline) before anything starts.  Cancelling it while the call waits
+ * returns -ECANCELED, a deadline that passes -ETIMEDOUT, and in both
+ * cases the request is cancelled in the kernel before the call returns,
+ * so the buffer is the caller's again and no data was consumed.
+ *
+ * From a foreign thread (not a goroutine), and before the runtime
+ * starts, the calls are plain blocking syscalls: a done ctx is honoured
+ * before the call; while it waits, only on the epoll backend (whose
+ * sockets are non-blocking: the thread waits in poll(2)) are deadlines
+ * and cancellation honoured.
+ *
+ * Sockets made by these calls are close-on-exec; on the io_uring backend
+ * they are blocking (io_uring waits for readiness itself), on the epoll
+ * backend non-blocking.  An fd the program made non-blocking itself
+ * works on both.
+ *
  * SIGPIPE never kills a ringo program: EPIPE comes back as -EPIPE.
  */
 #ifndef RINGO_IO_H
@@ -21,52 +35,113 @@
 
 struct statx;
 
-/* Listens on addr: "tcp", "tcp4", "tcp6" ("127.0.0.1:8080", ":8080",
- * "[::1]:9000", "localhost:80"), "udp" (a bound datagram socket), "unix"
- * (a path).  Returns the socket fd (SO_REUSEADDR, close-on-exec). */
+/*
+ * Addresses are Go's.  Networks: "tcp", "tcp4", "tcp6", "udp", "udp4",
+ * "udp6" with "host:port" ("127.0.0.1:8080", "[::1]:9000",
+ * "localhost:80", "example.com:http"; port 0: any free port, read it
+ * with getsockname); "unix", "unixgram", "unixpacket" with a path, or
+ * "@name" for Linux's abstract namespace.  Host names and service names
+ * are resolved with getaddrinfo with the P released (a host name costs
+ * a lookup, which no ctx can interrupt).
+ *
+ * Errors of both: -EINVAL for an unknown network or a malformed address
+ * (missing or bad port, an IPv6 literal without brackets, a literal of
+ * the wrong family, a unix path too long); -ENXIO for a host name
+ * without addresses; -EAGAIN for a temporary resolver failure.
+ */
+
+/* Listens on addr and returns the socket fd (SO_REUSEADDR, backlog
+ * SOMAXCONN).  An empty host (":8080") is every interface: for "tcp"
+ * and "udp" one dual-stack socket ([::] with IPV6_V6ONLY off), or
+ * 0.0.0.0 where the host has no IPv6.  "udp" and "unixgram" give a
+ * bound datagram socket.  A unix socket's path stays until the program
+ * removes it (unlink).  Any thread. */
 RG_API int rg_listen(const char *network, const char *addr);
 
-/* Accepts a connection; sa/len may be NULL.  Returns the new fd
- * (close-on-exec). */
+/* Accepts a connection on a listening socket; sa/len may be NULL.
+ * Returns the new fd.  A connection reset before it was accepted is
+ * skipped, as Go does. */
 RG_API int rg_accept(int lfd, struct sockaddr *sa, socklen_t *len, rg_ctx_t *ctx);
 
-/* Connects to addr (as rg_listen; host names are resolved with
- * getaddrinfo, outside the P).  Returns the connected fd. */
+/* Connects to addr (as rg_listen; an empty host is the loopback) and
+ * returns the connected fd.  A name with several addresses is tried in
+ * order; the first error is returned if none connects.  -ECONNREFUSED:
+ * nothing listens there. */
 RG_API int rg_dial(const char *network, const char *addr, rg_ctx_t *ctx);
 
-/* Reads up to n bytes; 0 at end of file. */
+/* Reads up to n bytes (one request: a short count is normal); 0 at end
+ * of file. */
 RG_API ssize_t rg_read(int fd, void *buf, size_t n, rg_ctx_t *ctx);
 
 /* Writes all n bytes (retrying short writes, as Go's Write does):
  * returns n, or -errno with nothing said about how much was written. */
 RG_API ssize_t rg_write(int fd, const void *buf, size_t n, rg_ctx_t *ctx);
 
+/* recv(2) on a socket.  MSG_DONTWAIT: -EAGAIN instead of waiting;
+ * MSG_WAITALL on a stream: waits for all n bytes (fewer only at EOF or
+ * on an error after some arrived, as recv(2)). */
 RG_API ssize_t rg_recv(int fd, void *buf, size_t n, int flags, rg_ctx_t *ctx);
+
+/* Sends all n bytes (as rg_write; a datagram goes whole), with
+ * MSG_NOSIGNAL added.  MSG_DONTWAIT: one attempt, possibly short, or
+ * -EAGAIN. */
 RG_API ssize_t rg_send(int fd, const void *buf, size_t n, int flags, rg_ctx_t *ctx);
+
+/* recvfrom(2): *len (in: the size of sa) receives the sender's address
+ * length; sa/len may be NULL. */
 RG_API ssize_t rg_recvfrom(int fd, void *buf, size_t n, int flags,
 			   struct sockaddr *sa, socklen_t *len, rg_ctx_t *ctx);
+
+/* sendto(2), sending all n bytes as rg_send; sa NULL: the connected
+ * peer. */
 RG_API ssize_t rg_sendto(int fd, const void *buf, size_t n, int flags,
 			 const struct sockaddr *sa, socklen_t len, rg_ctx_t *ctx);
+
+/* readv(2): one request, possibly short. */
 RG_API ssize_t rg_readv(int fd, const struct iovec *iov, int iovcnt, rg_ctx_t *ctx);
+
+/* writev(2), writing every byte of every piece (iov itself is not
+ * modified): returns the total or -errno. */
 RG_API ssize_t rg_writev(int fd, const struct iovec *iov, int iovcnt, rg_ctx_t *ctx);
+
+/* pread(2) at off (>= 0, else -EINVAL): one request, possibly short; 0
+ * at or past the end.  The file position is not used or moved. */
 RG_API ssize_t rg_pread(int fd, void *buf, size_t n, off_t off, rg_ctx_t *ctx);
+
+/* pwrite(2) at off (>= 0), writing all n bytes as rg_write does. */
 RG_API ssize_t rg_pwrite(int fd, const void *buf, size_t n, off_t off, rg_ctx_t *ctx);
 
 /* Files. */
+
+/* openat(AT_FDCWD, path, flags | O_CLOEXEC, mode): the fd. */
 RG_API int rg_open(const char *path, int flags, mode_t mode, rg_ctx_t *ctx);
+
+/* Closes fd: 0 or -errno (-EBADF: not open).  On the epoll backend a
+ * goroutine waiting on fd is woken with -EBADF; on io_uring a request
+ * in flight on fd is not cancelled (it keeps its own reference to the
+ * file): shutdown(2) a socket first to end its reads. */
 RG_API int rg_close(int fd);
+
+/* fsync(2). */
 RG_API int rg_fsync(int fd, rg_ctx_t *ctx);
+
+/* statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, st): follows symlinks. */
 RG_API int rg_stat(const char *path, struct statx *st, rg_ctx_t *ctx);
 
-/* Reads a whole file into a malloc'd buffer (*buf, *len; free() it).
- * The buffer has one extra NUL byte after the data. */
+/* Reads a whole file into a malloc'd buffer (*buf, *len; free() it):
+ * reads until end of file, so a file that grows, or one whose size
+ * stat does not know (procfs), reads whole.  The buffer has one extra
+ * NUL byte after the data.  Returns 0, or -errno with *buf NULL and
+ * *len 0. */
 RG_API int rg_read_file(const char *path, void **buf, size_t *len, rg_ctx_t *ctx);
 
-/* Creates or truncates path (mode for a new file) and writes buf. */
+/* Creates or truncates path (mode for a new file, less the umask) and
+ * writes buf; returns 0 or -errno (a failed close counts). */
 RG_API int rg_write_file(const char *path, const void *buf, size_t len, mode_t mode,
 			 rg_ctx_t *ctx);
 
-/* The I/O backend in use: "io_uring" or "epoll" ("" before start). */
+/* The I/O backend in use: "io_uring" or "epoll" ("" when the runtime is
+ * not running). */
 RG_API const char *rg_io_backend(void);
 
 #endif

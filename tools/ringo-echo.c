@@ -1,0 +1,273 @@
+/*
+ * ringo-echo: a TCP echo server, one goroutine per connection.
+ *
+ *   ringo-echo [--addr HOST:PORT] [--procs N] [--max-conns N] [--grace SECONDS]
+ *
+ * Talk to it with `nc 127.0.0.1 7000`.  On SIGINT or SIGTERM it stops
+ * accepting, lets open connections finish for up to the grace period,
+ * closes the rest, prints its counters and exits 0.
+ *
+ * Hostile clients cost it nothing lasting: a client that vanishes
+ * mid-write gets its goroutine's write error and is closed; one that
+ * half-closes gets its remaining echo and then a close; one that sends
+ * nothing only parks a goroutine; thousands of connects are bounded by
+ * --max-conns (the accept loop waits for a free slot, as Go's
+ * netutil.LimitListener does); EMFILE from accept backs off.
+ *
+ * It uses only the public API (include/ringo.h), like any user would.
+ */
+#include <ringo.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define BUF_SIZE (16 * 1024)
+
+static struct {
+	const char *addr;
+	int procs;
+	long max_conns;
+	double grace_s;
+} opt = {"127.0.0.1:7000", 0, 10000, 5.0};
+
+static struct {
+	atomic_long accepted, active, closed, bytes, errors, accept_backoffs;
+} stats;
+
+static rg_ctx_t *conn_ctx;       /* cancelled when the grace period ends */
+static rg_waitgroup_t conns;     /* open connections */
+static rg_chan_t *slots;         /* one token per connection allowed */
+
+static void conn_main(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char *buf = malloc(BUF_SIZE);
+
+	while (buf) {
+		ssize_t n = rg_read(fd, buf, BUF_SIZE, conn_ctx);
+		if (n <= 0) {
+			/* 0: the client closed (or half-closed) its side;
+			 * < 0: reset, or the grace period ended. */
+			if (n < 0 && n != -ECONNRESET && n != -ECANCELED)
+				atomic_fetch_add(&stats.errors, 1);
+			break;
+		}
+		ssize_t w = rg_write(fd, buf, (size_t)n, conn_ctx);
+		if (w < 0) {
+			if (w != -EPIPE && w != -ECONNRESET && w != -ECANCELED)
+				atomic_fetch_add(&stats.errors, 1);
+			break;
+		}
+		atomic_fetch_add(&stats.bytes, n);
+	}
+	free(buf);
+	rg_close(fd);
+	atomic_fetch_sub(&stats.active, 1);
+	atomic_fetch_add(&stats.closed, 1);
+	char token = 0;
+	rg_chan_send(slots, &token);
+	rg_wg_done(&conns);
+}
+
+/* Waits for a connection slot; false once accept_ctx is cancelled. */
+static bool take_slot(rg_ctx_t *accept_ctx)
+{
+	char token;
+	rg_case_t cases[] = {
+		RG_RECV(slots, &token),
+		RG_RECV(rg_ctx_done(accept_ctx), NULL),
+	};
+	return rg_select(cases, 2, true) == 0;
+}
+
+static void accept_loop(int lfd, rg_ctx_t *accept_ctx)
+{
+	int64_t backoff = 0;
+
+	while (take_slot(accept_ctx)) {
+		int fd = rg_accept(lfd, NULL, NULL, accept_ctx);
+		if (fd < 0) {
+			char token = 0;
+			rg_chan_send(slots, &token);
+			if (fd == -ECANCELED)
+				return;
+			if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
+				/* Out of descriptors: wait for connections to
+				 * close rather than spin on accept. */
+				backoff = backoff ? backoff * 2 : 5 * RG_MILLISECOND;
+				if (backoff > RG_SECOND)
+					backoff = RG_SECOND;
+				atomic_fetch_add(&stats.accept_backoffs, 1);
+				rg_sleep(backoff);
+				continue;
+			}
+			/* ECONNABORTED and friends: that client is gone. */
+			atomic_fetch_add(&stats.errors, 1);
+			continue;
+		}
+		backoff = 0;
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		atomic_fetch_add(&stats.accepted, 1);
+		atomic_fetch_add(&stats.active, 1);
+		rg_wg_add(&conns, 1);
+		if (rg_go_named("conn", conn_main, (void *)(intptr_t)fd) < 0) {
+			rg_close(fd);
+			atomic_fetch_sub(&stats.active, 1);
+			atomic_fetch_add(&stats.errors, 1);
+			char token = 0;
+			rg_chan_send(slots, &token);
+			rg_wg_done(&conns);
+		}
+	}
+}
+
+/* Reads SIGINT/SIGTERM from a signalfd (blocked in every thread before
+ * the runtime started) and cancels the accept loop. */
+static void signal_watcher(void *arg)
+{
+	void **a = arg;
+	int sfd = (int)(intptr_t)a[0];
+	rg_ctx_t *accept_ctx = a[1];
+	struct signalfd_siginfo si;
+
+	ssize_t n = rg_read(sfd, &si, sizeof(si), accept_ctx);
+	if (n == (ssize_t)sizeof(si))
+		fprintf(stderr, "ringo-echo: %s, draining connections (grace %.1f s)\n",
+			strsignal((int)si.ssi_signo), opt.grace_s);
+	rg_ctx_cancel(accept_ctx);
+}
+
+static void wait_conns(void *arg)
+{
+	rg_wg_wait(&conns);
+	rg_chan_close(arg);
+}
+
+static int serve(void *arg)
+{
+	int sfd = (int)(intptr_t)arg;
+	int lfd = rg_listen("tcp", opt.addr);
+	if (lfd < 0) {
+		fprintf(stderr, "ringo-echo: listen %s: %s\n", opt.addr, strerror(-lfd));
+		return 1;
+	}
+	slots = rg_chan_make(1, (size_t)opt.max_conns);
+	for (long i = 0; i < opt.max_conns; i++) {
+		char token = 0;
+		rg_chan_send(slots, &token);
+	}
+	conn_ctx = rg_ctx_with_cancel(rg_ctx_background());
+	/* The watcher cancels accept_ctx (dropping the creator's reference);
+	 * we keep our own until we are done with it. */
+	rg_ctx_t *accept_ctx = rg_ctx_retain(rg_ctx_with_cancel(rg_ctx_background()));
+	void *wargs[2] = {(void *)(intptr_t)sfd, accept_ctx};
+	rg_go_named("signals", signal_watcher, wargs);
+
+	printf("ringo-echo: listening on %s (%d Ps, %s backend, max %ld connections)\n",
+	       opt.addr, rg_procs(), rg_io_backend(), opt.max_conns);
+	fflush(stdout);
+	accept_loop(lfd, accept_ctx);
+	rg_close(lfd);
+
+	/* Drain: wait for the connections, up to the grace period. */
+	rg_chan_t *done = rg_chan_make(0, 0);
+	rg_go_named("drain", wait_conns, done);
+	rg_ctx_t *grace = rg_ctx_with_timeout(rg_ctx_background(),
+					      (int64_t)(opt.grace_s * RG_SECOND));
+	rg_case_t cases[] = {RG_RECV(done, NULL), RG_RECV(rg_ctx_done(grace), NULL)};
+	if (rg_select(cases, 2, true) == 1) {
+		fprintf(stderr, "ringo-echo: grace period over, closing %ld connections\n",
+			atomic_load(&stats.active));
+		rg_ctx_cancel(conn_ctx);
+		rg_chan_recv(done, NULL);
+	} else {
+		rg_ctx_cancel(conn_ctx);
+	}
+	rg_ctx_cancel(grace);
+	rg_chan_free(done);
+	printf("ringo-echo: accepted %ld, closed %ld, echoed %ld bytes, errors %ld, "
+	       "accept back-offs %ld\n",
+	       atomic_load(&stats.accepted), atomic_load(&stats.closed),
+	       atomic_load(&stats.bytes), atomic_load(&stats.errors),
+	       atomic_load(&stats.accept_backoffs));
+	fflush(stdout);
+	rg_ctx_release(accept_ctx);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ringo-echo [--addr HOST:PORT] [--procs N] [--max-conns N] "
+		   "[--grace SECONDS]\n"
+		   "  --addr       listen address (default 127.0.0.1:7000)\n"
+		   "  --procs      Ps to run goroutines on (default: CPU count)\n"
+		   "  --max-conns  open connections at most (default 10000)\n"
+		   "  --grace      seconds open connections get after SIGINT/SIGTERM (default 5)\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"addr", required_argument, NULL, 'a'},
+		{"procs", required_argument, NULL, 'p'},
+		{"max-conns", required_argument, NULL, 'm'},
+		{"grace", required_argument, NULL, 'g'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "a:p:m:g:h", longopts, NULL)) != -1) {
+		char *end = NULL;
+		switch (c) {
+		case 'a': opt.addr = optarg; break;
+		case 'p': opt.procs = (int)strtol(optarg, &end, 10); break;
+		case 'm': opt.max_conns = strtol(optarg, &end, 10); break;
+		case 'g': opt.grace_s = strtod(optarg, &end); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+		if (end && (*end || end == optarg)) {
+			fprintf(stderr, "ringo-echo: bad value '%s'\n", optarg);
+			return 2;
+		}
+	}
+	if (optind != argc || opt.procs < 0 || opt.max_conns <= 0 || opt.grace_s < 0) {
+		usage(stderr);
+		return 2;
+	}
+
+	/* Signals arrive through a signalfd: block them in this thread
+	 * before the runtime starts its threads, which inherit the mask. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		perror("ringo-echo: signalfd");
+		return 1;
+	}
+	if (opt.procs > 0) {
+		char n[16];
+		snprintf(n, sizeof(n), "%d", opt.procs);
+		setenv("RINGO_PROCS", n, 1);
+	}
+	int rc = rg_main(serve, (void *)(intptr_t)sfd);
+	close(sfd);
+	if (rc < 0) {
+		fprintf(stderr, "ringo-echo: cannot start the runtime: %s\n", strerror(-rc));
+		return 1;
+	}
+	return rc;
+}

@@ -1,0 +1,232 @@
+/*
+ * call.c — one request, three paths: io_uring, syscall + epoll wait, plain
+ * syscall (see calls.h).
+ *
+ * Context rules, the same on every path: a context already cancelled
+ * fails the call before anything starts; one cancelled while the request
+ * waits ends it with -ECANCELED or -ETIMEDOUT, and the call returns only
+ * once the kernel is done with the buffers (io_uring: after the
+ * cancelled request's completion; epoll: the syscall never ran).
+ */
+#include "calls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+_Static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT,
+	       "readiness events are passed to poll(2) and IORING_OP_POLL_ADD as is");
+
+/* ---- the plain syscalls -------------------------------------------- */
+
+static inline ssize_t neg(ssize_t r)
+{
+	return r < 0 ? -errno : r;
+}
+
+static inline void *ptr(uint64_t v)
+{
+	return (void *)(uintptr_t)v;
+}
+
+/* An SQE's file offset: -1 means "the current position" (and is the
+ * only offset a stream accepts). */
+static inline bool at_pos(const struct io_uring_sqe *sqe)
+{
+	return sqe->off == (uint64_t)-1;
+}
+
+ssize_t rg__io_sys(const struct io_uring_sqe *sqe)
+{
+	int fd = sqe->fd;
+	void *addr = ptr(sqe->addr);
+	size_t len = sqe->len;
+	off_t off = (off_t)sqe->off;
+
+	switch (sqe->opcode) {
+	case IORING_OP_READ:
+		return neg(at_pos(sqe) ? read(fd, addr, len) : pread(fd, addr, len, off));
+	case IORING_OP_WRITE:
+		return neg(at_pos(sqe) ? write(fd, addr, len) : pwrite(fd, addr, len, off));
+	case IORING_OP_READV:
+		return neg(at_pos(sqe) ? readv(fd, addr, (int)len) : preadv(fd, addr, (int)len, off));
+	case IORING_OP_WRITEV:
+		return neg(at_pos(sqe) ? writev(fd, addr, (int)len) : pwritev(fd, addr, (int)len, off));
+	case IORING_OP_RECV:
+		return neg(recv(fd, addr, len, (int)sqe->msg_flags));
+	case IORING_OP_SEND:
+		return neg(send(fd, addr, len, (int)sqe->msg_flags));
+	case IORING_OP_RECVMSG:
+		return neg(recvmsg(fd, addr, (int)sqe->msg_flags));
+	case IORING_OP_SENDMSG:
+		return neg(sendmsg(fd, addr, (int)sqe->msg_flags));
+	case IORING_OP_ACCEPT:
+		/* Sockets of the epoll backend are non-blocking. */
+		return neg(accept4(fd, addr, ptr(sqe->addr2),
+				   (int)sqe->accept_flags | rg__sock_nonblock()));
+	case IORING_OP_OPENAT:
+		return neg(openat(fd, addr, (int)sqe->open_flags, (mode_t)len));
+	case IORING_OP_STATX:
+		return neg(statx(fd, addr, (int)sqe->statx_flags, (unsigned)len, ptr(sqe->off)));
+	case IORING_OP_FSYNC:
+		return neg((sqe->fsync_flags & IORING_FSYNC_DATASYNC) ? fdatasync(fd) : fsync(fd));
+	case IORING_OP_CLOSE:
+		return neg(close(fd));
+	default:
+		rg__throw("rg__io_sys: unsupported opcode");
+	}
+}
+
+/* ---- waiting for readiness ----------------------------------------- */
+
+static void prep_copy(struct io_uring_sqe *sqe, void *arg)
+{
+	memcpy(sqe, arg, sizeof(*sqe));
+}
+
+/* A foreign thread waits in poll(2): until the deadline, rechecking a
+ * cancellable context every RG_THREAD_POLL_NS. */
+static int thread_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
+{
+	bool cancellable = rg_ctx_done(ctx) != NULL;
+	int64_t deadline = 0;
+	bool has_deadline = rg_ctx_deadline(ctx, &deadline);
+
+	for (;;) {
+		int e = rg_ctx_err(ctx);
+		if (e)
+			return e;
+		int64_t wait = -1;
+		if (has_deadline) {
+			wait = deadline - rg_now();
+			if (wait <= 0)
+				return -ETIMEDOUT;
+		}
+		if (cancellable && (wait < 0 || wait > RG_THREAD_POLL_NS))
+			wait = RG_THREAD_POLL_NS;
+		int ms = wait < 0 ? -1 : (int)((wait + RG_MILLISECOND - 1) / RG_MILLISECOND);
+		struct pollfd p = {.fd = fd, .events = (short)events};
+		int r = poll(&p, 1, ms);
+		if (r > 0)
+			return (p.revents & POLLNVAL) ? -EBADF : 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int rg__io_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
+{
+	switch (rg__io_path()) {
+	case RG_PATH_URING: {
+		struct io_uring_sqe sqe = {0};
+		io_uring_prep_poll_add(&sqe, fd, events);
+		int r = rg__io_uring_op(prep_copy, &sqe, ctx, NULL);
+		return r < 0 ? r : 0;
+	}
+	case RG_PATH_EPOLL:
+		return rg__epoll_wait_fd(fd, events, ctx);
+	default:
+		return thread_wait_fd(fd, events, ctx);
+	}
+}
+
+/* ---- one request --------------------------------------------------- */
+
+static ssize_t call_uring(const struct io_uring_sqe *sqe, uint32_t events, rg_ctx_t *ctx)
+{
+	for (;;) {
+		int r = rg__io_uring_op(prep_copy, (void *)sqe, ctx, NULL);
+		/* Not cancelled (rg__io_uring_op said so): again, except a
+		 * connect, which goes on in the kernel. */
+		if (r == -EINTR && sqe->opcode != IORING_OP_CONNECT)
+			continue;
+		/* io_uring waits for readiness itself, except on an fd its
+		 * owner made non-blocking (O_NONBLOCK is honoured). */
+		if (r != -EAGAIN || !events)
+			return r;
+		r = rg__io_wait_fd(sqe->fd, events, ctx);
+		if (r < 0)
+			return r;
+	}
+}
+
+static ssize_t call_epoll(const struct io_uring_sqe *sqe, uint32_t events, rg_ctx_t *ctx)
+{
+	for (;;) {
+		/* errno is read on this thread, before rg_syscall_exit. */
+		rg_syscall_enter();
+		ssize_t r = rg__io_sys(sqe);
+		rg_syscall_exit();
+		if (r == -EINTR)
+			continue;
+		if (r != -EAGAIN || !events) {
+			atomic_fetch_add_explicit(&rg__sched.nio, 1, memory_order_relaxed);
+			return r;
+		}
+		int w = rg__epoll_wait_fd(sqe->fd, events, ctx);
+		if (w < 0)
+			return w;
+	}
+}
+
+static ssize_t call_thread(const struct io_uring_sqe *sqe, uint32_t events, rg_ctx_t *ctx)
+{
+	for (;;) {
+		ssize_t r = rg__io_sys(sqe);
+		if (r == -EINTR)
+			continue;
+		if (r != -EAGAIN || !events)
+			return r;
+		int w = thread_wait_fd(sqe->fd, events, ctx);
+		if (w < 0)
+			return w;
+	}
+}
+
+ssize_t rg__io_call(const struct io_uring_sqe *sqe, uint32_t events, rg_ctx_t *ctx)
+{
+	int e = rg_ctx_err(ctx);
+	if (e)
+		return e;
+	switch (rg__io_path()) {
+	case RG_PATH_URING:
+		return call_uring(sqe, events, ctx);
+	case RG_PATH_EPOLL:
+		return call_epoll(sqe, events, ctx);
+	default:
+		return call_thread(sqe, events, ctx);
+	}
+}
+
+int rg__io_close(int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (rg__io_backend() == RG_IO_EPOLL)
+		rg__epoll_forget(fd);
+	struct io_uring_sqe sqe = {0};
+	io_uring_prep_close(&sqe, fd);
+	/* Not through rg__io_call: no context, and no retry on EINTR (the
+	 * fd is gone whatever close says). */
+	ssize_t r;
+	switch (rg__io_path()) {
+	case RG_PATH_URING:
+		r = rg__io_uring_op(prep_copy, &sqe, NULL, NULL);
+		break;
+	case RG_PATH_EPOLL:
+		/* close may block: SO_LINGER, a file's last flush on NFS. */
+		rg_syscall_enter();
+		r = rg__io_sys(&sqe);
+		rg_syscall_exit();
+		break;
+	default:
+		r = rg__io_sys(&sqe);
+		break;
+	}
+	return r == -EINTR ? 0 : (int)r;
+}
