@@ -26,9 +26,11 @@ extern "C" {
 #if defined(__GNUC__)
 #define RG_API __attribute__((visibility("default")))
 #define RG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define RG_NORETURN __attribute__((noreturn))
 #else
 #define RG_API
 #define RG_PRINTF(a, b)
+#define RG_NORETURN
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -92,7 +94,7 @@ RG_API void rg_yield(void);
 
 /* Ends the calling goroutine (runtime.Goexit).  Goroutine only; from the
  * main goroutine it ends rg_main with result 0. */
-RG_API _Noreturn void rg_exit(void);
+RG_API RG_NORETURN void rg_exit(void);
 
 /* The calling goroutine's id (main is 1), 0 on a foreign thread. */
 RG_API int64_t rg_goid(void);
@@ -103,6 +105,16 @@ RG_API int rg_num_goroutines(void);
 /* Number of Ps (GOMAXPROCS), 0 when the runtime is not running. */
 RG_API int rg_procs(void);
 
+/* Tell the deadlock detector that something outside the goroutines —
+ * a foreign thread, a C library's callback thread — may still wake a
+ * goroutine (send on a channel, unlock a mutex, call rg_go), so that
+ * "all goroutines are asleep" is not reported while it holds a
+ * reference.  A foreign thread blocked inside a ringo call counts by
+ * itself; between calls it counts only through rg_ref.  Each rg_ref
+ * needs one rg_unref.  Any thread, while the runtime runs. */
+RG_API void rg_ref(void);
+RG_API void rg_unref(void);
+
 /* Brackets a call that blocks the thread outside ringo (a library that
  * waits, getaddrinfo, a foreign lock).  The P is released to other
  * goroutines while the call blocks (Go's entersyscall/exitsyscall).
@@ -112,7 +124,7 @@ RG_API void rg_syscall_exit(void);
 
 /* Reports a programmer error as Go does: "panic: <message>", the
  * goroutine's id and name, a backtrace, then abort().  Any thread. */
-RG_API _Noreturn void rg_panic(const char *fmt, ...) RG_PRINTF(1, 2);
+RG_API RG_NORETURN void rg_panic(const char *fmt, ...) RG_PRINTF(1, 2);
 
 /* Writes every goroutine (id, name, state, wait reason, time waited,
  * start function, backtrace) to fd, as Go's SIGQUIT dump does.  SIGQUIT

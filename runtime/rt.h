@@ -336,7 +336,9 @@ typedef struct rg_waiter {
 void rg__waiter_init(rg_waiter_t *w) RG_HIDDEN;
 
 /* Waits until rg__waiter_wake(w).  unlockf as for rg__park (on a foreign
- * thread it runs on the caller before sleeping, with g == NULL). */
+ * thread it runs on the caller before sleeping, with g == NULL).  A
+ * foreign thread holds a scheduler reference (rg__sched_ref) while it
+ * sleeps here, so the deadlock detector does not fire meanwhile. */
 void rg__waiter_wait(rg_waiter_t *w, rg_unlockf unlockf, void *arg,
 		     rg_wait_reason_t reason) RG_HIDDEN;
 

@@ -1284,6 +1284,17 @@ int rg_main(int (*fn)(void *), void *arg)
 
 /* ---- queries ------------------------------------------------------- */
 
+void rg_ref(void)
+{
+	rg__sched_ref();
+}
+
+void rg_unref(void)
+{
+	if (atomic_fetch_sub_explicit(&rg__sched.nrefs, 1, memory_order_relaxed) <= 0)
+		rg_panic("rg_unref without rg_ref");
+}
+
 int64_t rg_goid(void)
 {
 	rg_g *g = rg__getg();

@@ -6,6 +6,7 @@
  */
 #include "helpers/rgio.h"
 
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -192,8 +193,9 @@ static int scen_dial_refused(void *arg)
 	CHECK_CMP(rg_dial("tcp", addr, NULL), ==, -ECONNREFUSED);
 	snprintf(addr, sizeof(addr), "localhost:%d", port);
 	CHECK_CMP(rg_dial("tcp", addr, NULL), ==, -ECONNREFUSED);
-	/* "discard" is port 9 in /etc/services: resolved, then refused. */
-	CHECK_CMP(rg_dial("tcp4", "127.0.0.1:discard", NULL), ==, -ECONNREFUSED);
+	/* A service name: "discard" is port 9, resolved, then refused. */
+	if (getservbyname("discard", "tcp"))
+		CHECK_CMP(rg_dial("tcp4", "127.0.0.1:discard", NULL), ==, -ECONNREFUSED);
 	return 0;
 }
 RGIO_CASE(dial_refused, "2")
@@ -630,7 +632,7 @@ static int scen_conn_server(void *arg)
 	CHECK_CMP(ln, >=, 0);
 	int port = rgio_port(ln);
 	CHECK_CMP(rg_write(pipe_w, &port, sizeof(port), NULL), ==, sizeof(port));
-	M.ctx = rg_ctx_with_timeout(NULL, 60 * RG_SECOND);
+	M.ctx = rg_ctx_with_timeout(NULL, 30 * RG_SECOND);
 	for (int i = 0; i < NCONN; i++) {
 		int fd = rg_accept(ln, NULL, NULL, M.ctx);
 		CHECK_CMP(fd, >=, 0);
@@ -677,7 +679,7 @@ static int scen_conn_clients(void *arg)
 {
 	int pipe_r = (int)(intptr_t)arg;
 	CHECK_CMP(rg_read(pipe_r, &M.port, sizeof(M.port), NULL), ==, sizeof(M.port));
-	M.ctx = rg_ctx_with_timeout(NULL, 60 * RG_SECOND);
+	M.ctx = rg_ctx_with_timeout(NULL, 30 * RG_SECOND);
 	M.tokens = rg_chan_make(sizeof(int), DIAL_INFLIGHT);
 	M.release = rg_chan_make(1, 0);
 	atomic_store(&M.ok, 0);
