@@ -371,6 +371,15 @@ static void on_quit(int sig, siginfo_t *si, void *uc)
 	_exit(2);
 }
 
+static struct sigaction old_pipe;
+static bool have_pipe;
+
+/* SIGPIPE's handler: nothing to do, the write returns EPIPE. */
+static void on_pipe(int sig)
+{
+	(void)sig;
+}
+
 void rg__signals_install(void)
 {
 	struct sigaction sa;
@@ -396,6 +405,23 @@ void rg__signals_install(void)
 		sigaction(SIGQUIT, &sa, &old_quit);
 		have_quit = true;
 	}
+
+	/* A write to a socket whose peer is gone raises SIGPIPE, and
+	 * IORING_OP_WRITE cannot ask for MSG_NOSIGNAL: make it harmless
+	 * unless the program chose a disposition itself.  A handler, not
+	 * SIG_IGN: exec resets handlers, so child processes still start
+	 * with the default. */
+	have_pipe = false;
+	if (sigaction(SIGPIPE, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
+	    cur.sa_handler == SIG_DFL) {
+		struct sigaction sp;
+		memset(&sp, 0, sizeof(sp));
+		sigemptyset(&sp.sa_mask);
+		sp.sa_handler = on_pipe;
+		sp.sa_flags = SA_RESTART;
+		sigaction(SIGPIPE, &sp, &old_pipe);
+		have_pipe = true;
+	}
 }
 
 void rg__signals_restore(void)
@@ -405,4 +431,7 @@ void rg__signals_restore(void)
 	if (have_quit)
 		sigaction(SIGQUIT, &old_quit, NULL);
 	have_quit = false;
+	if (have_pipe)
+		sigaction(SIGPIPE, &old_pipe, NULL);
+	have_pipe = false;
 }

@@ -1136,6 +1136,8 @@ static void teardown(void)
 	}
 	rg__io_stop();
 	free(rg__sched.allp);
+	rg__sched.allp = NULL;
+	rg__sched.nprocs = 0;
 	rg__globrunqfree();
 	rg__stack_teardown();
 	rg_m *m = rg__sched.allm;
@@ -1237,9 +1239,12 @@ static void rt_stop(void)
 			pthread_detach(m->thread);
 	}
 	rg__signals_restore();
+	/* Not running from here on: calls that arrive now fail cleanly
+	 * (-EINVAL, or a panic for deadlines) instead of touching what
+	 * teardown frees. */
+	atomic_store_explicit(&rg__sched.running, 0, memory_order_release);
 	if (all_exited)
 		teardown();
-	atomic_store_explicit(&rg__sched.running, 0, memory_order_release);
 }
 
 int rg_init(const rg_config_t *cfg)

@@ -104,6 +104,8 @@ static void heap_remove(rg_p *p, int i)
 
 void rg__timer_add(rg_timer *t)
 {
+	if (atomic_load_explicit(&rg__sched.running, memory_order_acquire) != 1)
+		rg_panic("a timer or deadline needs the runtime: call rg_init or rg_main first");
 	rg_m *m = rg__getm();
 	rg_p *p = m && m->p ? m->p : rg__sched.allp[0];
 

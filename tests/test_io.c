@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "rt.h"
 
 #define KiB 1024
 #define MiB (1024 * 1024)
@@ -51,7 +50,7 @@ static const char *tmp(const char *name)
 }
 
 /* Runs a scenario inside a fresh scratch directory. */
-#define FILE_CASE(name, procs)                                                \
+#define FILE_SCEN(name)                                                       \
 	static int scen_##name(void *arg)                                     \
 	{                                                                     \
 		(void)arg;                                                    \
@@ -59,8 +58,8 @@ static const char *tmp(const char *name)
 		int r = body_##name();                                        \
 		rm_tmpdir();                                                  \
 		return r;                                                     \
-	}                                                                     \
-	RGIO_CASE(name, procs)
+	}
+#define FILE_CASE(name, procs) FILE_SCEN(name) RGIO_CASE(name, procs)
 
 /* ---- the basic cycle ----------------------------------------------- */
 
@@ -495,15 +494,74 @@ static int body_foreign_thread(void)
 {
 	pthread_t th;
 	struct plain_io io = {.path = tmp("t"), .runtime = true};
-	rg__sched_ref();
+	rg_ref();
 	CHECK_CMP(pthread_create(&th, NULL, plain_thread_io, &io), ==, 0);
 	rg_syscall_enter();
 	pthread_join(th, NULL);
 	rg_syscall_exit();
-	rg__sched_unref();
+	rg_unref();
 	return 0;
 }
 FILE_CASE(foreign_thread, "2")
+
+struct blocked_thread {
+	int rfd;
+	rg_chan_t *done;
+	_Atomic int reading;
+};
+
+/* Blocks in rg_read on a pipe, then tells a goroutine. */
+static void *read_then_send(void *arg)
+{
+	struct blocked_thread *b = arg;
+	char c;
+	atomic_store(&b->reading, 1);
+	GCHECK(rg_read(b->rfd, &c, 1, NULL) == 1);
+	int v = 1;
+	rg_chan_send(b->done, &v);
+	return NULL;
+}
+
+/* Writes the pipe later, making no ringo call (invisible to the
+ * deadlock detector). */
+static void *write_later(void *arg)
+{
+	int fd = *(int *)arg;
+	usleep(100 * 1000);
+	GCHECK(write(fd, "x", 1) == 1);
+	return NULL;
+}
+
+/* A foreign thread blocked in an I/O call may still wake a goroutine
+ * afterwards: while it is blocked there, every goroutine asleep is not a
+ * deadlock. */
+static int body_foreign_blocked_counts(void)
+{
+	int p[2], v = 0;
+	pthread_t reader, writer;
+	struct blocked_thread b = {.done = rg_chan_make(sizeof(int), 0)};
+	CHECK_CMP(pipe2(p, O_CLOEXEC), ==, 0);
+	b.rfd = p[0];
+	rg_ref(); /* until the reader is inside rg_read */
+	CHECK_CMP(pthread_create(&reader, NULL, read_then_send, &b), ==, 0);
+	CHECK_CMP(pthread_create(&writer, NULL, write_later, &p[1]), ==, 0);
+	while (!atomic_load(&b.reading))
+		rg_sleep(RG_MILLISECOND);
+	rg_sleep(10 * RG_MILLISECOND);
+	rg_unref();
+	/* Every goroutine asleep; only the blocked reader can wake us. */
+	CHECK(rg_chan_recv(b.done, &v) && v == 1);
+	rg_syscall_enter();
+	pthread_join(reader, NULL);
+	pthread_join(writer, NULL);
+	rg_syscall_exit();
+	close(p[0]);
+	close(p[1]);
+	rg_chan_free(b.done);
+	return 0;
+}
+FILE_SCEN(foreign_blocked_counts)
+RGIO_CASE_ISOLATED(foreign_blocked_counts, "2")
 
 /* Before any runtime starts (or after it stopped), the calls are plain
  * syscalls.  (Contexts need a runtime: not used here.) */
@@ -543,6 +601,7 @@ int main(void)
 		RGIO_TESTS(pipes),
 		RGIO_TESTS(many_files),
 		RGIO_TESTS(foreign_thread),
+		RGIO_TESTS(foreign_blocked_counts),
 		cmocka_unit_test(no_runtime),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,6 @@
 #include "helpers/rgio.h"
 
 #include <netdb.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -15,7 +14,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#include "rt.h"
 
 #define MiB (1024 * 1024)
 
@@ -1157,10 +1155,9 @@ static void close_later(void *arg)
 }
 
 /* Closing a socket that another goroutine is reading from ends that
- * read with an error (Go: "use of closed network connection").  The
- * epoll backend does (-EBADF); on io_uring the request holds its own
- * reference to the file, and nothing cancels it yet: reported as a
- * skip until rg_close cancels the fd's requests on every ring. */
+ * read with -EBADF (Go: "use of closed network connection"): epoll
+ * forgets the fd and wakes the reader; io_uring cancels the fd's
+ * requests on every ring before closing it. */
 static int scen_close_wakes_reader(void *arg)
 {
 	(void)arg;
@@ -1175,8 +1172,6 @@ static int scen_close_wakes_reader(void *arg)
 	rg_ctx_cancel(t);
 	rg_wg_wait(&c.wg);
 	rg_close(p[0]);
-	if (r == -ETIMEDOUT && !rgio_epoll())
-		return rgio_skip("rg_close does not end reads in flight on io_uring yet");
 	CHECK_CMP(r, ==, -EBADF);
 	return 0;
 }
@@ -1229,7 +1224,7 @@ static int scen_foreign_thread(void *arg)
 	int ln = rg_listen("tcp", "127.0.0.1:0");
 	CHECK_CMP(ln, >=, 0);
 	snprintf(f.addr, sizeof(f.addr), "127.0.0.1:%d", rgio_port(ln));
-	rg__sched_ref(); /* the thread may wake us: not a deadlock */
+	rg_ref(); /* the thread may wake us: not a deadlock */
 	CHECK_CMP(pthread_create(&th, NULL, foreign_client, &f), ==, 0);
 	int s = rg_accept(ln, NULL, NULL, NULL);
 	CHECK_CMP(s, >=, 0);
@@ -1240,7 +1235,7 @@ static int scen_foreign_thread(void *arg)
 	rg_syscall_enter();
 	pthread_join(th, NULL);
 	rg_syscall_exit();
-	rg__sched_unref();
+	rg_unref();
 	rg_close(s);
 	rg_close(ln);
 	return 0;
@@ -1259,9 +1254,8 @@ static int sigpipe_child(void *arg)
 }
 
 /* With SIGPIPE at its default (fatal) action, as a program that never
- * touched it has it, a write to a closed connection must still come
- * back as -EPIPE.  Needs the runtime to ignore SIGPIPE at start; until
- * it does, this reports the gap as a skip. */
+ * touched it has it, a write to a closed connection still comes back
+ * as -EPIPE: the runtime makes SIGPIPE harmless at start. */
 static void sigpipe_default(const char *backend)
 {
 	rgt_child_t *res = malloc(sizeof(*res));
@@ -1273,10 +1267,8 @@ static void sigpipe_default(const char *backend)
 	if (!ok && !killed)
 		print_message("%s\n", res->out);
 	free(res);
-	if (killed) {
-		print_message("SIGPIPE killed the program: the runtime does not ignore it yet\n");
-		skip();
-	}
+	if (killed)
+		print_message("SIGPIPE killed the program\n");
 	assert_true(ok);
 }
 

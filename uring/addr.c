@@ -249,10 +249,12 @@ static int resolve_name(const rg_net *nt, const char *host, bool passive, uint16
 	};
 	struct addrinfo *res = NULL;
 
+	bool counted = !rg__getg() && rg__io_thread_begin();
 	rg_syscall_enter();
 	int r = getaddrinfo(host, NULL, &hints, &res);
 	int sys_errno = errno;
 	rg_syscall_exit();
+	rg__io_thread_end(counted);
 	if (r != 0)
 		return gai_errno(r, sys_errno);
 

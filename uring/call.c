@@ -145,6 +145,10 @@ static ssize_t call_uring(const struct io_uring_sqe *sqe, uint32_t events, rg_ct
 		 * connect, which goes on in the kernel. */
 		if (r == -EINTR && sqe->opcode != IORING_OP_CONNECT)
 			continue;
+		/* Cancelled, but not by ctx (rg__io_uring_op maps those):
+		 * rg_close ended it under us, as epoll reports -EBADF. */
+		if (r == -ECANCELED && !rg_ctx_err(ctx))
+			return -EBADF;
 		/* io_uring waits for readiness itself, except on an fd its
 		 * owner made non-blocking (O_NONBLOCK is honoured). */
 		if (r != -EAGAIN || !events)
@@ -176,16 +180,22 @@ static ssize_t call_epoll(const struct io_uring_sqe *sqe, uint32_t events, rg_ct
 
 static ssize_t call_thread(const struct io_uring_sqe *sqe, uint32_t events, rg_ctx_t *ctx)
 {
+	bool counted = rg__io_thread_begin();
+	ssize_t r;
 	for (;;) {
-		ssize_t r = rg__io_sys(sqe);
+		r = rg__io_sys(sqe);
 		if (r == -EINTR)
 			continue;
 		if (r != -EAGAIN || !events)
-			return r;
+			break;
 		int w = thread_wait_fd(sqe->fd, events, ctx);
-		if (w < 0)
-			return w;
+		if (w < 0) {
+			r = w;
+			break;
+		}
 	}
+	rg__io_thread_end(counted);
+	return r;
 }
 
 ssize_t rg__io_call(const struct io_uring_sqe *sqe, uint32_t events, rg_ctx_t *ctx)
@@ -209,6 +219,8 @@ int rg__io_close(int fd)
 		return -EBADF;
 	if (rg__io_backend() == RG_IO_EPOLL)
 		rg__epoll_forget(fd);
+	else if (rg__io_backend() == RG_IO_URING)
+		rg__ring_cancel_fd(fd); /* blocked readers/writers get -EBADF */
 	struct io_uring_sqe sqe = {0};
 	io_uring_prep_close(&sqe, fd);
 	/* Not through rg__io_call: no context, and no retry on EINTR (the

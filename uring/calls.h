@@ -64,6 +64,24 @@ static inline int rg__sock_nonblock(void)
 	return rg__io_backend() == RG_IO_EPOLL ? SOCK_NONBLOCK : 0;
 }
 
+/* A foreign thread about to block in a syscall counts for the deadlock
+ * detector until rg__io_thread_end, as one blocked in a channel
+ * operation does: what it does next may wake a goroutine.  Returns
+ * whether it counted (only while the runtime runs). */
+static inline bool rg__io_thread_begin(void)
+{
+	if (rg__io_backend() == RG_IO_NONE)
+		return false;
+	rg__sched_ref();
+	return true;
+}
+
+static inline void rg__io_thread_end(bool counted)
+{
+	if (counted)
+		rg__sched_unref();
+}
+
 /*
  * Runs the request described by *sqe (built with io_uring_prep_*; flags
  * and user_data left 0) for the caller, on its path.  `events` (EPOLLIN,

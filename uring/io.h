@@ -80,6 +80,10 @@ typedef void (*rg_io_prep_fn)(struct io_uring_sqe *sqe, void *arg);
 int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx,
 		    uint32_t *cqe_flags) RG_HIDDEN;
 
+/* Cancels every request on fd on every ring (before it is closed):
+ * their callers resume with -ECANCELED.  Any thread. */
+void rg__ring_cancel_fd(int fd) RG_HIDDEN;
+
 /* ---- the epoll backend (epoll.c) ----------------------------------- */
 
 int rg__epoll_start(void) RG_HIDDEN;

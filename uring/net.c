@@ -123,12 +123,14 @@ static int connect_fd(int fd, const rg_addr_t *a, rg_ctx_t *ctx)
 	int e = rg_ctx_err(ctx);
 	if (e)
 		return e;
-	if (connect(fd, sa, a->len) == 0)
-		return 0;
-	/* EINTR: the connection goes on in the background. */
-	if (errno != EINPROGRESS && errno != EINTR)
-		return -errno; /* a unix socket with a full backlog says EAGAIN */
-	return connect_wait(fd, ctx);
+	bool counted = !rg__getg() && rg__io_thread_begin();
+	int r = connect(fd, sa, a->len) == 0 ? 0 : -errno;
+	/* EINTR: the connection goes on in the background.  (A unix
+	 * socket with a full backlog says EAGAIN: returned as is.) */
+	if (r == -EINPROGRESS || r == -EINTR)
+		r = connect_wait(fd, ctx);
+	rg__io_thread_end(counted);
+	return r;
 }
 
 static int dial_one(const rg_addr_t *a, rg_ctx_t *ctx)

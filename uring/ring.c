@@ -62,7 +62,7 @@ typedef struct rg_ioreq {
 typedef struct rg_pring {
 	struct io_uring ring;
 	rg__lock_t sqlock;              /* SQ writes and submission */
-	int inflight;                   /* requests without their CQE yet */
+	_Atomic int inflight;           /* requests without their CQE yet (owner writes) */
 	bool wake_armed;                /* the wake request is in flight */
 	_Atomic uint32_t polling;       /* sleeping in rg__ring_idle_wait */
 	_Atomic uint32_t wakeword;      /* 1: a poke is pending */
@@ -227,7 +227,7 @@ static bool reap(rg_pring *r)
 				rg_ioreq *req = (rg_ioreq *)(uintptr_t)ud;
 				req->res = cqes[i]->res;
 				req->flags = cqes[i]->flags;
-				r->inflight--;
+				atomic_store_explicit(&r->inflight, atomic_load_explicit(&r->inflight, memory_order_relaxed) - 1, memory_order_relaxed);
 				rg__sched_unref();
 				rg__ready(req->g);
 				any = true;
@@ -297,7 +297,7 @@ static void poke(rg_pring *r)
 bool rg__ring_idle_wait(rg_p *p, int64_t until)
 {
 	rg_pring *r = pring(p);
-	if (r->inflight == 0)
+	if (atomic_load_explicit(&r->inflight, memory_order_relaxed) == 0)
 		return false;
 
 	atomic_store_explicit(&r->poll_until, until, memory_order_relaxed);
@@ -377,6 +377,28 @@ void rg__ring_poke_before(int64_t when)
 
 /* ---- requests ------------------------------------------------------ */
 
+/* rg_close: ends every request on fd, on every ring, before fd goes:
+ * each parked goroutine resumes with -ECANCELED.  Submitted at once:
+ * the kernel finds the requests by fd's file, so fd must still be open
+ * when the cancel runs (5.19: IORING_ASYNC_CANCEL_FD). */
+void rg__ring_cancel_fd(int fd)
+{
+	for (int i = 0; i < R.n; i++) {
+		rg_pring *r = R.rings[i];
+		/* A ring with nothing in flight holds nothing on fd.  (A
+		 * request queued after this look is a use of fd racing its
+		 * close: the caller's bug, as with close(2).) */
+		if (atomic_load_explicit(&r->inflight, memory_order_relaxed) == 0)
+			continue;
+		rg__lock(&r->sqlock);
+		struct io_uring_sqe *sqe = get_sqe_locked(r);
+		io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data64(sqe, 0);
+		submit_locked(r);
+		rg__unlock(&r->sqlock);
+	}
+}
+
 bool rg__io_uring_ready(void)
 {
 	rg_m *m = rg__getm();
@@ -451,7 +473,7 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 	}
 	bool big = io_uring_sq_ready(&r->ring) >= RG_SUBMIT_BATCH;
 	rg__unlock(&r->sqlock);
-	r->inflight++;
+	atomic_store_explicit(&r->inflight, atomic_load_explicit(&r->inflight, memory_order_relaxed) + 1, memory_order_relaxed);
 	rg__sched_ref();
 	RG_PROBE(io_submit, sqe->opcode, sqe->fd);
 	int64_t t0 = rg__nanotime();
