@@ -6,13 +6,21 @@
  * semaphores: arguments must be cheap to compute, since they are always
  * evaluated (a register or a field load).
  *
- * Sites by layer (see Kbuild-notes.md and bpf/ for consumers):
+ * Sites by layer (arguments in order; the bpf tool consumes them):
  *   scheduler: go_create(goid, fn), go_start(goid), go_end(goid),
- *              go_park(goid, reason), go_ready(goid), steal(from, to, n),
- *              syscall_handoff(p), hog(goid, p)
- *   channels:  chan_send_block/unblock, chan_recv_block/unblock,
- *              select_block/wake, chan_close
- *   sync:      mutex_wait_begin, mutex_acquire, ctx_cancel
+ *              go_park(goid, reason), go_ready(goid), steal(from_p, to_p),
+ *              syscall_handoff(p), hog(p, g)
+ *   channels:  chan_send_block/chan_send_unblock(chan, elem_size),
+ *              chan_recv_block/chan_recv_unblock(chan, elem_size),
+ *              select_block(ncases), select_wake(index), chan_close(chan)
+ *   sync:      mutex_wait_begin(mutex), mutex_acquire(mutex, wait_ns),
+ *              ctx_cancel(ctx, err)
+ *   I/O:       io_submit(opcode, fd), io_complete(opcode, res, latency_ns),
+ *              io_wait_fd(fd, events) (epoll), ring_wake(ring_fd),
+ *              idle_wait_begin(p, until), idle_wait_end(p)
+ *
+ * List them on a binary with `readelf -n build/libringo.so` or
+ * `bpftrace -l 'usdt:build/libringo.so:ringo:*'`.
  */
 #ifndef RG_PROBES_H
 #define RG_PROBES_H

@@ -117,10 +117,13 @@ void rg__timer_add(rg_timer *t)
 		rg__throw("out of memory growing a timer heap");
 	}
 	bool first = p->timers[0] == t;
+	int64_t when = t->when;
 	update_timer0(p);
 	rg__unlock(&p->tlock);
+	/* t may be gone now: another M can fire it (a sleeping goroutine's
+	 * timer lives on its stack) the moment the lock is dropped. */
 	if (first)
-		rg__timer_wake(t->when);
+		rg__timer_wake(when);
 }
 
 bool rg__timer_del(rg_timer *t)

@@ -16,35 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chan_impl.h"
-
-/* Records queued on c's send (or receive) queue. */
-static int queued(rg_chan_t *c, bool senders)
-{
-	int n = 0;
-
-	rg__lock(&c->lock);
-	for (rg_sudog *s = senders ? c->sendq.first : c->recvq.first; s; s = s->next)
-		n++;
-	rg__unlock(&c->lock);
-	return n;
-}
-
-/* Waits until at least n goroutines are parked on c's queue. */
-static void wait_queued(rg_chan_t *c, bool senders, int n)
-{
-	while (queued(c, senders) < n)
-		rg_sleep(100 * RG_MICROSECOND);
-}
-
-/* Runs fn as rg_main in a child process; returns its report. */
-static rgt_child_t *child(int (*fn)(void *), void *arg)
-{
-	static rgt_child_t res;
-
-	assert_int_equal(rgt_run_child(fn, arg, 30, &res), 0);
-	return &res;
-}
+#include "helpers/rgchan.h"
 
 static void expect_panic(rgt_child_t *r, const char *msg)
 {

@@ -592,7 +592,7 @@ RGIO_CASE(many_goroutines, "2")
  * dials them all, at most DIAL_INFLIGHT handshakes at a time, each sends
  * a message and reads its echo, and all stay open until every one has
  * been echoed. */
-#define NCONN 10000
+#define NCONN RGT_LIVE(10000)
 #define DIAL_INFLIGHT 256
 
 static struct {

@@ -22,7 +22,7 @@
 
 /* ---- 100k goroutines ------------------------------------------------ */
 
-#define SPAWN_N 100000
+#define SPAWN_N RGT_LIVE(100000)
 static _Atomic long spawn_done;
 static _Atomic long long spawn_sum;
 
@@ -703,7 +703,7 @@ static void test_nested_main_ebusy(void **state)
 
 /* ---- goroutine ids -------------------------------------------------- */
 
-#define IDS_N 10000
+#define IDS_N RGT_LIVE(10000)
 static int64_t ids[IDS_N];
 static _Atomic long ids_done;
 static _Atomic long long foreign_goid = -1;

@@ -55,6 +55,7 @@ typedef struct rg_ioreq {
 	rg_g *g;
 	int32_t res;
 	uint32_t flags;
+	uint8_t opcode;          /* for the io_complete probe */
 	struct rg_pring *ring;   /* ring it was queued on, for cancellation */
 } rg_ioreq;
 
@@ -249,11 +250,12 @@ static bool reap(rg_pring *r)
 bool rg__ring_poll(rg_p *p)
 {
 	rg_pring *r = pring(p);
-	if (io_uring_sq_ready(&r->ring)) {
-		rg__lock(&r->sqlock);
+	/* The SQ tail is written under sqlock (a cancellation on another
+	 * thread may be queueing), so it is read under it too. */
+	rg__lock(&r->sqlock);
+	if (io_uring_sq_ready(&r->ring))
 		submit_locked(r);
-		rg__unlock(&r->sqlock);
-	}
+	rg__unlock(&r->sqlock);
 	if (!io_uring_cq_ready(&r->ring) &&
 	    !(IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW))
 		return false;
@@ -285,6 +287,7 @@ static void poke(rg_pring *r)
 	 * polling store and its re-check of wakeword before it sleeps. */
 	if (atomic_exchange_explicit(&r->wakeword, 1, memory_order_seq_cst) == 1)
 		return; /* a poke is pending already */
+	RG_PROBE(ring_wake, r->ring.ring_fd);
 	if (R.futex_wake) {
 		rg__futex_wake(&r->wakeword, 1);
 	} else {
@@ -459,6 +462,7 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 	rg__lock(&r->sqlock);
 	struct io_uring_sqe *sqe = get_sqe_locked(r);
 	prep(sqe, arg);
+	req.opcode = sqe->opcode;
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&req);
 	if (has_deadline) {
 		/* The deadline becomes a linked timeout on the request.  The
@@ -475,7 +479,7 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 	rg__unlock(&r->sqlock);
 	atomic_store_explicit(&r->inflight, atomic_load_explicit(&r->inflight, memory_order_relaxed) + 1, memory_order_relaxed);
 	rg__sched_ref();
-	RG_PROBE(io_submit, sqe->opcode, sqe->fd);
+	RG_PROBE(io_submit, req.opcode, sqe->fd);
 	int64_t t0 = rg__nanotime();
 
 	rg__ctx_cb_t cb = {.fn = op_cancel, .arg = &req};
@@ -486,7 +490,7 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 
 	if (registered)
 		rg__ctx_cb_unregister(&cb);
-	RG_PROBE(io_complete, req.res, rg__nanotime() - t0);
+	RG_PROBE(io_complete, req.opcode, req.res, rg__nanotime() - t0);
 	atomic_fetch_add_explicit(&rg__sched.nio, 1, memory_order_relaxed);
 	if (cqe_flags)
 		*cqe_flags = req.flags;
