@@ -80,7 +80,7 @@ test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory check SAN=address
 
-check: lib tests
+check: lib tests tools
 	@sh scripts/run-tests.sh $(B)
 
 bench: deps

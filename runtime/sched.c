@@ -249,8 +249,14 @@ void rg__wakep(void)
 	 * spinning M and start one. */
 	if (atomic_load_explicit(&rg__sched.npidle, memory_order_seq_cst) == 0) {
 		/* No idle P, but one may be asleep in its ring waiting for
-		 * I/O: it can run this work. */
-		rg__io_poke_any();
+		 * I/O and could take this work.  Waking it costs a syscall
+		 * and a context switch, so only when work piles up: in the
+		 * global queue, or more than the one just readied here
+		 * (which this P runs next anyway). */
+		rg_m *m = rg__getm();
+		if (!m || !m->p || rg__runqlen(m->p) > 1 ||
+		    atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) > 0)
+			rg__io_poke_any();
 		return;
 	}
 	int32_t zero = 0;

@@ -18,6 +18,7 @@
  */
 #include <ringo.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -153,6 +154,32 @@ static void wait_conns(void *arg)
 	rg_chan_close(arg);
 }
 
+/* The address actually bound (port 0 picks one), "host:port". */
+static const char *bound_addr(int fd)
+{
+	static char out[INET6_ADDRSTRLEN + 16];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+			port = ntohs(in->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+			port = ntohs(in6->sin6_port);
+			snprintf(out, sizeof(out), "[%s]:%d", host, port);
+			return out;
+		}
+	}
+	snprintf(out, sizeof(out), "%s:%d", host, port);
+	return out;
+}
+
 static int serve(void *arg)
 {
 	int sfd = (int)(intptr_t)arg;
@@ -174,7 +201,7 @@ static int serve(void *arg)
 	rg_go_named("signals", signal_watcher, wargs);
 
 	printf("ringo-echo: listening on %s (%d Ps, %s backend, max %ld connections)\n",
-	       opt.addr, rg_procs(), rg_io_backend(), opt.max_conns);
+	       bound_addr(lfd), rg_procs(), rg_io_backend(), opt.max_conns);
 	fflush(stdout);
 	accept_loop(lfd, accept_ctx);
 	rg_close(lfd);

@@ -10,6 +10,8 @@
  */
 #include "calls.h"
 
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -137,8 +139,42 @@ int rg__io_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
 
 /* ---- one request --------------------------------------------------- */
 
+/*
+ * Writes to a socket first try the syscall without waiting: a socket
+ * with room in its buffer (nearly always, for request/response traffic)
+ * takes the bytes at once, and the goroutine goes on without a trip
+ * through the ring (queue, park, submit, reap, ready).  Only a full
+ * buffer (EAGAIN) waits in the ring.  Go's netpoller works the same way.
+ * A regular file or pipe answers ENOTSOCK and goes to the ring.
+ * Reads are not tried first: in a request/response loop the next request
+ * is rarely there yet, and io_uring tries the read itself before it arms
+ * a poll.
+ */
+static bool try_send_first(const struct io_uring_sqe *sqe, ssize_t *res)
+{
+	if (sqe->opcode != IORING_OP_WRITE && sqe->opcode != IORING_OP_SEND)
+		return false;
+	if (sqe->opcode == IORING_OP_WRITE && sqe->off != (uint64_t)-1)
+		return false; /* pwrite: a file */
+	int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+	if (sqe->opcode == IORING_OP_SEND)
+		flags |= (int)sqe->msg_flags;
+	ssize_t r = send(sqe->fd, (const void *)(uintptr_t)sqe->addr, sqe->len, flags);
+	if (r >= 0) {
+		*res = r;
+		return true;
+	}
+	if (errno == EAGAIN || errno == ENOTSOCK || errno == EINTR)
+		return false;
+	*res = -errno; /* EPIPE, ECONNRESET, EBADF: the ring would say the same */
+	return true;
+}
+
 static ssize_t call_uring(const struct io_uring_sqe *sqe, uint32_t events, rg_ctx_t *ctx)
 {
+	ssize_t direct;
+	if (try_send_first(sqe, &direct))
+		return direct;
 	for (;;) {
 		int r = rg__io_uring_op(prep_copy, (void *)sqe, ctx, NULL);
 		/* Not cancelled (rg__io_uring_op said so): again, except a

@@ -48,7 +48,7 @@ TSV=$B/results.tsv
 MD=$B/results.md
 SVG=$B/results.svg
 
-WORKLOADS="spawn switch pingpong buffered select mutex workerpool parked timers"
+WORKLOADS="spawn switch pingpong buffered select mutex workerpool parked timers fileio"
 
 # Target for ringo/go from shared/design/BENCH.md ("-": none set).
 target() {
