@@ -228,7 +228,10 @@ static void test_hostile_clients(void **state)
 	close(fd);
 
 	/* SIGINT with silent clients open: the grace period ends them. */
-	assert_int_equal(stop(&s, SIGINT), 0);
+	int st = stop(&s, SIGINT);
+	if (st != 0)
+		print_message("server exit %d, output:\n%s\n", st, s.log);
+	assert_int_equal(st, 0);
 	assert_non_null(strstr(s.log, "grace period over"));
 	for (int i = 0; i < 50; i++)
 		close(silent[i]);

@@ -71,6 +71,7 @@ static void conn_main(void *arg)
 		atomic_fetch_add(&stats.bytes, n);
 	}
 	free(buf);
+	rg_ctx_release(conn_ctx); /* the reference accept_loop took for us */
 	rg_close(fd);
 	atomic_fetch_sub(&stats.active, 1);
 	atomic_fetch_add(&stats.closed, 1);
@@ -121,7 +122,11 @@ static void accept_loop(int lfd, rg_ctx_t *accept_ctx)
 		atomic_fetch_add(&stats.accepted, 1);
 		atomic_fetch_add(&stats.active, 1);
 		rg_wg_add(&conns, 1);
+		/* Each connection holds a reference on conn_ctx: serve's
+		 * rg_ctx_cancel drops only its own. */
+		rg_ctx_retain(conn_ctx);
 		if (rg_go_named("conn", conn_main, (void *)(intptr_t)fd) < 0) {
+			rg_ctx_release(conn_ctx);
 			rg_close(fd);
 			atomic_fetch_sub(&stats.active, 1);
 			atomic_fetch_add(&stats.errors, 1);
