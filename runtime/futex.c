@@ -95,23 +95,35 @@ void rg__futex_wake(_Atomic uint32_t *addr, int n)
 
 void rg__lock_slow(rg__lock_t *l)
 {
-	/* Spin briefly: runtime critical sections are a few dozen
+	/* Spin first: runtime critical sections are a few dozen
 	 * instructions, so the holder is usually about to release. */
-	for (int i = 0; i < 100; i++) {
-		uint32_t zero = 0;
-		if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
-		    atomic_compare_exchange_weak_explicit(&l->state, &zero, 1,
+	for (int i = 0; i < 200; i++) {
+		uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+		if (!(s & 1) && atomic_compare_exchange_weak_explicit(&l->state, &s, s | 1,
 				memory_order_acquire, memory_order_relaxed))
 			return;
 		rg__cpu_relax();
 	}
-	/* Mark contended; whoever we find holding it will wake us. */
-	while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
-		rg__futex_wait(&l->state, 2, -1);
+	/* Count ourselves asleep, then sleep while it stays locked.  An
+	 * unlock between our load and the futex_wait changes the word, so
+	 * the wait returns at once: no wake-up is lost. */
+	uint32_t s = atomic_fetch_add_explicit(&l->state, 2, memory_order_relaxed) + 2;
+	for (;;) {
+		if (!(s & 1)) {
+			/* Take it and leave the sleepers in one step. */
+			if (atomic_compare_exchange_weak_explicit(&l->state, &s, (s | 1) - 2,
+					memory_order_acquire, memory_order_relaxed))
+				return;
+			continue;
+		}
+		rg__futex_wait(&l->state, s, -1);
+		s = atomic_load_explicit(&l->state, memory_order_relaxed);
+	}
 }
 
 void rg__unlock_slow(rg__lock_t *l)
 {
+	/* Somebody counted themselves asleep (they may not sleep yet). */
 	rg__futex_wake(&l->state, 1);
 }
 

@@ -38,12 +38,19 @@ int rg__futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline);
 void rg__futex_wake(_Atomic uint32_t *addr, int n);
 
 /*
- * rg__lock_t: a small futex mutex (Drepper's three states) for the
- * runtime's short critical sections.  It blocks the thread, not the
- * goroutine: never hold one across a park.  Zero value unlocked.
+ * rg__lock_t: a small futex mutex for the runtime's short critical
+ * sections.  It blocks the thread, not the goroutine: never hold one
+ * across a park.  Zero value unlocked.
+ *
+ * The word holds the lock bit (bit 0) and the number of threads asleep
+ * on it (bits 1..31).  Unlock wakes a sleeper only when there is one.
+ * Rejected: Drepper's three states (0/1/2), where a thread that ever
+ * slept re-takes the lock as "2" and every later unlock pays a futex_wake
+ * syscall even with nobody asleep: on a contended channel lock between
+ * two Ps that was a syscall per operation.
  */
 typedef struct rg__lock {
-	_Atomic uint32_t state; /* 0 unlocked, 1 locked, 2 locked with waiters */
+	_Atomic uint32_t state; /* bit 0: locked; bits 1..: sleepers x 2 */
 } rg__lock_t;
 
 void rg__lock_slow(rg__lock_t *l);
@@ -59,14 +66,15 @@ static inline void rg__lock(rg__lock_t *l)
 
 static inline bool rg__trylock(rg__lock_t *l)
 {
-	uint32_t zero = 0;
-	return atomic_compare_exchange_strong_explicit(&l->state, &zero, 1,
+	uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+	return !(s & 1) && atomic_compare_exchange_strong_explicit(&l->state, &s, s | 1,
 			memory_order_acquire, memory_order_relaxed);
 }
 
 static inline void rg__unlock(rg__lock_t *l)
 {
-	if (atomic_exchange_explicit(&l->state, 0, memory_order_release) == 2)
+	/* Release: the critical section happens before the next owner's. */
+	if (atomic_fetch_sub_explicit(&l->state, 1, memory_order_release) != 1)
 		rg__unlock_slow(l);
 }
 
