@@ -4,6 +4,7 @@
 #include "runq.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #define RQ_MASK (RG_RUNQ_SIZE - 1)
 _Static_assert((RG_RUNQ_SIZE & RQ_MASK) == 0, "run queue size is a power of two");
@@ -98,14 +99,13 @@ static uint32_t runqgrab(rg_p *p, _Atomic(rg_g *) *batch, uint32_t bhead, bool s
 				return 0;
 			if (atomic_load_explicit(&p->status, memory_order_relaxed) == RG_P_RUNNING) {
 				/* The owner is probably about to run it (a channel
-				 * peer readied it and is parking): give it ~3 us
-				 * before stealing, or ping-pong pairs get split
-				 * across threads on every exchange.  Go sleeps 3 us
-				 * here; we are a spinning M, so spin. */
-				int64_t until = rg__nanotime() + 3000;
-				while (rg__nanotime() < until &&
-				       atomic_load_explicit(&p->runnext, memory_order_relaxed) == next)
-					rg__cpu_relax();
+				 * peer readied it and is parking): give it a moment
+				 * before stealing, or producer/consumer and ping-pong
+				 * pairs get split across threads and fight over the
+				 * channel's lock.  Sleep, as Go does (usleep(3), in
+				 * practice the timer slack): polling runnext would
+				 * bounce the owner's cache line on every ready. */
+				usleep(3);
 			}
 			if (!atomic_compare_exchange_strong_explicit(&p->runnext,
 					&next, NULL, memory_order_acquire, memory_order_relaxed))
