@@ -6,8 +6,12 @@
  *     of always through g0.  After-switch actions keep it safe.
  *   - No asynchronous preemption: C code cannot be stopped at arbitrary
  *     instructions (libc locks, errno, malloc's caches).  Scheduling points
- *     are the blocking calls and rg_yield.  sysmon notes hogs and kicks a
- *     spinning M so the hog's queued goroutines are stolen and keep moving.
+ *     are the blocking calls and rg_yield.  sysmon notes hogs, moves the
+ *     hog's queued goroutines to the global queue and runs its expired
+ *     timers, so that everything else keeps moving.
+ *   - A P with I/O in flight does not give itself back when it runs out
+ *     of work: its M sleeps in the P's ring (uring/ring.c), where
+ *     completions, timers and pokes from other threads all end the wait.
  *   - rg_main's thread runs no goroutines: it starts the runtime, waits
  *     for the main goroutine and tears down.  A goroutine that never
  *     yields therefore cannot keep rg_main from returning.
@@ -717,7 +721,7 @@ static void run_all_timers(int64_t now)
 	}
 }
 
-static rg_g *stealwork(rg_m *m, rg_p *p)
+static rg_g *stealwork(rg_p *p)
 {
 	int n = rg__sched.nprocs;
 	for (int round = 0; round < 4; round++) {
@@ -737,7 +741,6 @@ static rg_g *stealwork(rg_m *m, rg_p *p)
 			}
 		}
 	}
-	(void)m;
 	return NULL;
 }
 
@@ -810,7 +813,7 @@ static rg_g *findrunnable(rg_m *m)
 				atomic_fetch_add_explicit(&rg__sched.nmspinning, 1,
 							  memory_order_seq_cst);
 			}
-			if ((g = stealwork(m, p)) != NULL)
+			if ((g = stealwork(p)) != NULL)
 				goto found;
 		}
 
