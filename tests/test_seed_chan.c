@@ -127,40 +127,7 @@ static text_t text(const char *fmt, ...)
 	return t;
 }
 
-/* time.After(d): a channel that receives the time once d has passed.
- * after_free waits for it to have fired, then frees it. */
-typedef struct after {
-	rg_chan_t *c;      /* chan time.Time, capacity 1 */
-	rg_chan_t *fired;  /* closed once c got its value */
-	int64_t d;
-} after_t;
-
-static void after_fn(void *arg)
-{
-	after_t *t = arg;
-	rg_sleep(t->d);
-	int64_t now = rg_now();
-	rg_chan_send(t->c, &now);
-	rg_chan_close(t->fired);
-}
-
-static after_t *after(int64_t d)
-{
-	after_t *t = malloc(sizeof(*t));
-	t->c = RG_CHAN(int64_t, 1);
-	t->fired = rg_chan_make(0, 0);
-	t->d = d;
-	rg_go(after_fn, t);
-	return t;
-}
-
-static void after_free(after_t *t)
-{
-	rg_chan_recv(t->fired, NULL);
-	rg_chan_free(t->c);
-	rg_chan_free(t->fired);
-	free(t);
-}
+#include "helpers/rgafter.h"
 
 static rgt_child_t *child(int (*fn)(void *), void *arg)
 {

@@ -97,38 +97,7 @@ static void expect_output(const char *out, const char *want)
 
 /* ---- Go's time.After ----------------------------------------------- */
 
-typedef struct after {
-	rg_chan_t *c;          /* receives the time once */
-	int64_t d;
-	rg_waitgroup_t wg;
-} after_t;
-
-static void after_fire(void *arg)
-{
-	after_t *a = arg;
-	rg_sleep(a->d);
-	int64_t now = rg_now();
-	rg_chan_try_send(a->c, &now);
-	rg_wg_done(&a->wg);
-}
-
-static after_t *after(int64_t d)
-{
-	after_t *a = calloc(1, sizeof(*a));
-	a->c = RG_CHAN(int64_t, 1);
-	a->d = d;
-	rg_wg_add(&a->wg, 1);
-	rg_go(after_fire, a);
-	return a;
-}
-
-/* Waits for the sender to finish, then frees (Go's collector). */
-static void after_free(after_t *a)
-{
-	rg_wg_wait(&a->wg);
-	rg_chan_free(a->c);
-	free(a);
-}
+#include "helpers/rgafter.h"
 
 static const char *ctx_err_str(int err)
 {
