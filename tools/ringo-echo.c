@@ -48,6 +48,24 @@ static rg_ctx_t *conn_ctx;       /* cancelled when the grace period ends */
 static rg_waitgroup_t conns;     /* open connections */
 static rg_chan_t *slots;         /* one token per connection allowed */
 
+/* Returns a connection slot to the accept loop. */
+static void give_slot(void)
+{
+	char token = 0;
+	rg_chan_send(slots, &token);
+}
+
+/* Everything a connection holds, given back: its context reference, its
+ * fd, its slot and its place in the wait group. */
+static void conn_end(int fd)
+{
+	rg_ctx_release(conn_ctx);
+	rg_close(fd);
+	atomic_fetch_sub(&stats.active, 1);
+	give_slot();
+	rg_wg_done(&conns);
+}
+
 static void conn_main(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
@@ -71,13 +89,8 @@ static void conn_main(void *arg)
 		atomic_fetch_add(&stats.bytes, n);
 	}
 	free(buf);
-	rg_ctx_release(conn_ctx); /* the reference accept_loop took for us */
-	rg_close(fd);
-	atomic_fetch_sub(&stats.active, 1);
 	atomic_fetch_add(&stats.closed, 1);
-	char token = 0;
-	rg_chan_send(slots, &token);
-	rg_wg_done(&conns);
+	conn_end(fd);
 }
 
 /* Waits for a connection slot; false once accept_ctx is cancelled. */
@@ -98,8 +111,7 @@ static void accept_loop(int lfd, rg_ctx_t *accept_ctx)
 	while (take_slot(accept_ctx)) {
 		int fd = rg_accept(lfd, NULL, NULL, accept_ctx);
 		if (fd < 0) {
-			char token = 0;
-			rg_chan_send(slots, &token);
+			give_slot();
 			if (fd == -ECANCELED)
 				return;
 			if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
@@ -126,13 +138,8 @@ static void accept_loop(int lfd, rg_ctx_t *accept_ctx)
 		 * rg_ctx_cancel drops only its own. */
 		rg_ctx_retain(conn_ctx);
 		if (rg_go_named("conn", conn_main, (void *)(intptr_t)fd) < 0) {
-			rg_ctx_release(conn_ctx);
-			rg_close(fd);
-			atomic_fetch_sub(&stats.active, 1);
 			atomic_fetch_add(&stats.errors, 1);
-			char token = 0;
-			rg_chan_send(slots, &token);
-			rg_wg_done(&conns);
+			conn_end(fd);
 		}
 	}
 }
@@ -194,10 +201,8 @@ static int serve(void *arg)
 		return 1;
 	}
 	slots = rg_chan_make(1, (size_t)opt.max_conns);
-	for (long i = 0; i < opt.max_conns; i++) {
-		char token = 0;
-		rg_chan_send(slots, &token);
-	}
+	for (long i = 0; i < opt.max_conns; i++)
+		give_slot();
 	conn_ctx = rg_ctx_with_cancel(rg_ctx_background());
 	/* The watcher cancels accept_ctx (dropping the creator's reference);
 	 * we keep our own until we are done with it. */

@@ -1,16 +1,38 @@
 /*
- * io.c — choosing the I/O backend, and the scheduler's entry points.
+ * io.c — choosing the I/O backend, and the scheduler's entry points,
+ * which go to the chosen backend through one table.
  */
 #include "io.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static int backend;
+struct backend_ops {
+	int kind;
+	int (*start)(void);
+	void (*stop)(void);
+	bool (*poll)(rg_p *p);
+	bool (*idle_wait)(rg_p *p, int64_t until);
+	bool (*poke_any)(void);
+	void (*poke_before)(int64_t when);
+};
+
+static const struct backend_ops uring_ops = {
+	RG_IO_URING, rg__ring_start, rg__ring_stop, rg__ring_poll,
+	rg__ring_idle_wait, rg__ring_poke_any, rg__ring_poke_before,
+};
+
+static const struct backend_ops epoll_ops = {
+	RG_IO_EPOLL, rg__epoll_start, rg__epoll_stop, rg__epoll_poll,
+	rg__epoll_idle_wait, rg__epoll_poke_any, rg__epoll_poke_before,
+};
+
+/* Set at start, cleared at stop; read by every scheduler pass. */
+static const struct backend_ops *ops;
 
 int rg__io_backend(void)
 {
-	return backend;
+	return ops ? ops->kind : RG_IO_NONE;
 }
 
 int rg__io_start(void)
@@ -18,60 +40,44 @@ int rg__io_start(void)
 	const char *env = getenv("RINGO_BACKEND");
 	bool want_epoll = env && strcmp(env, "epoll") == 0;
 
-	backend = RG_IO_NONE;
-	if (!want_epoll && rg__ring_start() == 0) {
-		backend = RG_IO_URING;
+	ops = NULL;
+	if (!want_epoll && uring_ops.start() == 0) {
+		ops = &uring_ops;
 		return 0;
 	}
 	/* io_uring refused (disabled by sysctl or seccomp, too old) or
 	 * not wanted: sockets wait for readiness in epoll instead. */
-	int r = rg__epoll_start();
+	int r = epoll_ops.start();
 	if (r < 0)
 		return r;
-	backend = RG_IO_EPOLL;
+	ops = &epoll_ops;
 	return 0;
 }
 
 void rg__io_stop(void)
 {
-	if (backend == RG_IO_URING)
-		rg__ring_stop();
-	else if (backend == RG_IO_EPOLL)
-		rg__epoll_stop();
-	backend = RG_IO_NONE;
+	if (ops)
+		ops->stop();
+	ops = NULL;
 }
 
 bool rg__io_poll(rg_p *p)
 {
-	if (backend == RG_IO_URING)
-		return rg__ring_poll(p);
-	if (backend == RG_IO_EPOLL)
-		return rg__epoll_poll(p);
-	return false;
+	return ops && ops->poll(p);
 }
 
 bool rg__io_idle_wait(rg_p *p, int64_t until)
 {
-	if (backend == RG_IO_URING)
-		return rg__ring_idle_wait(p, until);
-	if (backend == RG_IO_EPOLL)
-		return rg__epoll_idle_wait(p, until);
-	return false;
+	return ops && ops->idle_wait(p, until);
 }
 
 bool rg__io_poke_any(void)
 {
-	if (backend == RG_IO_URING)
-		return rg__ring_poke_any();
-	if (backend == RG_IO_EPOLL)
-		return rg__epoll_poke_any();
-	return false;
+	return ops && ops->poke_any();
 }
 
 void rg__io_poke_before(int64_t when)
 {
-	if (backend == RG_IO_URING)
-		rg__ring_poke_before(when);
-	else if (backend == RG_IO_EPOLL)
-		rg__epoll_poke_before(when);
+	if (ops)
+		ops->poke_before(when);
 }
