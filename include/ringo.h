@@ -158,6 +158,8 @@ RG_API void rg_stats(rg_stats_t *out);
 #include "ringo/sync.h" /* Mutex, RWMutex, WaitGroup, Once, Cond */
 #include "ringo/ctx.h"  /* contexts */
 #include "ringo/io.h"   /* files and sockets through io_uring */
+#include "ringo/timer.h" /* Timer, Ticker, After, AfterFunc */
+#include "ringo/pool.h"  /* semaphore, errgroup, worker pool */
 
 #ifdef __cplusplus
 }

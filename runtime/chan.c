@@ -349,7 +349,49 @@ void rg_chan_free(rg_chan_t *c)
 	rg__unlock(&c->lock);
 	if (busy)
 		rg_panic("free of a channel that goroutines wait on");
+	if (c->release)
+		c->release(c);  /* a timer's channel: its timer frees it */
+	else
+		free(c);
+}
+
+rg_chan_t *rg__chan_make_owned(size_t elem_size, size_t cap, size_t extra,
+			       void (*release)(rg_chan_t *c))
+{
+	size_t bytes;
+	void *mem;
+
+	if (__builtin_mul_overflow(elem_size, cap, &bytes) ||
+	    bytes > SIZE_MAX / 2 || extra > SIZE_MAX / 4) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	bytes = (bytes + RG_CACHELINE - 1) & ~(size_t)(RG_CACHELINE - 1);
+	if (posix_memalign(&mem, RG_CACHELINE, sizeof(rg_chan_t) + bytes + extra)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	rg_chan_t *c = mem;
+	memset(c, 0, sizeof(*c));
+	c->cap = cap;
+	c->elem_size = elem_size;
+	c->buf = (char *)(c + 1);
+	c->release = release;
+	return c;
+}
+
+void rg__chan_destroy(rg_chan_t *c)
+{
 	free(c);
+}
+
+bool rg__chan_discard(rg_chan_t *c)
+{
+	bool any = false, ok;
+
+	while (rg__chan_recv(c, NULL, false, &ok) && ok)
+		any = true;
+	return any;
 }
 
 /* The non-blocking fast paths (Go's chansend/chanrecv with block false)

@@ -64,6 +64,8 @@ struct rg_chan {
 	char *buf;                   /* cap * elem_size bytes right after
 					this header (constant); none for
 					elem_size 0 */
+	void (*release)(rg_chan_t *c); /* owner's hook for rg_chan_free
+					(constant; NULL: plain channel) */
 } __attribute__((aligned(RG_CACHELINE)));
 
 /* ---- element copies ----------------------------------------------- */
@@ -138,6 +140,36 @@ static inline void rg__sudog_wake(rg_sudog *sg)
 {
 	rg__waiter_wake(sg->w);
 }
+
+/* ---- channels owned by another object (time.c) --------------------- */
+
+/*
+ * A timer's channel and its timer are one allocation: the channel, its
+ * buffer, then `extra` bytes of the owner's (at rg__chan_extra(c),
+ * cache-line aligned).  rg_chan_free(c) checks that nobody waits on c,
+ * then calls release(c) instead of freeing; the owner frees the block
+ * later with rg__chan_destroy.  NULL with errno ENOMEM.  Any thread.
+ */
+rg_chan_t *rg__chan_make_owned(size_t elem_size, size_t cap, size_t extra,
+			       void (*release)(rg_chan_t *c)) RG_HIDDEN;
+
+/* The owner's bytes of a channel made by rg__chan_make_owned. */
+static inline void *rg__chan_extra(rg_chan_t *c)
+{
+	size_t buf = (c->cap * c->elem_size + RG_CACHELINE - 1) &
+		     ~(size_t)(RG_CACHELINE - 1);
+	return (char *)(c + 1) + buf;
+}
+
+/* Frees an owned channel's block (no hook, no check).  Any thread. */
+void rg__chan_destroy(rg_chan_t *c) RG_HIDDEN;
+
+/* Drops every value buffered in c without waiting (Go 1.23's
+ * timerchandrain: a stopped or reset timer leaves no stale value).
+ * Returns true if it dropped one.  Never blocks beyond c's lock; any
+ * thread, timer callbacks included.  Only for channels that have no
+ * parked senders (a timer's). */
+bool rg__chan_discard(rg_chan_t *c) RG_HIDDEN;
 
 /* Parks the caller forever (a nil channel, select {}); the deadlock
  * detector reports it once nothing else runs.  A foreign thread sleeps

@@ -132,6 +132,82 @@ static inline void rg__waitq_wake(rg__wnode_t *n)
 	rg__waiter_wake(&n->w);
 }
 
+/* ---- waits a context can cut short (weighted.c) --------------------- */
+
+#include "ctx.h"
+
+enum rg__cwait_state {
+	RG_CWAIT_INIT = 0,   /* not queued yet */
+	RG_CWAIT_QUEUED,     /* in q; a waker or the canceller takes it */
+	RG_CWAIT_DONE,       /* a waker took it: the wait succeeded */
+	RG_CWAIT_CANCELLED,  /* the context ended first: result is its error */
+};
+
+/*
+ * One wait on a wait queue that a context can cut short (the weighted
+ * semaphore's acquire, the worker pool's submit).  Lives on the
+ * waiter's stack.  Protocol, with the queue lock l:
+ *
+ *     rg__cwait_t w = { .l = l, .q = q, .cancelled = hook, .owner = obj };
+ *     if (!rg__cwait_begin(&w, ctx)) return w.result;   // ctx over
+ *     rg__lock(l);
+ *     if (can proceed) { ...; rg__unlock(l); rg__cwait_end(&w); return 0; }
+ *     return rg__cwait_park(&w, reason);   // queues, parks, ends
+ *
+ * A waker takes a node with rg__waitq_pop under l, marks it with
+ * rg__cwait_taken (DONE, result 0; it may then set another result, as
+ * the pool's close sets -EPIPE) and wakes it after unlocking.  The
+ * canceller (a ctx callback, any thread) takes l, unlinks the node if it
+ * is still queued, marks it CANCELLED with the ctx's error, calls
+ * hook(w, &wake) with l held (the owner's fix-ups: counters, waking the
+ * waiters that the departure lets through, linked into *wake through
+ * their nodes' next), and wakes them all after unlocking.
+ */
+typedef struct rg__cwait rg__cwait_t;
+struct rg__cwait {
+	rg__wnode_t n;                   /* queue node; first member */
+	rg__lock_t *l;                   /* the queue's lock (constant) */
+	rg__waitq_t *q;                  /* the queue (constant) */
+	void (*cancelled)(rg__cwait_t *w, rg__wnode_t **wake); /* may be NULL */
+	void *owner;                     /* for the hook */
+	int64_t weight;                  /* for the owner (semaphore: n) */
+	uint32_t state;                  /* enum rg__cwait_state (l) */
+	int result;                      /* 0 or the ctx's error (l) */
+	bool has_cb;
+	rg__ctx_cb_t cb;
+};
+
+/* Registers w's cancellation on ctx.  false: ctx has ended already
+ * (w->result is its error); nothing to end. */
+bool rg__cwait_begin(rg__cwait_t *w, rg_ctx_t *ctx) RG_HIDDEN;
+
+/* l held, w's condition false: queues w unless ctx ended meanwhile,
+ * parks, and ends the wait.  Returns w->result: what the waker set (0
+ * unless it said otherwise) or the ctx's error.  l is released. */
+int rg__cwait_park(rg__cwait_t *w, rg_wait_reason_t reason) RG_HIDDEN;
+
+/* Ends a wait that did not park (unregisters the ctx callback). */
+void rg__cwait_end(rg__cwait_t *w) RG_HIDDEN;
+
+/* l held: marks a node just popped from q as granted. */
+static inline rg__cwait_t *rg__cwait_taken(rg__wnode_t *n)
+{
+	rg__cwait_t *w = (rg__cwait_t *)(void *)n;
+	w->state = RG_CWAIT_DONE;
+	w->result = 0;
+	return w;
+}
+
+/* Wakes every node of a list linked through next (none locked). */
+static inline void rg__wake_list(rg__wnode_t *n)
+{
+	while (n) {
+		rg__wnode_t *next = n->next;  /* before n's owner returns */
+		rg__waitq_wake(n);
+		n = next;
+	}
+}
+
 /* ---- mutex internals (mutex.c) -------------------------------------- */
 
 /* The state word's bits (mutex.c explains them). */

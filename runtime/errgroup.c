@@ -1,0 +1,157 @@
+/*
+ * errgroup.c — golang.org/x/sync/errgroup's Group: goroutines working
+ * on parts of one task, the first error cancelling the rest.
+ *
+ * A group owns a cancellable child of its parent context, a WaitGroup
+ * counting the functions that run, the first error, and for SetLimit a
+ * weighted semaphore of `limit` slots (x/sync uses a buffered channel;
+ * the semaphore is the same bound without a channel operation per
+ * function, and its FIFO keeps Go() callers in order).
+ *
+ * Invariants:
+ *   - active counts functions started and not yet finished (each holds
+ *     one WaitGroup count and, under a limit, one semaphore slot).
+ *   - err is written once, by the CAS from 0 of the first function that
+ *     fails; whoever wins it also cancels the context (at most one
+ *     rg_ctx_cancel per group: cancel_once).
+ *   - The group holds two references on its context: the creator's,
+ *     consumed by the one rg_ctx_cancel, and its own, dropped by
+ *     rg_group_free, so the context stays valid (cancelled) until free.
+ *   - limit and sem change only while active == 0 (SetLimit panics
+ *     otherwise), so a running function always releases into the
+ *     semaphore it acquired from.
+ *
+ * Memory order: a function's writes happen before rg_group_wait
+ * returns (the WaitGroup's Done/Wait), and err is published by the same
+ * edge.  active is a counter for the SetLimit check only (relaxed: the
+ * check is, as in Go, about a caller's own calls).
+ *
+ * Rejected: reusing the finishing goroutine for a Go() caller blocked on
+ * the limit (saves a spawn per function under a limit, but the function
+ * would then run on a goroutine whose identity and stack history are
+ * another function's, and Go gives each its own goroutine).
+ */
+#include "rt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+struct rg_group {
+	rg_ctx_t *ctx;               /* child of the parent (two refs, above) */
+	rg_waitgroup_t wg;           /* functions running */
+	rg_sema_t sem;               /* limit slots (limit >= 0) */
+	int limit;                   /* < 0: none (changed while active == 0) */
+	_Atomic int active;          /* functions started, not finished */
+	_Atomic int err;             /* first non-zero result */
+	_Atomic int cancelled;       /* rg_ctx_cancel done (once) */
+};
+
+/* One function's start record: a goroutine takes one pointer. */
+struct gofn {
+	rg_group_t *g;
+	int (*fn)(rg_ctx_t *ctx, void *arg);
+	void *arg;
+};
+
+static void cancel_once(rg_group_t *g)
+{
+	if (!atomic_exchange_explicit(&g->cancelled, 1, memory_order_relaxed))
+		rg_ctx_cancel(g->ctx);  /* consumes the creator's reference */
+}
+
+static void group_tramp(void *p)
+{
+	struct gofn r = *(struct gofn *)p;
+	free(p);
+	rg_group_t *g = r.g;
+	int rc = r.fn(g->ctx, r.arg);
+	if (rc != 0) {
+		int zero = 0;
+		if (atomic_compare_exchange_strong_explicit(&g->err, &zero, rc,
+				memory_order_relaxed, memory_order_relaxed))
+			cancel_once(g);
+	}
+	if (g->limit >= 0)
+		rg_sema_release(&g->sem, 1);
+	atomic_fetch_sub_explicit(&g->active, 1, memory_order_relaxed);
+	rg_wg_done(&g->wg);  /* g may be freed by the waiter after this */
+}
+
+rg_group_t *rg_group_new(rg_ctx_t *parent)
+{
+	rg_group_t *g = calloc(1, sizeof(*g));
+	if (!g) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	g->ctx = rg_ctx_retain(rg_ctx_with_cancel(parent));  /* two refs */
+	g->limit = -1;
+	return g;
+}
+
+rg_ctx_t *rg_group_ctx(rg_group_t *g)
+{
+	return g->ctx;
+}
+
+void rg_group_set_limit(rg_group_t *g, int n)
+{
+	int a = atomic_load_explicit(&g->active, memory_order_relaxed);
+	if (a != 0)
+		rg_panic("errgroup: modify limit while %d goroutines in the group are still active", a);
+	if (n >= 0)
+		rg_sema_init(&g->sem, n);
+	g->limit = n < 0 ? -1 : n;
+}
+
+static void start(rg_group_t *g, int (*fn)(rg_ctx_t *, void *), void *arg)
+{
+	struct gofn *r = malloc(sizeof(*r));
+	if (!r)
+		rg__throw("out of memory starting an errgroup function");
+	r->g = g;
+	r->fn = fn;
+	r->arg = arg;
+	atomic_fetch_add_explicit(&g->active, 1, memory_order_relaxed);
+	rg_wg_add(&g->wg, 1);
+	if (rg_go(group_tramp, r) != 0)
+		rg__throw("out of memory starting an errgroup goroutine");
+}
+
+void rg_group_go(rg_group_t *g, int (*fn)(rg_ctx_t *ctx, void *arg), void *arg)
+{
+	if (!fn)
+		rg_panic("rg_group_go: nil function");
+	if (g->limit >= 0)
+		rg_sema_acquire(&g->sem, 1, NULL);  /* waits for a slot */
+	start(g, fn, arg);
+}
+
+bool rg_group_try_go(rg_group_t *g, int (*fn)(rg_ctx_t *ctx, void *arg), void *arg)
+{
+	if (!fn)
+		rg_panic("rg_group_try_go: nil function");
+	if (g->limit >= 0 && !rg_sema_try_acquire(&g->sem, 1))
+		return false;
+	start(g, fn, arg);
+	return true;
+}
+
+int rg_group_wait(rg_group_t *g)
+{
+	rg_wg_wait(&g->wg);
+	cancel_once(g);
+	return atomic_load_explicit(&g->err, memory_order_relaxed);
+}
+
+void rg_group_free(rg_group_t *g)
+{
+	if (!g)
+		return;
+	int a = atomic_load_explicit(&g->active, memory_order_relaxed);
+	if (a != 0)
+		rg_panic("rg_group_free while %d functions of the group run", a);
+	cancel_once(g);
+	rg_ctx_release(g->ctx);
+	free(g);
+}

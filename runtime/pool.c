@@ -1,0 +1,452 @@
+/*
+ * pool.c — the worker pool: a fixed set of worker goroutines taking
+ * jobs (fn, arg) from a bounded FIFO queue, the seed's jobs channel
+ * and `for j := range jobs` workers as one object.
+ *
+ * The queue is a bounded MPMC ring in the manner of Vyukov's: slot i
+ * carries a turn number that says whose turn it is.  Position pos maps
+ * to slot pos % cap in lap pos / cap; its producer waits for turn ==
+ * 2*lap, stores the job and sets 2*lap + 1; its consumer waits for
+ * 2*lap + 1, takes the job and sets 2*lap + 2, the next lap's producer
+ * turn.  (Vyukov's pos-based sequence numbers cannot tell full from
+ * empty with one slot; turns can, for any capacity.)  Producers claim a
+ * position with a CAS on enq, consumers with a CAS on deq; a job is one
+ * 16-byte copy each way.  Bit 63 of enq is the closed flag, so
+ * close and every successful enqueue are ordered by that one word: a job
+ * whose CAS succeeded was queued before the close, and runs.
+ *
+ * Waiting is outside the ring, under one lock:
+ *   - Idle workers: a worker that finds nothing spins briefly, then
+ *     counts itself in nidle, looks once more and parks on `idle`
+ *     (LIFO: the most recently idle worker has the warmest cache).  A
+ *     submitter that queued a job issues a full fence and wakes one if
+ *     nidle > 0.  The fence pairs with the seq_cst increment of nidle:
+ *     either the worker's second look sees the job, or the submitter
+ *     sees the worker counted (Dekker).
+ *   - Full queue: a submitter counts itself in nsub, under the lock
+ *     looks once more, and queues on `subq` (FIFO) with its job.  A
+ *     worker that takes a job fences and, if nsub > 0 and at least half
+ *     the queue is free, puts the waiters' jobs into the ring for them,
+ *     in order, and wakes them: a woken submitter is done, it never
+ *     retries.  Waking only at half free (not at the first free slot)
+ *     lets a blocked producer refill half a queue per wake-up instead
+ *     of paying a park and a wake per job.
+ *   - While submitters wait, newcomers (submit and try_submit) do not
+ *     take the ring's free slots from them: they queue behind (submit)
+ *     or get -EAGAIN (try_submit).
+ * Invariant: subq non-empty implies the ring was full when its head
+ * queued, or a worker will look at nsub after its next take; the last
+ * take of a drained ring sees every waiter (half free holds then), so a
+ * waiter never sleeps beside an empty ring.
+ *
+ * Close sets the flag under the lock, wakes every idle worker and fails
+ * every waiting submitter with -EPIPE.  Workers drain what was queued and
+ * exit when the ring is empty and closed; rg_pool_wait waits for them
+ * (a WaitGroup).
+ *
+ * Rejected designs:
+ *   - A ringo channel and workers ranging over it (the seed's code, and
+ *     the Go peer's).  Every job then takes the channel's lock twice, and
+ *     every wake-up of a blocked producer happens at the first free slot.
+ *   - A mutex-protected deque: a lock round trip per job on both sides,
+ *     the producer's and the workers' Ps bouncing its line.
+ *   - One goroutine per job behind a semaphore (errgroup with a limit):
+ *     a spawn and an exit per job instead of a 16-byte copy.
+ *   - Rounding the queue up to a power of two: the bound the caller
+ *     gives is the one try_submit reports; a division per position is
+ *     cheaper than explaining a different bound (powers of two use a
+ *     mask).
+ */
+#include "waitq.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLOSED ((uint64_t)1 << 63)
+#define SPIN 64
+#define MAX_QUEUE (1 << 28)
+#define MAX_WORKERS (1 << 20)
+
+struct slot {
+	_Atomic uint64_t turn;       /* whose turn (see the top) */
+	void (*fn)(void *);
+	void *arg;
+	uint64_t pad_;               /* two slots per cache line */
+};
+
+struct rg_pool {
+	/* Producers' word. */
+	_Atomic uint64_t enq __attribute__((aligned(RG_CACHELINE)));
+	/* Consumers' word. */
+	_Atomic uint64_t deq __attribute__((aligned(RG_CACHELINE)));
+
+	/* Waiting, under lock (counters also read without it). */
+	rg__lock_t lock __attribute__((aligned(RG_CACHELINE)));
+	_Atomic int32_t nidle;       /* workers counted idle (changes: lock) */
+	_Atomic int32_t nsub;        /* submitters queued (changes: lock) */
+	rg__waitq_t idle;            /* parked workers, LIFO (lock) */
+	rg__waitq_t subq;            /* waiting submitters, FIFO (lock) */
+
+	/* Constant. */
+	uint64_t cap;                /* slots */
+	bool pow2;                   /* cap is a power of two: */
+	unsigned shift;              /*   log2(cap) */
+	uint64_t wake_free;          /* free slots that wake waiting submitters */
+	struct slot *buf;
+	rg_waitgroup_t wg;           /* workers alive */
+};
+
+/* A submitter waiting for room, with its job. */
+struct subwait {
+	rg__cwait_t w;               /* first: nodes cast back to us */
+	void (*fn)(void *);
+	void *arg;
+};
+
+/* The slot of a position, and the position's lap (pos / cap). */
+static inline struct slot *slot_at(rg_pool_t *p, uint64_t pos, uint64_t *lap)
+{
+	uint64_t l = p->pow2 ? pos >> p->shift : pos / p->cap;
+	*lap = l;
+	return &p->buf[pos - l * p->cap];
+}
+
+/* Claims the next position and stores the job: 0, -EAGAIN (full) or
+ * -EPIPE (closed). */
+static int enqueue(rg_pool_t *p, void (*fn)(void *), void *arg)
+{
+	uint64_t pos = atomic_load_explicit(&p->enq, memory_order_relaxed);
+	for (;;) {
+		if (RG_UNLIKELY(pos & CLOSED))
+			return -EPIPE;
+		uint64_t lap;
+		struct slot *s = slot_at(p, pos, &lap);
+		/* Acquire: the consumer that freed the slot read it first. */
+		uint64_t turn = atomic_load_explicit(&s->turn, memory_order_acquire);
+		int64_t dif = (int64_t)(turn - 2 * lap);
+		if (dif == 0) {
+			if (atomic_compare_exchange_weak_explicit(&p->enq, &pos, pos + 1,
+					memory_order_relaxed, memory_order_relaxed)) {
+				s->fn = fn;
+				s->arg = arg;
+				/* Release: the job is in the slot before its
+				 * consumer sees the turn. */
+				atomic_store_explicit(&s->turn, 2 * lap + 1, memory_order_release);
+				return 0;
+			}
+		} else if (dif < 0) {
+			return -EAGAIN;  /* still the last lap's job: full */
+		} else {
+			pos = atomic_load_explicit(&p->enq, memory_order_relaxed);
+		}
+	}
+}
+
+/* Takes the oldest job; false if none is ready (empty, or its producer
+ * is still storing it). */
+static bool dequeue(rg_pool_t *p, void (**fn)(void *), void **arg)
+{
+	uint64_t pos = atomic_load_explicit(&p->deq, memory_order_relaxed);
+	for (;;) {
+		uint64_t lap;
+		struct slot *s = slot_at(p, pos, &lap);
+		/* Acquire: pairs with the producer's release of the turn. */
+		uint64_t turn = atomic_load_explicit(&s->turn, memory_order_acquire);
+		int64_t dif = (int64_t)(turn - (2 * lap + 1));
+		if (dif == 0) {
+			if (atomic_compare_exchange_weak_explicit(&p->deq, &pos, pos + 1,
+					memory_order_relaxed, memory_order_relaxed)) {
+				*fn = s->fn;
+				*arg = s->arg;
+				/* Release: our reads of the slot come before
+				 * the next lap's producer writes it. */
+				atomic_store_explicit(&s->turn, 2 * lap + 2, memory_order_release);
+				return true;
+			}
+		} else if (dif < 0) {
+			return false;
+		} else {
+			pos = atomic_load_explicit(&p->deq, memory_order_relaxed);
+		}
+	}
+}
+
+/* Jobs queued or being queued (positions claimed, not yet taken). */
+static inline uint64_t pending(rg_pool_t *p)
+{
+	uint64_t e = atomic_load_explicit(&p->enq, memory_order_relaxed) & ~CLOSED;
+	uint64_t d = atomic_load_explicit(&p->deq, memory_order_relaxed);
+	return e - d;
+}
+
+static inline bool is_closed(rg_pool_t *p)
+{
+	return atomic_load_explicit(&p->enq, memory_order_relaxed) & CLOSED;
+}
+
+/* ---- waking ---------------------------------------------------------- */
+
+/* After queueing a job: wake an idle worker if one is counted. */
+static inline void wake_worker(rg_pool_t *p)
+{
+	/* Pairs with the seq_cst increment of nidle in worker_idle. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (RG_LIKELY(atomic_load_explicit(&p->nidle, memory_order_relaxed) == 0))
+		return;
+	rg__lock(&p->lock);
+	rg__wnode_t *n = rg__waitq_pop(&p->idle);
+	if (n)
+		atomic_fetch_sub_explicit(&p->nidle, 1, memory_order_relaxed);
+	rg__unlock(&p->lock);
+	if (n)
+		rg__waitq_wake(n);
+}
+
+/* lock held: puts the jobs of waiting submitters into the ring, in order,
+ * while it has room; links the served into *wake. */
+static void serve_submitters_locked(rg_pool_t *p, rg__wnode_t **wake)
+{
+	rg__wnode_t **tail = wake;
+	rg__wnode_t *n;
+	while ((n = p->subq.head) != NULL) {
+		struct subwait *sw = (struct subwait *)(void *)n;
+		if (enqueue(p, sw->fn, sw->arg) != 0)
+			break;
+		rg__waitq_pop(&p->subq);
+		rg__cwait_taken(n);
+		atomic_fetch_sub_explicit(&p->nsub, 1, memory_order_relaxed);
+		*tail = n;
+		tail = &n->next;
+	}
+	*tail = NULL;
+}
+
+/* After taking a job: serve waiting submitters once half the ring is
+ * free. */
+static inline void wake_submitters(rg_pool_t *p)
+{
+	/* Pairs with the seq_cst increment of nsub in submit_slow. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (RG_LIKELY(atomic_load_explicit(&p->nsub, memory_order_relaxed) == 0))
+		return;
+	if (p->cap - pending(p) < p->wake_free)
+		return;
+	rg__wnode_t *wake = NULL;
+	rg__lock(&p->lock);
+	serve_submitters_locked(p, &wake);
+	rg__unlock(&p->lock);
+	rg__wake_list(wake);
+}
+
+/* ---- workers --------------------------------------------------------- */
+
+/* The ring looked empty: spin, then park until a submitter or close
+ * wakes us.  Returns false when the pool is closed and drained. */
+static bool worker_idle(rg_pool_t *p)
+{
+	for (int i = 0; i < SPIN; i++) {
+		if (pending(p))
+			return true;
+		rg__cpu_relax();
+	}
+	rg__lock(&p->lock);
+	/* seq_cst: pairs with the submitter's fence (see the top). */
+	atomic_fetch_add_explicit(&p->nidle, 1, memory_order_seq_cst);
+	if (pending(p) || is_closed(p)) {
+		atomic_fetch_sub_explicit(&p->nidle, 1, memory_order_relaxed);
+		bool more = pending(p) != 0;
+		rg__unlock(&p->lock);
+		return more || !is_closed(p);
+	}
+	rg__wnode_t n;
+	rg__waitq_push_front(&p->idle, &n);
+	rg__waitq_park(&p->lock, &n, RG_WAIT_CHAN_RECV);
+	return true;
+}
+
+static void worker(void *arg)
+{
+	rg_pool_t *p = arg;
+	void (*fn)(void *);
+	void *a;
+	for (;;) {
+		if (dequeue(p, &fn, &a)) {
+			wake_submitters(p);
+			fn(a);
+			continue;
+		}
+		if (pending(p)) {
+			/* A producer is between its claim and its store. */
+			rg__cpu_relax();
+			continue;
+		}
+		if (!worker_idle(p))
+			break;
+	}
+	rg_wg_done(&p->wg);
+}
+
+/* ---- the API --------------------------------------------------------- */
+
+rg_pool_t *rg_pool_new(int workers, int queue)
+{
+	if (workers < 1 || workers > MAX_WORKERS || queue < 1 || queue > MAX_QUEUE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	void *mem;
+	if (posix_memalign(&mem, RG_CACHELINE, sizeof(rg_pool_t))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	rg_pool_t *p = mem;
+	memset(p, 0, sizeof(*p));
+	p->cap = (uint64_t)queue;
+	p->pow2 = (p->cap & (p->cap - 1)) == 0;
+	p->shift = (unsigned)__builtin_ctzll(p->cap);
+	p->wake_free = (p->cap + 1) / 2;
+	if (posix_memalign(&mem, RG_CACHELINE, sizeof(struct slot) * p->cap)) {
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	p->buf = mem;
+	for (uint64_t i = 0; i < p->cap; i++) {
+		atomic_init(&p->buf[i].turn, 0);
+		p->buf[i].fn = NULL;
+		p->buf[i].arg = NULL;
+	}
+	rg_wg_add(&p->wg, workers);
+	for (int i = 0; i < workers; i++) {
+		if (rg_go_named("rg_pool worker", worker, p) != 0) {
+			/* Those started exit once closed; the rest never ran. */
+			rg_wg_add(&p->wg, -(workers - i));
+			rg_pool_close(p);
+			rg_wg_wait(&p->wg);
+			free(p->buf);
+			free(p);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	return p;
+}
+
+static void submit_cancelled(rg__cwait_t *w, rg__wnode_t **wake);
+
+/* The ring is full, or others wait: queue behind them. */
+static int submit_slow(rg_pool_t *p, void (*fn)(void *), void *arg, rg_ctx_t *ctx)
+{
+	struct subwait sw = {.w = {.l = &p->lock, .q = &p->subq, .owner = p,
+				   .cancelled = submit_cancelled},
+			     .fn = fn, .arg = arg};
+	if (!rg__cwait_begin(&sw.w, ctx))
+		return sw.w.result;
+	rg__lock(&p->lock);
+	/* seq_cst: pairs with the worker's fence in wake_submitters. */
+	atomic_fetch_add_explicit(&p->nsub, 1, memory_order_seq_cst);
+	int rc = rg__waitq_empty(&p->subq) ? enqueue(p, fn, arg) : -EAGAIN;
+	if (rc != -EAGAIN || sw.w.state == RG_CWAIT_CANCELLED) {
+		atomic_fetch_sub_explicit(&p->nsub, 1, memory_order_relaxed);
+		rg__unlock(&p->lock);
+		rg__cwait_end(&sw.w);
+		if (rc == 0)
+			wake_worker(p);
+		return rc == -EAGAIN ? sw.w.result : rc;
+	}
+	rc = rg__cwait_park(&sw.w, RG_WAIT_CHAN_SEND);
+	if (rc == 0)
+		wake_worker(p);  /* our job is in the ring */
+	return rc;
+}
+
+/* A submitter's context ended while it waited (lock held). */
+static void submit_cancelled(rg__cwait_t *w, rg__wnode_t **wake)
+{
+	rg_pool_t *p = w->owner;
+	(void)wake;
+	atomic_fetch_sub_explicit(&p->nsub, 1, memory_order_relaxed);
+}
+
+int rg_pool_submit(rg_pool_t *p, void (*fn)(void *), void *arg, rg_ctx_t *ctx)
+{
+	if (RG_UNLIKELY(!fn))
+		return -EINVAL;
+	if (RG_LIKELY(atomic_load_explicit(&p->nsub, memory_order_relaxed) == 0)) {
+		int rc = enqueue(p, fn, arg);
+		if (RG_LIKELY(rc == 0)) {
+			wake_worker(p);
+			return 0;
+		}
+		if (rc == -EPIPE)
+			return rc;
+	}
+	return submit_slow(p, fn, arg, ctx);
+}
+
+int rg_pool_try_submit(rg_pool_t *p, void (*fn)(void *), void *arg)
+{
+	if (RG_UNLIKELY(!fn))
+		return -EINVAL;
+	if (atomic_load_explicit(&p->nsub, memory_order_relaxed) != 0)
+		return is_closed(p) ? -EPIPE : -EAGAIN;
+	int rc = enqueue(p, fn, arg);
+	if (rc == 0)
+		wake_worker(p);
+	return rc;
+}
+
+void rg_pool_close(rg_pool_t *p)
+{
+	rg__lock(&p->lock);
+	if (is_closed(p)) {
+		rg__unlock(&p->lock);
+		return;
+	}
+	/* Release: jobs queued before are visible to the workers that see
+	 * the flag (they also see them through the slots). */
+	atomic_fetch_or_explicit(&p->enq, CLOSED, memory_order_release);
+	rg__wnode_t *workers = rg__waitq_take_all(&p->idle);
+	atomic_store_explicit(&p->nidle, 0, memory_order_relaxed);
+	rg__wnode_t *subs = NULL, **tail = &subs, *n;
+	while ((n = rg__waitq_pop(&p->subq)) != NULL) {
+		rg__cwait_taken(n)->result = -EPIPE;
+		*tail = n;
+		tail = &n->next;
+	}
+	*tail = NULL;
+	atomic_store_explicit(&p->nsub, 0, memory_order_relaxed);
+	rg__unlock(&p->lock);
+	rg__wake_list(workers);
+	rg__wake_list(subs);
+}
+
+void rg_pool_wait(rg_pool_t *p)
+{
+	rg_wg_wait(&p->wg);
+}
+
+void rg_pool_free(rg_pool_t *p)
+{
+	if (!p)
+		return;
+	rg_pool_close(p);
+	rg_pool_wait(p);
+	free(p->buf);
+	free(p);
+}
+
+/* For white-box tests: submitters waiting for room, workers idle. */
+int rg__pool_waiting(rg_pool_t *p) RG_HIDDEN;
+int rg__pool_idle(rg_pool_t *p) RG_HIDDEN;
+
+int rg__pool_waiting(rg_pool_t *p)
+{
+	return atomic_load_explicit(&p->nsub, memory_order_relaxed);
+}
+
+int rg__pool_idle(rg_pool_t *p)
+{
+	return atomic_load_explicit(&p->nidle, memory_order_relaxed);
+}

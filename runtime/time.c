@@ -1,0 +1,370 @@
+/*
+ * time.c — the public time API (Go's time.Timer, Ticker, After,
+ * AfterFunc) on the per-P timer heaps of timer.c.
+ *
+ * A public timer (struct rg_time_timer) embeds one heap node (rg_timer,
+ * always one-shot) and, except for AfterFunc, lives in the same
+ * allocation as its channel (rg__chan_make_owned: channel, one-slot
+ * buffer, then the timer).  The node's fn, tmr_fire, runs on a
+ * scheduler thread when the node is due: it sends the due time on the
+ * channel without blocking (a ticker then re-arms its node for the next
+ * multiple of the period), or starts the AfterFunc goroutine.
+ *
+ * Invariants (t->lock held):
+ *   - active: the timer is armed for the current period (a ticker:
+ *     running).  A node in a heap implies active; active with the node
+ *     not in a heap means a fire is in flight (popped, tmr_fire not yet
+ *     past the lock).
+ *   - Only code holding t->lock arms the node (rg__timer_add); the heap
+ *     only ever disarms it (the pop before fn).  So tmr_fire, once it
+ *     holds the lock, knows its fire is stale if the timer was stopped
+ *     (!active) or re-armed since the pop (the node is ARMED again): a
+ *     stale fire sends nothing.  Two fires in flight at once (re-armed
+ *     and popped again before the first took the lock) both find the
+ *     node IDLE; the first sends the new period's value and the second
+ *     finds !active (one-shot) or the node re-armed (ticker).
+ *   - refs counts the owner's reference plus one per arming of the node
+ *     (a popped node's fn holds its arming's reference until it is past
+ *     the lock).  Whoever drops the last one frees the block.  So the
+ *     owner may free a timer whose fire is in flight: rg__timer_del
+ *     cannot wait for a one-shot fn, and does not need to.
+ *   - Stop and Reset discard a value buffered in the channel, under the
+ *     lock, after disarming: together with the stale-fire rule, no value
+ *     of an earlier period can be received once they return (Go 1.23).
+ *
+ * Lock order: t->lock, then a heap's tlock (arming, disarming), then the
+ * channel's lock (sending, discarding).  The channel code never calls
+ * back into us while holding its lock (rg_chan_free calls the release
+ * hook after unlocking).
+ *
+ * Rejected designs:
+ *   - Tickers as periodic heap nodes (timer.c's period > 0).  Stopping
+ *     one must wait for a running fn (rg__timer_del spins on FIRING),
+ *     and that fn needs t->lock to check for staleness, which Stop holds:
+ *     a deadlock, or a lock dropped and retaken around the wait with the
+ *     staleness reasoning redone.  A one-shot node re-armed by its own fn
+ *     under t->lock keeps one rule for both kinds; the next due time is
+ *     computed from the previous due time, never from "now", so ticks
+ *     stay at start + n*d.
+ *   - Go's sendLock and seq counter (Go 1.23's time.go).  Go needs them
+ *     because its timer lock must not be held across the channel send;
+ *     our timer lock is per timer and only ever nests the short heap and
+ *     channel locks, so one lock does both jobs.
+ *   - Go 1.23's "unbuffered" timer channels (cap 0, the timer queued
+ *     only while a receiver blocks).  It needs hooks deep in the
+ *     channel's receive and select paths; discarding the buffered value
+ *     on Stop/Reset gives the same guarantee with one small call.
+ *   - A goroutine per timer (the old tests' time.After stand-in): a
+ *     stack per pending timer, and Stop cannot reach into a sleep.
+ *   - A pool of freed timers: it would hide use-after-free from
+ *     AddressSanitizer, the only detector a C user has.
+ */
+#include "chan_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+enum {
+	TK_TIMER,   /* rg_timer_new: rg_timer_free frees it */
+	TK_TICKER,  /* rg_ticker_new */
+	TK_AFTER,   /* rg_after: the channel is the handle */
+	TK_FUNC,    /* rg_after_func: no channel */
+};
+
+struct rg_time_timer {
+	rg_timer node;               /* heap node; fn tmr_fire, arg this */
+	rg__lock_t lock;             /* guards what is marked (lock) */
+	int32_t refs;                /* owner + one per arming (lock) */
+	bool active;                 /* armed for this period (lock) */
+	bool freeing;                /* the owner is freeing it (lock) */
+	uint8_t kind;                /* TK_* (constant) */
+	int64_t period;              /* ticker (lock) */
+	rg_chan_t *c;                /* channel (constant); NULL: TK_FUNC */
+	void (*fn)(void *);          /* TK_FUNC (constant) */
+	void *arg;
+};
+
+/* A ticker is a timer with a period; the distinct type keeps the two
+ * APIs apart at compile time. */
+struct rg_time_ticker {
+	struct rg_time_timer t;
+};
+
+typedef struct rg_time_timer tmr;
+
+/* now + d, saturated: d <= 0 is now, a d past the clock's end never. */
+static int64_t due_in(int64_t d)
+{
+	int64_t now = rg__nanotime();
+	if (d <= 0)
+		return now;
+	if (d > INT64_MAX - 1 - now)
+		return INT64_MAX - 1;
+	return now + d;
+}
+
+static void tmr_destroy(tmr *t)
+{
+	if (t->c)
+		rg__chan_destroy(t->c);
+	else
+		free(t);
+}
+
+/* t->lock held: arms the node for `when`; the arming holds a ref. */
+static void arm_locked(tmr *t, int64_t when)
+{
+	t->node.when = when;
+	t->active = true;
+	t->refs++;
+	rg__timer_add(&t->node);
+}
+
+/* t->lock held: disarms t and discards a buffered value.  Returns what
+ * Stop returns: whether this period's value (or fn) was kept from being
+ * received. */
+static bool stop_locked(tmr *t)
+{
+	bool kept = false;
+	if (t->active) {
+		t->active = false;
+		kept = true;
+		/* Removed before firing: drop that arming's reference.
+		 * Otherwise a fire is in flight; it will find !active, send
+		 * nothing and drop its own reference. */
+		if (rg__timer_del(&t->node))
+			t->refs--;
+	}
+	if (t->c && rg__chan_discard(t->c))
+		kept = true;
+	return kept;
+}
+
+/* t->lock held: drops a reference; true if it was the last (the caller
+ * destroys t after unlocking). */
+static bool unref_locked(tmr *t)
+{
+	return --t->refs == 0;
+}
+
+static void tmr_fire(void *arg, int64_t now)
+{
+	tmr *t = arg;
+	void (*fn)(void *) = NULL;
+	void *fnarg = NULL;
+
+	rg__lock(&t->lock);
+	bool stale = !t->active ||
+		     atomic_load_explicit(&t->node.state, memory_order_relaxed) != RG_TIMER_IDLE;
+	if (!stale) {
+		int64_t when = t->node.when;
+		if (t->kind == TK_FUNC) {
+			t->active = false;
+			fn = t->fn;
+			fnarg = t->arg;
+		} else {
+			rg__chan_send(t->c, &when, false); /* full: drop, as Go */
+			if (t->kind == TK_TICKER) {
+				/* The next multiple of the period after now:
+				 * late ticks are skipped, never shifted. */
+				int64_t p = t->period;
+				int64_t skip = now > when ? (now - when) / p : 0;
+				int64_t next;
+				if (__builtin_mul_overflow(skip + 1, p, &next) ||
+				    __builtin_add_overflow(when, next, &next))
+					next = INT64_MAX - 1;
+				arm_locked(t, next);
+			} else {
+				t->active = false;
+			}
+		}
+	}
+	bool last = unref_locked(t);  /* this arming's reference */
+	rg__unlock(&t->lock);
+	if (last)
+		tmr_destroy(t);
+	if (fn && rg_go_named("time.AfterFunc", fn, fnarg) != 0)
+		rg__throw("out of memory starting an rg_after_func goroutine");
+}
+
+/* Stops t and drops the owner's reference. */
+static void tmr_release(tmr *t)
+{
+	rg__lock(&t->lock);
+	stop_locked(t);
+	bool last = unref_locked(t);
+	rg__unlock(&t->lock);
+	if (last)
+		tmr_destroy(t);
+}
+
+/* rg_chan_free on a timer's channel (chan.c calls it once it has checked
+ * that nobody waits on c). */
+static void chan_release(rg_chan_t *c)
+{
+	tmr *t = rg__chan_extra(c);
+	if (t->kind != TK_AFTER) {
+		rg__lock(&t->lock);
+		bool ok = t->freeing;
+		rg__unlock(&t->lock);
+		if (!ok)
+			rg_panic("rg_chan_free of a timer's or ticker's channel: "
+				 "free the timer with rg_timer_free or rg_ticker_free");
+	}
+	tmr_release(t);
+}
+
+static tmr *tmr_make(int kind)
+{
+	tmr *t;
+	if (kind == TK_FUNC) {
+		t = calloc(1, sizeof(*t));
+		if (!t) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	} else {
+		rg_chan_t *c = rg__chan_make_owned(sizeof(int64_t), 1, sizeof(*t),
+						   chan_release);
+		if (!c)
+			return NULL;
+		t = rg__chan_extra(c);
+		memset(t, 0, sizeof(*t));
+		t->c = c;
+	}
+	t->kind = (uint8_t)kind;
+	t->refs = 1;
+	t->node.fn = tmr_fire;
+	t->node.arg = t;
+	return t;
+}
+
+static tmr *tmr_start(int kind, int64_t d, int64_t period)
+{
+	tmr *t = tmr_make(kind);
+	if (!t)
+		return NULL;
+	/* Not yet shared, but the node may fire on another thread the
+	 * moment it is armed. */
+	rg__lock(&t->lock);
+	t->period = period;
+	arm_locked(t, due_in(d));
+	rg__unlock(&t->lock);
+	return t;
+}
+
+/* ---- Timer ----------------------------------------------------------- */
+
+/* Go panics on a nil *Timer too (a nil dereference); say which call. */
+#define NOT_NULL(t, what)                                   \
+	do {                                                \
+		if (RG_UNLIKELY(!(t)))                      \
+			rg_panic(what ": nil timer");       \
+	} while (0)
+
+rg_timer_t *rg_timer_new(int64_t d)
+{
+	return tmr_start(TK_TIMER, d, 0);
+}
+
+rg_chan_t *rg_timer_chan(rg_timer_t *t)
+{
+	NOT_NULL(t, "rg_timer_chan");
+	return t->c;
+}
+
+bool rg_timer_stop(rg_timer_t *t)
+{
+	NOT_NULL(t, "rg_timer_stop");
+	rg__lock(&t->lock);
+	bool kept = stop_locked(t);
+	rg__unlock(&t->lock);
+	return kept;
+}
+
+bool rg_timer_reset(rg_timer_t *t, int64_t d)
+{
+	NOT_NULL(t, "rg_timer_reset");
+	rg__lock(&t->lock);
+	bool kept = stop_locked(t);
+	arm_locked(t, due_in(d));
+	rg__unlock(&t->lock);
+	return kept;
+}
+
+void rg_timer_free(rg_timer_t *t)
+{
+	if (!t)
+		return;
+	if (!t->c) {
+		tmr_release(t);
+		return;
+	}
+	rg__lock(&t->lock);
+	t->freeing = true;
+	rg__unlock(&t->lock);
+	rg_chan_free(t->c); /* checks for waiters, then chan_release */
+}
+
+rg_timer_t *rg_after_func(int64_t d, void (*fn)(void *), void *arg)
+{
+	if (!fn) {
+		errno = EINVAL;
+		return NULL;
+	}
+	tmr *t = tmr_make(TK_FUNC);
+	if (!t)
+		return NULL;
+	t->fn = fn;
+	t->arg = arg;
+	rg__lock(&t->lock);
+	arm_locked(t, due_in(d));
+	rg__unlock(&t->lock);
+	return t;
+}
+
+rg_chan_t *rg_after(int64_t d)
+{
+	tmr *t = tmr_start(TK_AFTER, d, 0);
+	return t ? t->c : NULL;
+}
+
+/* ---- Ticker ---------------------------------------------------------- */
+
+rg_ticker_t *rg_ticker_new(int64_t d)
+{
+	if (d <= 0)
+		rg_panic("non-positive interval for rg_ticker_new");
+	return (rg_ticker_t *)tmr_start(TK_TICKER, d, d);
+}
+
+rg_chan_t *rg_ticker_chan(rg_ticker_t *tk)
+{
+	NOT_NULL(tk, "rg_ticker_chan");
+	return tk->t.c;
+}
+
+void rg_ticker_stop(rg_ticker_t *tk)
+{
+	NOT_NULL(tk, "rg_ticker_stop");
+	rg_timer_stop(&tk->t);
+}
+
+void rg_ticker_reset(rg_ticker_t *tk, int64_t d)
+{
+	NOT_NULL(tk, "rg_ticker_reset");
+	if (d <= 0)
+		rg_panic("non-positive interval for rg_ticker_reset");
+	tmr *t = &tk->t;
+	rg__lock(&t->lock);
+	stop_locked(t);
+	t->period = d;
+	arm_locked(t, due_in(d));
+	rg__unlock(&t->lock);
+}
+
+void rg_ticker_free(rg_ticker_t *tk)
+{
+	if (tk)
+		rg_timer_free(&tk->t);
+}
