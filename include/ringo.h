@@ -160,6 +160,7 @@ RG_API void rg_stats(rg_stats_t *out);
 #include "ringo/io.h"   /* files and sockets through io_uring */
 #include "ringo/timer.h" /* Timer, Ticker, After, AfterFunc */
 #include "ringo/pool.h"  /* semaphore, errgroup, worker pool */
+#include "ringo/limit.h" /* rate limiters */
 
 #ifdef __cplusplus
 }

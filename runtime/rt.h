@@ -403,6 +403,11 @@ void rg__timer_wake(int64_t when) RG_HIDDEN;
 
 void rg__timers_free(rg_p *p) RG_HIDDEN;
 
+/* Waits d ns or until ctx ends (NULL: never): 0 when the time came, else
+ * ctx's error; d <= 0 returns at once (ctx's error if it has ended).
+ * Any thread (time.c; the limiters' waits). */
+int rg__sleep_ctx(int64_t d, rg_ctx_t *ctx) RG_HIDDEN;
+
 /* ---- stacks (stack.c) ---------------------------------------------- */
 
 /* Sets up stack allocation (page size, guard mode from RINGO_GUARD).

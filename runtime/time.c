@@ -368,3 +368,27 @@ void rg_ticker_free(rg_ticker_t *tk)
 	if (tk)
 		rg_timer_free(&tk->t);
 }
+
+/* ---- internal: a sleep that a context can cut short (rt.h) ----------- */
+
+int rg__sleep_ctx(int64_t d, rg_ctx_t *ctx)
+{
+	int err = rg_ctx_err(ctx);
+	if (err || d <= 0)
+		return err;
+	rg_chan_t *done = rg_ctx_done(ctx);
+	if (!done) {
+		rg_sleep(d);
+		return 0;
+	}
+	rg_ctx_retain(ctx);  /* the caller's may go while we wait */
+	tmr *t = tmr_start(TK_TIMER, d, 0);
+	if (!t)
+		rg__throw("out of memory arming a timer");
+	rg_case_t cs[] = {RG_RECV(t->c, NULL), RG_RECV(done, NULL)};
+	int i = rg_select(cs, 2, true);
+	rg_timer_free(t);
+	err = i == 0 ? 0 : rg_ctx_err(ctx);
+	rg_ctx_release(ctx);
+	return err;
+}

@@ -173,7 +173,8 @@ struct rg__cwait {
 	int64_t weight;                  /* for the owner (semaphore: n) */
 	uint32_t state;                  /* enum rg__cwait_state (l) */
 	int result;                      /* 0 or the ctx's error (l) */
-	bool has_cb;
+	bool has_cb;                     /* cb registered; ctx retained */
+	rg_ctx_t *ctx;
 	rg__ctx_cb_t cb;
 };
 

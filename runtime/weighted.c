@@ -74,7 +74,15 @@ bool rg__cwait_begin(rg__cwait_t *w, rg_ctx_t *ctx)
 	w->result = 0;
 	w->cb.fn = cwait_cancel;
 	w->cb.arg = w;
+	/* The callback's record needs a reference on ctx until it is
+	 * unregistered (ctx.h): the caller's may go (a cancel from another
+	 * goroutine drops the creator's) while we still wait. */
+	w->ctx = rg_ctx_retain(ctx);
 	w->has_cb = rg__ctx_cb_register(ctx, &w->cb);
+	if (!w->has_cb) {
+		rg_ctx_release(w->ctx);
+		w->ctx = NULL;
+	}
 	if (!w->has_cb && rg_ctx_err(ctx)) {
 		/* Already over: the callback ran here and set the result. */
 		return false;
@@ -86,8 +94,10 @@ void rg__cwait_end(rg__cwait_t *w)
 {
 	/* Waits for a callback that is running (it may still be waking
 	 * us), so that w can die with our frame. */
-	if (w->has_cb)
+	if (w->has_cb) {
 		rg__ctx_cb_unregister(&w->cb);
+		rg_ctx_release(w->ctx);
+	}
 	w->has_cb = false;
 }
 
@@ -197,9 +207,13 @@ int rg_sema_acquire(rg_sema_t *s, int64_t n, rg_ctx_t *ctx)
 	if (RG_LIKELY(try_take(s, n)))
 		return 0;
 	if (n > s->size) {
-		/* Never grantable: don't make the queue wait behind it. */
+		/* Never grantable: don't make the queue wait behind it.  Our
+		 * own reference, as rg__cwait_begin takes one. */
+		rg_ctx_retain(ctx);
 		rg_chan_recv(rg_ctx_done(ctx), NULL);  /* NULL: forever */
-		return rg_ctx_err(ctx);
+		int err = rg_ctx_err(ctx);
+		rg_ctx_release(ctx);
+		return err;
 	}
 
 	rg__lock_t *l = rg__qlock(&s->qlock);

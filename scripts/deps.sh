@@ -18,6 +18,10 @@ make:/usr/bin/make
 gcc:/usr/bin/gcc
 pkg-config:/usr/bin/pkg-config
 netcat-openbsd:/bin/nc.openbsd
+uthash-dev:/usr/include/uthash.h
+libxxhash-dev:/usr/include/xxhash.h
+golang-golang-x-time-dev:/usr/share/gocode/src/golang.org/x/time/rate/rate.go
+golang-golang-x-sync-dev:/usr/share/gocode/src/golang.org/x/sync/errgroup/errgroup.go
 "
 
 missing=""

@@ -129,6 +129,7 @@ static void submitter(void *arg)
 {
 	struct sub *s = arg;
 	s->rc = rg_pool_submit(s->p, order_job, (void *)(intptr_t)s->id, s->ctx);
+	rg_ctx_release(s->ctx);  /* the starter retained it for us */
 	rg_chan_send(s->done, &s->id);
 }
 
@@ -156,7 +157,7 @@ static int scen_full(void *arg)
 	rg_ctx_t *c = rg_ctx_with_cancel(NULL);
 	for (int i = 0; i < 4; i++) {
 		s[i] = (struct sub){.p = p, .id = 2 + i, .done = done,
-				    .ctx = i == 1 ? c : NULL};
+				    .ctx = i == 1 ? rg_ctx_retain(c) : NULL};
 		rg_go(submitter, &s[i]);
 		CHECK(wait_waiting(p, i + 1));
 	}

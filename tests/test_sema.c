@@ -98,10 +98,13 @@ struct acq {
 	rg_chan_t *done;   /* receives id when the acquire returned */
 };
 
+/* a->ctx, if any, carries a reference for this goroutine (the
+ * starter's rg_ctx_retain), released here. */
 static void acquirer(void *arg)
 {
 	struct acq *a = arg;
 	a->rc = rg_sema_acquire(a->s, a->n, a->ctx);
+	rg_ctx_release(a->ctx);
 	rg_chan_send(a->done, &a->id);
 }
 
@@ -204,7 +207,7 @@ static int scen_ctx(void *arg)
 	CHECK(rg_sema_acquire(&s, 5, NULL) == 0);   /* 5 free */
 
 	rg_ctx_t *c = rg_ctx_with_cancel(NULL);
-	struct acq big = {.s = &s, .n = 8, .id = 1, .ctx = c, .done = done};
+	struct acq big = {.s = &s, .n = 8, .id = 1, .ctx = rg_ctx_retain(c), .done = done};
 	struct acq small = {.s = &s, .n = 3, .id = 2, .done = done};
 	rg_go(acquirer, &big);
 	CHECK(wait_queued(&s, 1));
@@ -253,7 +256,7 @@ static int scen_oversize(void *arg)
 	rg_sema_init(&s, 3);
 	rg_chan_t *done = RG_CHAN(int, 2);
 	rg_ctx_t *c = rg_ctx_with_cancel(NULL);
-	struct acq huge = {.s = &s, .n = 4, .id = 7, .ctx = c, .done = done};
+	struct acq huge = {.s = &s, .n = 4, .id = 7, .ctx = rg_ctx_retain(c), .done = done};
 	rg_go(acquirer, &huge);
 	rg_yield();
 	CHECK(queued(&s) == 0);

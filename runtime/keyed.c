@@ -1,0 +1,245 @@
+/*
+ * keyed.c — a token bucket per key (a client address, a user id) with
+ * bounded memory: the limiter a server needs per client, where Go
+ * programs grow a map[string]*rate.Limiter until memory runs out.
+ *
+ * Layout: the keys are spread over shards by a 64-bit hash (XXH3, from
+ * Debian's libxxhash-dev, used header-only: no library to link).  Each
+ * shard has its own lock, a hash table (uthash, Debian's uthash-dev:
+ * intrusive, keyed by bytes, one allocation per entry holding the handle,
+ * the bucket and the key) and an LRU list, most recently used first.
+ * One shard until max_keys reaches 4096, then 64, each allowed
+ * max_keys / 64 entries (the remainder spread over the first ones), so
+ * the total never exceeds max_keys.
+ *
+ * A bucket is x/time/rate's for AllowN(now, 1), with the arithmetic of
+ * bucket.h (so a key answers as a rate.Limiter of its own would).
+ *
+ * Forgetting keys:
+ *   - Idle: an entry whose bucket has refilled to burst by now behaves
+ *     exactly as a new one (a new key starts full), so it may be dropped
+ *     at any time without changing an answer.  Every call looks at up to
+ *     two entries at the LRU tail of its shard and drops those that are
+ *     full again: idle keys go without a sweeper thread.
+ *   - Full shard: a new key evicts the least recently used entry of its
+ *     shard.  If that key comes back it starts with a full bucket: the
+ *     price of bounded memory, paid by the least active client.
+ *
+ * Rejected designs:
+ *   - One global table and LRU under one lock: every request on every
+ *     core would serialise on it (a server calls this per request).
+ *   - A sweeper goroutine expiring idle keys on a ticker: a timer and a
+ *     goroutine per limiter, and a sweep over all keys under the locks;
+ *     the tail check amortises the same work into the calls.
+ *   - An open-addressing table of our own: uthash is packaged, well
+ *     known and fast enough here; the hash and the LRU links dominate.
+ *   - Exact global LRU over shards: it needs a global list, i.e. the
+ *     global lock again; per-shard LRU evicts a key that is among the
+ *     least recently used of its 1/64 of the keys.
+ */
+#include "bucket.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+/* uthash's own allocations (bucket arrays) may fail: recover, and say
+ * so through oom_hit, instead of its default exit(). */
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(e) do { oom_hit = true; } while (0)
+#include <uthash.h>
+
+#define SHARDS_MAX 64
+#define SHARD_MIN_KEYS 4096
+#define TAIL_LOOK 2
+
+struct kentry {
+	UT_hash_handle hh;           /* uthash (shard lock) */
+	struct kentry *newer, *older; /* LRU links (shard lock) */
+	double tokens;
+	int64_t last;                /* last update of tokens */
+	size_t len;
+	unsigned char key[];
+};
+
+struct shard {
+	rg__lock_t lock;             /* guards the rest */
+	struct kentry *table;        /* uthash head */
+	struct kentry *newest, *oldest;
+	size_t n, max;
+} __attribute__((aligned(RG_CACHELINE)));
+
+struct rg_keyed_limiter {
+	double limit;                /* constant */
+	int burst;                   /* constant */
+	int shift;                   /* shard = hash >> shift; 64: one shard */
+	int nshards;
+	struct shard shards[];
+};
+
+static __thread bool oom_hit;
+
+rg_keyed_limiter_t *rg_keyed_limiter_new(double rate, int burst, size_t max_keys)
+{
+	if (bad_rate(rate) || burst < 0 || max_keys == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	int nshards = max_keys >= SHARD_MIN_KEYS ? SHARDS_MAX : 1;
+	void *mem;
+	if (posix_memalign(&mem, RG_CACHELINE,
+			   sizeof(rg_keyed_limiter_t) + (size_t)nshards * sizeof(struct shard))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	rg_keyed_limiter_t *k = mem;
+	memset(k, 0, sizeof(*k) + (size_t)nshards * sizeof(struct shard));
+	k->limit = rate;
+	k->burst = burst;
+	k->nshards = nshards;
+	k->shift = nshards == 1 ? 64 : 64 - __builtin_ctz((unsigned)nshards);
+	for (int i = 0; i < nshards; i++)
+		k->shards[i].max = max_keys / (size_t)nshards +
+				   ((size_t)i < max_keys % (size_t)nshards ? 1 : 0);
+	return k;
+}
+
+/* ---- LRU (shard lock) ------------------------------------------------ */
+
+static void lru_unlink(struct shard *s, struct kentry *e)
+{
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		s->newest = e->older;
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		s->oldest = e->newer;
+	e->newer = e->older = NULL;
+}
+
+static void lru_push(struct shard *s, struct kentry *e)
+{
+	e->newer = NULL;
+	e->older = s->newest;
+	if (s->newest)
+		s->newest->newer = e;
+	else
+		s->oldest = e;
+	s->newest = e;
+}
+
+static void drop(struct shard *s, struct kentry *e)
+{
+	HASH_DELETE(hh, s->table, e);
+	lru_unlink(s, e);
+	s->n--;
+	free(e);
+}
+
+/* Would e's bucket be full at now (so that dropping it changes
+ * nothing)?  A rate of 0 never refills: never. */
+static bool refilled(const rg_keyed_limiter_t *k, const struct kentry *e, int64_t now)
+{
+	if (k->limit <= 0)
+		return false;
+	int64_t last = e->last < now ? e->last : now;
+	return rg__bucket_advance(e->tokens, k->limit, k->burst, sub_sat(now, last)) >=
+	       (double)k->burst;
+}
+
+/* ---- the API --------------------------------------------------------- */
+
+bool rg_keyed_allow(rg_keyed_limiter_t *k, const void *key, size_t len, int64_t now)
+{
+	if (is_inf(k->limit))
+		return true;
+	static const unsigned char empty[1];
+	if (!key)
+		key = empty;  /* len is 0 (uthash and XXH3 want a pointer) */
+	uint64_t h = XXH3_64bits(key, len);
+	struct shard *s = &k->shards[k->shift == 64 ? 0 : h >> k->shift];
+	struct kentry *e;
+
+	rg__lock(&s->lock);
+	HASH_FIND_BYHASHVALUE(hh, s->table, key, len, (unsigned)h, e);
+	/* Forget idle keys at the tail (not the one we are about to use). */
+	for (int i = 0; i < TAIL_LOOK && s->oldest && s->oldest != e &&
+			refilled(k, s->oldest, now); i++)
+		drop(s, s->oldest);
+	if (!e) {
+		if (s->n >= s->max)
+			drop(s, s->oldest);        /* least recently used */
+		e = malloc(sizeof(*e) + len);
+		if (!e) {
+			rg__unlock(&s->lock);
+			return false;
+		}
+		memcpy(e->key, key, len);
+		e->len = len;
+		e->tokens = (double)k->burst;      /* a new key starts full */
+		e->last = now;
+		oom_hit = false;
+		HASH_ADD_KEYPTR_BYHASHVALUE(hh, s->table, e->key, len, (unsigned)h, e);
+		if (oom_hit) {
+			rg__unlock(&s->lock);
+			free(e);
+			return false;
+		}
+		s->n++;
+	} else {
+		lru_unlink(s, e);
+	}
+	lru_push(s, e);
+
+	/* x/time/rate's reserveN(now, 1, 0). */
+	bool ok;
+	if (k->limit == 0) {
+		/* Go's zero rate spends burst itself: per key, its tokens. */
+		ok = e->tokens >= 1;
+		if (ok)
+			e->tokens -= 1;
+	} else {
+		int64_t last = e->last < now ? e->last : now;
+		double tokens = rg__bucket_advance(e->tokens, k->limit, k->burst,
+						   sub_sat(now, last)) - 1;
+		int64_t wait = tokens < 0 ? duration_from_tokens(k->limit, -tokens) : 0;
+		ok = k->burst >= 1 && wait <= 0;
+		if (ok) {
+			e->tokens = tokens;
+			e->last = now;
+		}
+	}
+	rg__unlock(&s->lock);
+	return ok;
+}
+
+size_t rg_keyed_len(rg_keyed_limiter_t *k)
+{
+	size_t n = 0;
+	for (int i = 0; i < k->nshards; i++) {
+		rg__lock(&k->shards[i].lock);
+		n += k->shards[i].n;
+		rg__unlock(&k->shards[i].lock);
+	}
+	return n;
+}
+
+void rg_keyed_limiter_free(rg_keyed_limiter_t *k)
+{
+	if (!k)
+		return;
+	for (int i = 0; i < k->nshards; i++) {
+		struct shard *s = &k->shards[i];
+		struct kentry *e, *tmp;
+		HASH_ITER(hh, s->table, e, tmp) {
+			HASH_DELETE(hh, s->table, e);
+			free(e);
+		}
+	}
+	free(k);
+}
