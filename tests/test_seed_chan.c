@@ -8,8 +8,8 @@
  * output the seed gives.  Where the seed says the order may vary, the
  * test checks what does not vary (the set of lines, the order within one
  * goroutine).  time.Sleep becomes rg_sleep with the durations shortened
- * (seconds to milliseconds); time.After, which belongs to the later Time
- * API, is a small goroutine here (after()).  A Go `chan string` carries
+ * (seconds to milliseconds); time.After is rg_after, freed with
+ * rg_chan_free whether or not it fired.  A Go `chan string` carries
  * a fixed-size text (text_t) by value; `chan struct{}` has element size 0.
  */
 #include "helpers/rgcheck.h"
@@ -127,7 +127,6 @@ static text_t text(const char *fmt, ...)
 	return t;
 }
 
-#include "helpers/rgafter.h"
 
 static rgt_child_t *child(int (*fn)(void *), void *arg)
 {
@@ -896,8 +895,8 @@ static int select_timeout_main(void *arg)
 	rg_chan_t *ch = RG_CHAN(text_t, 1);
 	text_t msg;
 
-	after_t *t = after(20 * RG_MILLISECOND);  /* 2 s */
-	rg_case_t cs[] = {RG_RECV(ch, &msg), RG_RECV(t->c, NULL)};
+	rg_chan_t *t = rg_after(20 * RG_MILLISECOND);  /* 2 s */
+	rg_case_t cs[] = {RG_RECV(ch, &msg), RG_RECV(t, NULL)};
 	switch (rg_select(cs, 2, true)) {
 	case 0:
 		say("Got: %s", msg.s);
@@ -906,11 +905,11 @@ static int select_timeout_main(void *arg)
 		say("Timeout");
 		break;
 	}
-	after_free(t);
+	rg_chan_free(t);
 
 	rg_go(send_after, ch);
-	t = after(200 * RG_MILLISECOND);
-	cs[1] = RG_RECV(t->c, NULL);
+	t = rg_after(200 * RG_MILLISECOND);
+	cs[1] = RG_RECV(t, NULL);
 	switch (rg_select(cs, 2, true)) {
 	case 0:
 		say("Got: %s", msg.s);
@@ -920,7 +919,7 @@ static int select_timeout_main(void *arg)
 		break;
 	}
 	GCHECK(log_is("Timeout\nGot: hello\n"));
-	after_free(t);
+	rg_chan_free(t);
 	rg_chan_free(ch);
 	return 0;
 }
@@ -1051,15 +1050,15 @@ static int mux_timeout_main(void *arg)
 	rg_chan_t *ch = RG_CHAN(text_t, 0);
 	text_t msg;
 	int64_t start = rg_now();
-	after_t *t = after(10 * RG_MILLISECOND);
-	rg_case_t cs[] = {RG_RECV(ch, &msg), RG_RECV(t->c, NULL)};
+	rg_chan_t *t = rg_after(10 * RG_MILLISECOND);
+	rg_case_t cs[] = {RG_RECV(ch, &msg), RG_RECV(t, NULL)};
 	if (rg_select(cs, 2, true) == 0)
 		say("Got message: %s", msg.s);
 	else
 		say("Timeout after 2s");
 	GCHECK(rg_now() - start >= 10 * RG_MILLISECOND);
 	GCHECK(log_is("Timeout after 2s\n"));
-	after_free(t);
+	rg_chan_free(t);
 	rg_chan_free(ch);
 	return 0;
 }

@@ -13,8 +13,8 @@
  * keeps every ordering the seed relies on with margin for a loaded
  * machine and sanitizers.
  * Emoji and the blanks they left in the seed's output are dropped.
- * Go's time.After becomes after() below (a goroutine that sleeps, then
- * sends on a buffered channel, as the runtime's timer does).
+ * Go's time.After is rg_after (its channel freed with rg_chan_free
+ * whether or not it fired), time.NewTimer rg_timer_new.
  */
 #include "helpers/rgtest.h"
 
@@ -97,7 +97,6 @@ static void expect_output(const char *out, const char *want)
 
 /* ---- Go's time.After ----------------------------------------------- */
 
-#include "helpers/rgafter.h"
 
 static const char *ctx_err_str(int err)
 {
@@ -896,8 +895,8 @@ static int ex_ctx_with_timeout(void *arg)
 {
 	(void)arg;
 	rg_ctx_t *ctx = rg_ctx_with_timeout(rg_ctx_background(), 3 * SEED_SECOND);
-	after_t *a = after(5 * SEED_SECOND);
-	rg_case_t cs[] = {RG_RECV(a->c, NULL), RG_RECV(rg_ctx_done(ctx), NULL)};
+	rg_chan_t *a = rg_after(5 * SEED_SECOND);
+	rg_case_t cs[] = {RG_RECV(a, NULL), RG_RECV(rg_ctx_done(ctx), NULL)};
 	switch (rg_select(cs, 2, true)) {
 	case 0:
 		printf("Operation done\n");
@@ -907,7 +906,7 @@ static int ex_ctx_with_timeout(void *arg)
 		break;
 	}
 	rg_ctx_cancel(ctx); /* defer cancel() */
-	after_free(a);
+	rg_chan_free(a);
 	return 0;
 }
 
@@ -969,14 +968,14 @@ static void test_ctx_with_value(void **state)
  * request's context is cancelled (the client went away). */
 static int fetch_data_ctx(rg_ctx_t *ctx, const char **result)
 {
-	after_t *a = after(5 * SEED_SECOND); /* simulate work */
-	rg_case_t cs[] = {RG_RECV(a->c, NULL), RG_RECV(rg_ctx_done(ctx), NULL)};
+	rg_chan_t *a = rg_after(5 * SEED_SECOND); /* simulate work */
+	rg_case_t cs[] = {RG_RECV(a, NULL), RG_RECV(rg_ctx_done(ctx), NULL)};
 	int err = 0;
 	if (rg_select(cs, 2, true) == 0)
 		*result = "Fetched data!";
 	else
 		err = rg_ctx_err(ctx);
-	after_free(a);
+	rg_chan_free(a);
 	return err;
 }
 
@@ -1035,7 +1034,7 @@ static void work(void *arg)
 
 static int do_with_timeout(rg_ctx_t *ctx, int64_t takes, int64_t timeout, int *v)
 {
-	after_t *timer = after(timeout);
+	rg_timer_t *timer = rg_timer_new(timeout);  /* time.NewTimer */
 	rg_chan_t *result_ch = RG_CHAN(struct work_result, 1);
 	struct work_arg *w = malloc(sizeof(*w));
 	*w = (struct work_arg){.takes = takes, .result_ch = result_ch};
@@ -1044,7 +1043,7 @@ static int do_with_timeout(rg_ctx_t *ctx, int64_t takes, int64_t timeout, int *v
 	rg_case_t cs[] = {
 		RG_RECV(result_ch, &r),
 		RG_RECV(rg_ctx_done(ctx), NULL),
-		RG_RECV(timer->c, NULL),
+		RG_RECV(rg_timer_chan(timer), NULL),
 	};
 	int ret, chosen = rg_select(cs, 3, true);
 	switch (chosen) {
@@ -1059,7 +1058,7 @@ static int do_with_timeout(rg_ctx_t *ctx, int64_t takes, int64_t timeout, int *v
 		ret = -ETIME; /* fmt.Errorf("timeout") */
 		break;
 	}
-	after_free(timer);
+	rg_timer_free(timer);  /* defer timer.Stop() */
 	/* Go's collector frees result_ch once the worker is done with it;
 	 * here we wait for its value first. */
 	if (chosen != 0)
