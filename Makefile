@@ -124,11 +124,13 @@ $(B)/bench/%: tests/bench/peers/%.c
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LIBS)
 
+# GOPATH mode finds Debian's golang.org/x/{time,sync} (deps.sh installs
+# them) under /usr/share/gocode; the peers use nothing else.
 $(B)/bench/go_%: tests/bench/go/%.go
 	@mkdir -p $(dir $@)
 	$(call msg,GO,$<)
 	$(Q)GOCACHE=$(CURDIR)/$(B)/gocache GO111MODULE=off GOFLAGS= \
-		$(GO) build -o $@ $<
+		GOPATH=/usr/share/gocode $(GO) build -o $@ $<
 
 $(B)/%: tools/%.c $(B)/libringo.a
 	@mkdir -p $(dir $@)

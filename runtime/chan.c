@@ -355,22 +355,9 @@ void rg_chan_free(rg_chan_t *c)
 		free(c);
 }
 
-rg_chan_t *rg__chan_make_owned(size_t elem_size, size_t cap, size_t extra,
+rg_chan_t *rg__chan_init_owned(void *mem, size_t elem_size, size_t cap,
 			       void (*release)(rg_chan_t *c))
 {
-	size_t bytes;
-	void *mem;
-
-	if (__builtin_mul_overflow(elem_size, cap, &bytes) ||
-	    bytes > SIZE_MAX / 2 || extra > SIZE_MAX / 4) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	bytes = (bytes + RG_CACHELINE - 1) & ~(size_t)(RG_CACHELINE - 1);
-	if (posix_memalign(&mem, RG_CACHELINE, sizeof(rg_chan_t) + bytes + extra)) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	rg_chan_t *c = mem;
 	memset(c, 0, sizeof(*c));
 	c->cap = cap;
@@ -378,11 +365,6 @@ rg_chan_t *rg__chan_make_owned(size_t elem_size, size_t cap, size_t extra,
 	c->buf = (char *)(c + 1);
 	c->release = release;
 	return c;
-}
-
-void rg__chan_destroy(rg_chan_t *c)
-{
-	free(c);
 }
 
 bool rg__chan_discard(rg_chan_t *c)

@@ -144,25 +144,27 @@ static inline void rg__sudog_wake(rg_sudog *sg)
 /* ---- channels owned by another object (time.c) --------------------- */
 
 /*
- * A timer's channel and its timer are one allocation: the channel, its
- * buffer, then `extra` bytes of the owner's (at rg__chan_extra(c),
- * cache-line aligned).  rg_chan_free(c) checks that nobody waits on c,
- * then calls release(c) instead of freeing; the owner frees the block
- * later with rg__chan_destroy.  NULL with errno ENOMEM.  Any thread.
+ * A timer's channel and its timer are one block: the channel, its
+ * buffer, then the owner's bytes (at rg__chan_extra(c), 16-byte
+ * aligned).  The owner allocates the block (rg__chan_owned_size(elem,
+ * cap) + its own bytes, 64-byte aligned), sets the channel up in it with
+ * rg__chan_init_owned, and frees it itself.  rg_chan_free(c) checks that
+ * nobody waits on c, then calls release(c) instead of freeing.
  */
-rg_chan_t *rg__chan_make_owned(size_t elem_size, size_t cap, size_t extra,
-			       void (*release)(rg_chan_t *c)) RG_HIDDEN;
-
-/* The owner's bytes of a channel made by rg__chan_make_owned. */
-static inline void *rg__chan_extra(rg_chan_t *c)
+static inline size_t rg__chan_owned_size(size_t elem_size, size_t cap)
 {
-	size_t buf = (c->cap * c->elem_size + RG_CACHELINE - 1) &
-		     ~(size_t)(RG_CACHELINE - 1);
-	return (char *)(c + 1) + buf;
+	size_t buf = (cap * elem_size + 15) & ~(size_t)15;
+	return sizeof(rg_chan_t) + buf;
 }
 
-/* Frees an owned channel's block (no hook, no check).  Any thread. */
-void rg__chan_destroy(rg_chan_t *c) RG_HIDDEN;
+rg_chan_t *rg__chan_init_owned(void *mem, size_t elem_size, size_t cap,
+			       void (*release)(rg_chan_t *c)) RG_HIDDEN;
+
+/* The owner's bytes of a channel set up by rg__chan_init_owned. */
+static inline void *rg__chan_extra(rg_chan_t *c)
+{
+	return (char *)c + rg__chan_owned_size(c->elem_size, c->cap);
+}
 
 /* Drops every value buffered in c without waiting (Go 1.23's
  * timerchandrain: a stopped or reset timer leaves no stale value).

@@ -7,7 +7,8 @@
  * Debian's libxxhash-dev, used header-only: no library to link).  Each
  * shard has its own lock, a hash table (uthash, Debian's uthash-dev:
  * intrusive, keyed by bytes, one allocation per entry holding the handle,
- * the bucket and the key) and an LRU list, most recently used first.
+ * the bucket and the key; 1024 buckets to start with, so chains stay
+ * short without expansions) and a CLOCK hand over the table's entries.
  * One shard until max_keys reaches 4096, then 64, each allowed
  * max_keys / 64 entries (the remainder spread over the first ones), so
  * the total never exceeds max_keys.
@@ -15,27 +16,33 @@
  * A bucket is x/time/rate's for AllowN(now, 1), with the arithmetic of
  * bucket.h (so a key answers as a rate.Limiter of its own would).
  *
- * Forgetting keys:
- *   - Idle: an entry whose bucket has refilled to burst by now behaves
- *     exactly as a new one (a new key starts full), so it may be dropped
- *     at any time without changing an answer.  Every call looks at up to
- *     two entries at the LRU tail of its shard and drops those that are
- *     full again: idle keys go without a sweeper thread.
- *   - Full shard: a new key evicts the least recently used entry of its
- *     shard.  If that key comes back it starts with a full bucket: the
- *     price of bounded memory, paid by the least active client.
+ * Forgetting keys (CLOCK, the second-chance approximation of LRU): a use
+ * sets the entry's ref bit, nothing else moves.  The hand walks the
+ * shard's entries in insertion order (uthash's own list); at a step it
+ * drops an entry whose bucket has refilled to burst (idle: it behaves
+ * exactly as a new key, which starts full, so dropping it changes no
+ * answer), clears a set ref bit, or, when room is needed, evicts an
+ * entry whose bit is clear (not used since the hand last passed).  Each
+ * new key moves the hand two steps, plus as many as it takes to make
+ * room in a full shard (at most one turn).  An evicted key that comes
+ * back starts full: the price of bounded memory, paid by the least
+ * active clients.
  *
  * Rejected designs:
  *   - One global table and LRU under one lock: every request on every
  *     core would serialise on it (a server calls this per request).
+ *   - An exact LRU list per shard (it was the first version): every use
+ *     unlinks the entry between two others, two more cache misses per
+ *     call on a large key set, where CLOCK writes one bit of a line the
+ *     lookup already read.
  *   - A sweeper goroutine expiring idle keys on a ticker: a timer and a
  *     goroutine per limiter, and a sweep over all keys under the locks;
  *     the tail check amortises the same work into the calls.
  *   - An open-addressing table of our own: uthash is packaged, well
  *     known and fast enough here; the hash and the LRU links dominate.
  *   - Exact global LRU over shards: it needs a global list, i.e. the
- *     global lock again; per-shard LRU evicts a key that is among the
- *     least recently used of its 1/64 of the keys.
+ *     global lock again; the per-shard clock evicts a key that is among
+ *     the least recently used of its 1/64 of the keys.
  */
 #include "bucket.h"
 
@@ -51,24 +58,30 @@
 #define HASH_NONFATAL_OOM 1
 #define uthash_nonfatal_oom(e) do { oom_hit = true; } while (0)
 #include <uthash.h>
+/* A larger first bucket array (uthash defines these without #ifndef;
+ * they are read where the macros expand, so redefining here works). */
+#undef HASH_INITIAL_NUM_BUCKETS
+#undef HASH_INITIAL_NUM_BUCKETS_LOG2
+#define HASH_INITIAL_NUM_BUCKETS 1024U
+#define HASH_INITIAL_NUM_BUCKETS_LOG2 10U
 
 #define SHARDS_MAX 64
 #define SHARD_MIN_KEYS 4096
-#define TAIL_LOOK 2
+#define SWEEP 2
 
 struct kentry {
 	UT_hash_handle hh;           /* uthash (shard lock) */
-	struct kentry *newer, *older; /* LRU links (shard lock) */
 	double tokens;
 	int64_t last;                /* last update of tokens */
-	size_t len;
+	uint32_t len;
+	uint8_t ref;                 /* used since the hand passed */
 	unsigned char key[];
 };
 
 struct shard {
 	rg__lock_t lock;             /* guards the rest */
 	struct kentry *table;        /* uthash head */
-	struct kentry *newest, *oldest;
+	struct kentry *hand;         /* CLOCK hand; NULL: the first entry */
 	size_t n, max;
 } __attribute__((aligned(RG_CACHELINE)));
 
@@ -107,36 +120,18 @@ rg_keyed_limiter_t *rg_keyed_limiter_new(double rate, int burst, size_t max_keys
 	return k;
 }
 
-/* ---- LRU (shard lock) ------------------------------------------------ */
+/* ---- the clock (shard lock) ----------------------------------------- */
 
-static void lru_unlink(struct shard *s, struct kentry *e)
+static struct kentry *next_of(struct kentry *e)
 {
-	if (e->newer)
-		e->newer->older = e->older;
-	else
-		s->newest = e->older;
-	if (e->older)
-		e->older->newer = e->newer;
-	else
-		s->oldest = e->newer;
-	e->newer = e->older = NULL;
-}
-
-static void lru_push(struct shard *s, struct kentry *e)
-{
-	e->newer = NULL;
-	e->older = s->newest;
-	if (s->newest)
-		s->newest->newer = e;
-	else
-		s->oldest = e;
-	s->newest = e;
+	return e->hh.next;
 }
 
 static void drop(struct shard *s, struct kentry *e)
 {
+	if (s->hand == e)
+		s->hand = next_of(e);
 	HASH_DELETE(hh, s->table, e);
-	lru_unlink(s, e);
 	s->n--;
 	free(e);
 }
@@ -150,6 +145,20 @@ static bool refilled(const rg_keyed_limiter_t *k, const struct kentry *e, int64_
 	int64_t last = e->last < now ? e->last : now;
 	return rg__bucket_advance(e->tokens, k->limit, k->burst, sub_sat(now, last)) >=
 	       (double)k->burst;
+}
+
+/* Before a new key joins s: moves the hand SWEEP steps (dropping idle
+ * entries, clearing ref bits), then on until there is room. */
+static void sweep(rg_keyed_limiter_t *k, struct shard *s, int64_t now)
+{
+	for (int step = 0; s->table && (step < SWEEP || s->n >= s->max); step++) {
+		struct kentry *e = s->hand ? s->hand : s->table;
+		s->hand = next_of(e);
+		if (refilled(k, e, now) || (s->n >= s->max && !e->ref))
+			drop(s, e);
+		else
+			e->ref = 0;
+	}
 }
 
 /* ---- the API --------------------------------------------------------- */
@@ -167,20 +176,18 @@ bool rg_keyed_allow(rg_keyed_limiter_t *k, const void *key, size_t len, int64_t 
 
 	rg__lock(&s->lock);
 	HASH_FIND_BYHASHVALUE(hh, s->table, key, len, (unsigned)h, e);
-	/* Forget idle keys at the tail (not the one we are about to use). */
-	for (int i = 0; i < TAIL_LOOK && s->oldest && s->oldest != e &&
-			refilled(k, s->oldest, now); i++)
-		drop(s, s->oldest);
-	if (!e) {
-		if (s->n >= s->max)
-			drop(s, s->oldest);        /* least recently used */
+	if (e) {
+		e->ref = 1;
+	} else {
+		sweep(k, s, now);
 		e = malloc(sizeof(*e) + len);
 		if (!e) {
 			rg__unlock(&s->lock);
 			return false;
 		}
 		memcpy(e->key, key, len);
-		e->len = len;
+		e->len = (uint32_t)len;
+		e->ref = 0;                        /* seen once: first to go */
 		e->tokens = (double)k->burst;      /* a new key starts full */
 		e->last = now;
 		oom_hit = false;
@@ -191,10 +198,7 @@ bool rg_keyed_allow(rg_keyed_limiter_t *k, const void *key, size_t len, int64_t 
 			return false;
 		}
 		s->n++;
-	} else {
-		lru_unlink(s, e);
 	}
-	lru_push(s, e);
 
 	/* x/time/rate's reserveN(now, 1, 0). */
 	bool ok;

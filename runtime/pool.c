@@ -19,10 +19,14 @@
  *   - Idle workers: a worker that finds nothing spins briefly, then
  *     counts itself in nidle, looks once more and parks on `idle`
  *     (LIFO: the most recently idle worker has the warmest cache).  A
- *     submitter that queued a job issues a full fence and wakes one if
- *     nidle > 0.  The fence pairs with the seq_cst increment of nidle:
- *     either the worker's second look sees the job, or the submitter
- *     sees the worker counted (Dekker).
+ *     submitter that queued a job (its turn store is seq_cst) loads
+ *     nidle seq_cst and wakes one if it is > 0: either the worker's
+ *     second look sees the job, or the submitter sees the worker
+ *     counted (Dekker, with the seq_cst increment of nidle; a seq_cst
+ *     store is one xchg on x86, cheaper than a store and a fence).
+ *   - A worker takes up to 8 jobs with one CAS when the backlog is
+ *     more than one job per worker (never when it is not, so that slow
+ *     jobs do not wait behind a busy worker while others idle).
  *   - Full queue: a submitter counts itself in nsub, under the lock
  *     looks once more, and queues on `subq` (FIFO) with its job.  A
  *     worker that takes a job fences and, if nsub > 0 and at least half
@@ -65,6 +69,7 @@
 
 #define CLOSED ((uint64_t)1 << 63)
 #define SPIN 64
+#define TAKE 8
 #define MAX_QUEUE (1 << 28)
 #define MAX_WORKERS (1 << 20)
 
@@ -94,6 +99,7 @@ struct rg_pool {
 	unsigned shift;              /*   log2(cap) */
 	uint64_t wake_free;          /* free slots that wake waiting submitters */
 	struct slot *buf;
+	int workers;
 	rg_waitgroup_t wg;           /* workers alive */
 };
 
@@ -130,9 +136,11 @@ static int enqueue(rg_pool_t *p, void (*fn)(void *), void *arg)
 					memory_order_relaxed, memory_order_relaxed)) {
 				s->fn = fn;
 				s->arg = arg;
-				/* Release: the job is in the slot before its
-				 * consumer sees the turn. */
-				atomic_store_explicit(&s->turn, 2 * lap + 1, memory_order_release);
+				/* seq_cst (an xchg on x86): the job is in the slot
+				 * before its consumer sees the turn (release), and
+				 * the store comes before wake_worker's load of nidle
+				 * (the Dekker pair with worker_idle; see the top). */
+				atomic_store_explicit(&s->turn, 2 * lap + 1, memory_order_seq_cst);
 				return 0;
 			}
 		} else if (dif < 0) {
@@ -143,32 +151,53 @@ static int enqueue(rg_pool_t *p, void (*fn)(void *), void *arg)
 	}
 }
 
-/* Takes the oldest job; false if none is ready (empty, or its producer
- * is still storing it). */
-static bool dequeue(rg_pool_t *p, void (**fn)(void *), void **arg)
+struct job {
+	void (*fn)(void *);
+	void *arg;
+};
+
+/* Takes up to max of the oldest jobs (those ready in a row); 0 if none
+ * is ready (empty, or its producer is still storing it).  One CAS on deq
+ * claims them all. */
+static int dequeue(rg_pool_t *p, struct job *out, int max)
 {
 	uint64_t pos = atomic_load_explicit(&p->deq, memory_order_relaxed);
 	for (;;) {
 		uint64_t lap;
 		struct slot *s = slot_at(p, pos, &lap);
-		/* Acquire: pairs with the producer's release of the turn. */
+		/* Acquire: pairs with the producer's store of the turn. */
 		uint64_t turn = atomic_load_explicit(&s->turn, memory_order_acquire);
 		int64_t dif = (int64_t)(turn - (2 * lap + 1));
-		if (dif == 0) {
-			if (atomic_compare_exchange_weak_explicit(&p->deq, &pos, pos + 1,
-					memory_order_relaxed, memory_order_relaxed)) {
-				*fn = s->fn;
-				*arg = s->arg;
-				/* Release: our reads of the slot come before
-				 * the next lap's producer writes it. */
-				atomic_store_explicit(&s->turn, 2 * lap + 2, memory_order_release);
-				return true;
-			}
-		} else if (dif < 0) {
-			return false;
-		} else {
+		if (dif < 0)
+			return 0;
+		if (dif > 0) {  /* another consumer took pos */
 			pos = atomic_load_explicit(&p->deq, memory_order_relaxed);
+			continue;
 		}
+		int k = 1;
+		while (k < max) {
+			uint64_t l2;
+			struct slot *s2 = slot_at(p, pos + (uint64_t)k, &l2);
+			if (atomic_load_explicit(&s2->turn, memory_order_acquire) != 2 * l2 + 1)
+				break;
+			k++;
+		}
+		if (!atomic_compare_exchange_weak_explicit(&p->deq, &pos, pos + (uint64_t)k,
+				memory_order_relaxed, memory_order_relaxed))
+			continue;
+		for (int i = 0; i < k; i++) {
+			uint64_t l2;
+			struct slot *s2 = slot_at(p, pos + (uint64_t)i, &l2);
+			out[i].fn = s2->fn;
+			out[i].arg = s2->arg;
+			/* Release: our reads of the slot come before the next
+			 * lap's producer writes it; seq_cst for the last, which
+			 * wake_submitters' load of nsub follows (Dekker with
+			 * submit_slow). */
+			atomic_store_explicit(&s2->turn, 2 * l2 + 2,
+					      i == k - 1 ? memory_order_seq_cst : memory_order_release);
+		}
+		return k;
 	}
 }
 
@@ -190,9 +219,9 @@ static inline bool is_closed(rg_pool_t *p)
 /* After queueing a job: wake an idle worker if one is counted. */
 static inline void wake_worker(rg_pool_t *p)
 {
-	/* Pairs with the seq_cst increment of nidle in worker_idle. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (RG_LIKELY(atomic_load_explicit(&p->nidle, memory_order_relaxed) == 0))
+	/* seq_cst: after enqueue's seq_cst store of the turn, paired with
+	 * the seq_cst increment of nidle in worker_idle. */
+	if (RG_LIKELY(atomic_load_explicit(&p->nidle, memory_order_seq_cst) == 0))
 		return;
 	rg__lock(&p->lock);
 	rg__wnode_t *n = rg__waitq_pop(&p->idle);
@@ -226,9 +255,9 @@ static void serve_submitters_locked(rg_pool_t *p, rg__wnode_t **wake)
  * free. */
 static inline void wake_submitters(rg_pool_t *p)
 {
-	/* Pairs with the seq_cst increment of nsub in submit_slow. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (RG_LIKELY(atomic_load_explicit(&p->nsub, memory_order_relaxed) == 0))
+	/* seq_cst: after dequeue's seq_cst store of the last turn, paired
+	 * with the seq_cst increment of nsub in submit_slow. */
+	if (RG_LIKELY(atomic_load_explicit(&p->nsub, memory_order_seq_cst) == 0))
 		return;
 	if (p->cap - pending(p) < p->wake_free)
 		return;
@@ -268,12 +297,18 @@ static bool worker_idle(rg_pool_t *p)
 static void worker(void *arg)
 {
 	rg_pool_t *p = arg;
-	void (*fn)(void *);
-	void *a;
+	struct job jobs[TAKE];
 	for (;;) {
-		if (dequeue(p, &fn, &a)) {
+		/* A batch only when there is a backlog beyond one job per
+		 * worker: long jobs must not queue up behind one worker
+		 * while others idle. */
+		uint64_t backlog = pending(p) / (uint64_t)p->workers;
+		int max = backlog < 1 ? 1 : backlog > TAKE ? TAKE : (int)backlog;
+		int k = dequeue(p, jobs, max);
+		if (k) {
 			wake_submitters(p);
-			fn(a);
+			for (int i = 0; i < k; i++)
+				jobs[i].fn(jobs[i].arg);
 			continue;
 		}
 		if (pending(p)) {
@@ -317,6 +352,7 @@ rg_pool_t *rg_pool_new(int workers, int queue)
 		p->buf[i].fn = NULL;
 		p->buf[i].arg = NULL;
 	}
+	p->workers = workers;
 	rg_wg_add(&p->wg, workers);
 	for (int i = 0; i < workers; i++) {
 		if (rg_go_named("rg_pool worker", worker, p) != 0) {

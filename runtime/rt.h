@@ -151,12 +151,13 @@ struct rg_p {
 	int64_t goidcache, goidcacheend;                      /* id batch */
 	uint64_t rand;                                        /* fastrand state */
 
-	/* Timers: a 4-ary min-heap on `when`, under tlock (any M may run
-	 * an idle P's timers).  timer0 mirrors the earliest `when`, 0 if
-	 * none, for lock-free peeking. */
+	/* Timers: a 4-ary min-heap of (when, timer) entries, under tlock
+	 * (any M may run an idle P's timers); a stopped timer may leave a
+	 * tombstone (timer NULL), counted in ndead (timer.c).  timer0
+	 * mirrors the earliest `when`, 0 if none, for lock-free peeking. */
 	rg__lock_t tlock __attribute__((aligned(RG_CACHELINE)));
-	rg_timer **timers;
-	int ntimers, captimers;
+	struct rg_tentry *timers;
+	int ntimers, captimers, ndead;
 	_Atomic int64_t timer0;
 
 	/* Counters (owner writes, relaxed; rg_stats sums them). */
@@ -407,6 +408,26 @@ void rg__timers_free(rg_p *p) RG_HIDDEN;
  * ctx's error; d <= 0 returns at once (ctx's error if it has ended).
  * Any thread (time.c; the limiters' waits). */
 int rg__sleep_ctx(int64_t d, rg_ctx_t *ctx) RG_HIDDEN;
+
+/* ---- fixed-size blocks (slab.c) ------------------------------------ */
+
+/* Blocks of one size, 64-byte aligned, for objects made by the million
+ * (timers): carved from 1 MiB mmap chunks, recycled through per-thread
+ * caches and a global list; malloc'd one by one under ASan and TSan. */
+typedef struct rg__slab {
+	size_t size;                  /* block bytes (constant) */
+	int id;                       /* per-thread cache index (constant) */
+	rg__lock_t lock;              /* guards the rest */
+	void *free;                   /* global free list */
+	char *bump, *end;             /* unused part of the last chunk */
+} rg__slab_t;
+
+/* Sets s up for blocks of size bytes (at most 4 slabs per process). */
+void rg__slab_init(rg__slab_t *s, size_t size) RG_HIDDEN;
+/* A block, or NULL when out of memory.  Any thread; never blocks beyond
+ * the slab's lock. */
+void *rg__slab_alloc(rg__slab_t *s) RG_HIDDEN;
+void rg__slab_free(rg__slab_t *s, void *p) RG_HIDDEN;
 
 /* ---- stacks (stack.c) ---------------------------------------------- */
 

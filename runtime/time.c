@@ -4,8 +4,8 @@
  *
  * A public timer (struct rg_time_timer) embeds one heap node (rg_timer,
  * always one-shot) and, except for AfterFunc, lives in the same
- * allocation as its channel (rg__chan_make_owned: channel, one-slot
- * buffer, then the timer).  The node's fn, tmr_fire, runs on a
+ * block as its channel (channel, one-slot buffer, then the timer: one
+ * slab block, see slab.c).  The node's fn, tmr_fire, runs on a
  * scheduler thread when the node is due: it sends the due time on the
  * channel without blocking (a ticker then re-arms its node for the next
  * multiple of the period), or starts the AfterFunc goroutine.
@@ -72,9 +72,10 @@ enum {
 };
 
 struct rg_time_timer {
+	/* What Stop touches fits one cache line: the node and the lock. */
 	rg_timer node;               /* heap node; fn tmr_fire, arg this */
 	rg__lock_t lock;             /* guards what is marked (lock) */
-	int32_t refs;                /* owner + one per arming (lock) */
+	int16_t refs;                /* owner + one per arming (lock) */
 	bool active;                 /* armed for this period (lock) */
 	bool freeing;                /* the owner is freeing it (lock) */
 	uint8_t kind;                /* TK_* (constant) */
@@ -103,10 +104,22 @@ static int64_t due_in(int64_t d)
 	return now + d;
 }
 
+/* Channel timers are one slab block each: channel, one-slot buffer,
+ * timer (slab.c says why not malloc). */
+static rg__slab_t tmr_slab;
+static pthread_once_t tmr_slab_once = PTHREAD_ONCE_INIT;
+static size_t chan_bytes;
+
+static void tmr_slab_init(void)
+{
+	chan_bytes = rg__chan_owned_size(sizeof(int64_t), 1);
+	rg__slab_init(&tmr_slab, chan_bytes + sizeof(struct rg_time_timer));
+}
+
 static void tmr_destroy(tmr *t)
 {
 	if (t->c)
-		rg__chan_destroy(t->c);
+		rg__slab_free(&tmr_slab, t->c);
 	else
 		free(t);
 }
@@ -125,19 +138,24 @@ static void arm_locked(tmr *t, int64_t when)
  * received. */
 static bool stop_locked(tmr *t)
 {
-	bool kept = false;
 	if (t->active) {
 		t->active = false;
-		kept = true;
-		/* Removed before firing: drop that arming's reference.
-		 * Otherwise a fire is in flight; it will find !active, send
-		 * nothing and drop its own reference. */
-		if (rg__timer_del(&t->node))
+		/* Removed before firing: drop that arming's reference; a
+		 * one-shot timer's channel is then empty (every arming
+		 * follows a discard, and only its fire fills it), a
+		 * ticker's may hold an earlier tick.  Otherwise a fire is in
+		 * flight; it will find !active, send nothing and drop its
+		 * own reference. */
+		if (rg__timer_del(&t->node)) {
 			t->refs--;
+			if (t->kind != TK_TICKER)
+				return true;
+		}
+		if (t->c)
+			rg__chan_discard(t->c);
+		return true;
 	}
-	if (t->c && rg__chan_discard(t->c))
-		kept = true;
-	return kept;
+	return t->c && rg__chan_discard(t->c);
 }
 
 /* t->lock held: drops a reference; true if it was the last (the caller
@@ -224,10 +242,13 @@ static tmr *tmr_make(int kind)
 			return NULL;
 		}
 	} else {
-		rg_chan_t *c = rg__chan_make_owned(sizeof(int64_t), 1, sizeof(*t),
-						   chan_release);
-		if (!c)
+		pthread_once(&tmr_slab_once, tmr_slab_init);
+		void *mem = rg__slab_alloc(&tmr_slab);
+		if (!mem) {
+			errno = ENOMEM;
 			return NULL;
+		}
+		rg_chan_t *c = rg__chan_init_owned(mem, sizeof(int64_t), 1, chan_release);
 		t = rg__chan_extra(c);
 		memset(t, 0, sizeof(*t));
 		t->c = c;

@@ -29,28 +29,47 @@
 
 /* ---- heap (p->tlock held) ------------------------------------------ */
 
-static void heap_set(rg_p *p, int i, rg_timer *t)
+/*
+ * The heap holds (when, timer) pairs, not timer pointers: sifting
+ * compares the whens of four children in one cache line instead of
+ * chasing four pointers into four timers (Go 1.23 made the same change),
+ * which is what a heap of a million timers costs.
+ *
+ * Deletion leaves a tombstone (timer NULL) in place unless the entry is
+ * the root or the last one, so that stopping a timer is O(1), as Go's
+ * deltimer is; the timer itself is IDLE at once and its owner may free
+ * it (the heap never looks at a tombstone's timer).  Tombstones are
+ * dropped when they reach the root (the root is kept live, so timer0 is
+ * exact) and all at once when they pass a quarter of the heap.
+ */
+struct rg_tentry {
+	int64_t when;
+	rg_timer *t;                 /* NULL: a stopped timer's tombstone */
+};
+
+static inline void heap_set(rg_p *p, int i, struct rg_tentry e)
 {
-	p->timers[i] = t;
-	t->idx = i;
+	p->timers[i] = e;
+	if (e.t)
+		e.t->idx = i;
 }
 
 static void sift_up(rg_p *p, int i)
 {
-	rg_timer *t = p->timers[i];
+	struct rg_tentry e = p->timers[i];
 	while (i > 0) {
 		int parent = (i - 1) / 4;
-		if (p->timers[parent]->when <= t->when)
+		if (p->timers[parent].when <= e.when)
 			break;
 		heap_set(p, i, p->timers[parent]);
 		i = parent;
 	}
-	heap_set(p, i, t);
+	heap_set(p, i, e);
 }
 
 static void sift_down(rg_p *p, int i)
 {
-	rg_timer *t = p->timers[i];
+	struct rg_tentry e = p->timers[i];
 	int n = p->ntimers;
 	for (;;) {
 		int c = 4 * i + 1;
@@ -59,34 +78,29 @@ static void sift_down(rg_p *p, int i)
 		int best = c;
 		int end = c + 4 < n ? c + 4 : n;
 		for (int k = c + 1; k < end; k++)
-			if (p->timers[k]->when < p->timers[best]->when)
+			if (p->timers[k].when < p->timers[best].when)
 				best = k;
-		if (p->timers[best]->when >= t->when)
+		if (p->timers[best].when >= e.when)
 			break;
 		heap_set(p, i, p->timers[best]);
 		i = best;
 	}
-	heap_set(p, i, t);
-}
-
-static void update_timer0(rg_p *p)
-{
-	atomic_store_explicit(&p->timer0, p->ntimers ? p->timers[0]->when : 0,
-			      memory_order_relaxed);
+	heap_set(p, i, e);
 }
 
 static bool heap_push(rg_p *p, rg_timer *t)
 {
 	if (p->ntimers == p->captimers) {
 		int cap = p->captimers ? p->captimers * 2 : 64;
-		rg_timer **a = realloc(p->timers, (size_t)cap * sizeof(*a));
+		struct rg_tentry *a = realloc(p->timers, (size_t)cap * sizeof(*a));
 		if (!a)
 			return false;
 		p->timers = a;
 		p->captimers = cap;
 	}
-	heap_set(p, p->ntimers++, t);
-	sift_up(p, t->idx);
+	int i = p->ntimers++;
+	heap_set(p, i, (struct rg_tentry){t->when, t});
+	sift_up(p, i);
 	return true;
 }
 
@@ -96,8 +110,38 @@ static void heap_remove(rg_p *p, int i)
 	if (i != last) {
 		heap_set(p, i, p->timers[last]);
 		sift_down(p, i);
-		sift_up(p, p->timers[i]->idx);
+		sift_up(p, i);
 	}
+}
+
+/* Drops tombstones at the root, so that the root is a live timer. */
+static void clean_root(rg_p *p)
+{
+	while (p->ntimers && !p->timers[0].t) {
+		heap_remove(p, 0);
+		p->ndead--;
+	}
+}
+
+/* Drops every tombstone and rebuilds the heap (O(n)). */
+static void compact(rg_p *p)
+{
+	int n = 0;
+	for (int i = 0; i < p->ntimers; i++)
+		if (p->timers[i].t)
+			p->timers[n++] = p->timers[i];
+	p->ntimers = n;
+	p->ndead = 0;
+	for (int i = 0; i < n; i++)
+		p->timers[i].t->idx = i;
+	for (int i = (n - 2) / 4; i >= 0; i--)
+		sift_down(p, i);
+}
+
+static void update_timer0(rg_p *p)
+{
+	atomic_store_explicit(&p->timer0, p->ntimers ? p->timers[0].when : 0,
+			      memory_order_relaxed);
 }
 
 /* ---- internal API -------------------------------------------------- */
@@ -116,7 +160,7 @@ void rg__timer_add(rg_timer *t)
 		rg__unlock(&p->tlock);
 		rg__throw("out of memory growing a timer heap");
 	}
-	bool first = p->timers[0] == t;
+	bool first = p->timers[0].t == t;
 	int64_t when = t->when;
 	update_timer0(p);
 	rg__unlock(&p->tlock);
@@ -149,7 +193,15 @@ bool rg__timer_del(rg_timer *t)
 		rg__lock(&p->tlock);
 		if (atomic_load_explicit(&t->pp, memory_order_relaxed) == p &&
 		    atomic_load_explicit(&t->state, memory_order_relaxed) == RG_TIMER_ARMED) {
-			heap_remove(p, t->idx);
+			int i = t->idx;
+			if (i == 0 || i == p->ntimers - 1) {
+				heap_remove(p, i);
+				clean_root(p);
+			} else {
+				p->timers[i].t = NULL;  /* O(1): a tombstone */
+				if (++p->ndead > p->ntimers / 4 && p->ntimers > 64)
+					compact(p);
+			}
 			update_timer0(p);
 			atomic_store_explicit(&t->pp, NULL, memory_order_relaxed);
 			atomic_store_explicit(&t->state, RG_TIMER_IDLE, memory_order_release);
@@ -165,13 +217,15 @@ int64_t rg__timers_run(rg_p *p, int64_t now)
 	rg_m *m = rg__getm();
 
 	rg__lock(&p->tlock);
-	while (p->ntimers && p->timers[0]->when <= now) {
-		rg_timer *t = p->timers[0];
+	clean_root(p);
+	while (p->ntimers && p->timers[0].when <= now) {
+		rg_timer *t = p->timers[0].t;
+		heap_remove(p, 0);
+		clean_root(p);
 		void (*fn)(void *, int64_t) = t->fn;
 		void *arg = t->arg;
 		int64_t period = t->period;
 
-		heap_remove(p, 0);
 		update_timer0(p);
 		atomic_store_explicit(&t->pp, NULL, memory_order_relaxed);
 		if (period <= 0) {
@@ -201,7 +255,7 @@ int64_t rg__timers_run(rg_p *p, int64_t now)
 				      memory_order_release);
 		update_timer0(p);
 	}
-	int64_t next = p->ntimers ? p->timers[0]->when : 0;
+	int64_t next = p->ntimers ? p->timers[0].when : 0;
 	rg__unlock(&p->tlock);
 	return next;
 }
@@ -221,7 +275,7 @@ void rg__timers_free(rg_p *p)
 {
 	free(p->timers);
 	p->timers = NULL;
-	p->ntimers = p->captimers = 0;
+	p->ntimers = p->captimers = p->ndead = 0;
 }
 
 /* ---- public API ---------------------------------------------------- */

@@ -200,12 +200,21 @@ static void sema_cancelled(rg__cwait_t *w, rg__wnode_t **wake)
 	notify_locked(w->owner, wake);
 }
 
+static int acquire_slow(rg_sema_t *s, int64_t n, rg_ctx_t *ctx);
+static void release_slow(rg_sema_t *s, int64_t n);
+
 int rg_sema_acquire(rg_sema_t *s, int64_t n, rg_ctx_t *ctx)
 {
 	if (n <= 0)
 		return -EINVAL;
 	if (RG_LIKELY(try_take(s, n)))
 		return 0;
+	return acquire_slow(s, n, ctx);
+}
+
+/* Out of line: the fast path's frame stays small. */
+static __attribute__((noinline)) int acquire_slow(rg_sema_t *s, int64_t n, rg_ctx_t *ctx)
+{
 	if (n > s->size) {
 		/* Never grantable: don't make the queue wait behind it.  Our
 		 * own reference, as rg__cwait_begin takes one. */
@@ -265,9 +274,14 @@ void rg_sema_release(rg_sema_t *s, int64_t n)
 				memory_order_release, memory_order_relaxed))
 			return;
 	}
+	release_slow(s, n);
+}
 
+static __attribute__((noinline)) void release_slow(rg_sema_t *s, int64_t n)
+{
 	rg__lock_t *l = rg__qlock(&s->qlock);
 	rg__wnode_t *wake = NULL;
+	uint64_t st;
 	rg__lock(l);
 	st = atomic_load_explicit(&s->state, memory_order_relaxed);
 	for (;;) {

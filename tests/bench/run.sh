@@ -219,6 +219,9 @@ for w in $WORKLOADS; do
 	}' >>"$TSV"
 done
 
+# Timers, limiters, pools (tests/bench/patterns.sh): rows appended to $TSV.
+if [ -f "$HERE/patterns.sh" ]; then sh "$HERE/patterns.sh" "$BUILD" "$TSV" "$RUNS" || failed=1; fi
+
 # ---- echo hook --------------------------------------------------------
 # tests/bench/echo.sh (another script, another owner) measures the TCP echo
 # servers and writes BUILD/bench/echo.tsv:
