@@ -160,6 +160,15 @@ static inline size_t rg__chan_owned_size(size_t elem_size, size_t cap)
 rg_chan_t *rg__chan_init_owned(void *mem, size_t elem_size, size_t cap,
 			       void (*release)(rg_chan_t *c)) RG_HIDDEN;
 
+/* Whether goroutines or threads are queued on c (rg_chan_free's check,
+ * without the lock: a diagnostic for a freeing owner, who must already
+ * know that nobody can come). */
+static inline bool rg__chan_has_waiters(rg_chan_t *c)
+{
+	return atomic_load_explicit(&c->recvq.first, memory_order_relaxed) ||
+	       atomic_load_explicit(&c->sendq.first, memory_order_relaxed);
+}
+
 /* The owner's bytes of a channel set up by rg__chan_init_owned. */
 static inline void *rg__chan_extra(rg_chan_t *c)
 {

@@ -15,8 +15,9 @@
  *     running).  A node in a heap implies active; active with the node
  *     not in a heap means a fire is in flight (popped, tmr_fire not yet
  *     past the lock).
- *   - Only code holding t->lock arms the node (rg__timer_add); the heap
- *     only ever disarms it (the pop before fn).  So tmr_fire, once it
+ *   - Only code holding t->lock arms the node (rg__timer_add), or the
+ *     constructor before anyone else can see t; the heap only ever
+ *     disarms it (the pop before fn).  So tmr_fire, once it
  *     holds the lock, knows its fire is stale if the timer was stopped
  *     (!active) or re-armed since the pop (the node is ARMED again): a
  *     stale fire sends nothing.  Two fires in flight at once (re-armed
@@ -77,7 +78,6 @@ struct rg_time_timer {
 	rg__lock_t lock;             /* guards what is marked (lock) */
 	int16_t refs;                /* owner + one per arming (lock) */
 	bool active;                 /* armed for this period (lock) */
-	bool freeing;                /* the owner is freeing it (lock) */
 	uint8_t kind;                /* TK_* (constant) */
 	int64_t period;              /* ticker (lock) */
 	rg_chan_t *c;                /* channel (constant); NULL: TK_FUNC */
@@ -124,7 +124,8 @@ static void tmr_destroy(tmr *t)
 		free(t);
 }
 
-/* t->lock held: arms the node for `when`; the arming holds a ref. */
+/* t->lock held (or t not yet shared): arms the node for `when`; the
+ * arming holds a ref. */
 static void arm_locked(tmr *t, int64_t when)
 {
 	t->node.when = when;
@@ -205,11 +206,16 @@ static void tmr_fire(void *arg, int64_t now)
 		rg__throw("out of memory starting an rg_after_func goroutine");
 }
 
-/* Stops t and drops the owner's reference. */
+/* Disarms t and drops the owner's reference (a buffered value goes
+ * with the memory: no discard). */
 static void tmr_release(tmr *t)
 {
 	rg__lock(&t->lock);
-	stop_locked(t);
+	if (t->active) {
+		t->active = false;
+		if (rg__timer_del(&t->node))
+			t->refs--;
+	}
 	bool last = unref_locked(t);
 	rg__unlock(&t->lock);
 	if (last)
@@ -217,18 +223,14 @@ static void tmr_release(tmr *t)
 }
 
 /* rg_chan_free on a timer's channel (chan.c calls it once it has checked
- * that nobody waits on c). */
+ * that nobody waits on c): the whole of an rg_after timer; a mistake for
+ * the others, which rg_timer_free frees without going through here. */
 static void chan_release(rg_chan_t *c)
 {
 	tmr *t = rg__chan_extra(c);
-	if (t->kind != TK_AFTER) {
-		rg__lock(&t->lock);
-		bool ok = t->freeing;
-		rg__unlock(&t->lock);
-		if (!ok)
-			rg_panic("rg_chan_free of a timer's or ticker's channel: "
-				 "free the timer with rg_timer_free or rg_ticker_free");
-	}
+	if (t->kind != TK_AFTER)
+		rg_panic("rg_chan_free of a timer's or ticker's channel: "
+			 "free the timer with rg_timer_free or rg_ticker_free");
 	tmr_release(t);
 }
 
@@ -265,12 +267,11 @@ static tmr *tmr_start(int kind, int64_t d, int64_t period)
 	tmr *t = tmr_make(kind);
 	if (!t)
 		return NULL;
-	/* Not yet shared, but the node may fire on another thread the
-	 * moment it is armed. */
-	rg__lock(&t->lock);
+	/* Not yet shared: no lock.  The node may fire on another thread the
+	 * moment it is in a heap; the heap's lock (taken by the add, and by
+	 * the runner before the fire) orders these writes before tmr_fire. */
 	t->period = period;
 	arm_locked(t, due_in(d));
-	rg__unlock(&t->lock);
 	return t;
 }
 
@@ -317,14 +318,9 @@ void rg_timer_free(rg_timer_t *t)
 {
 	if (!t)
 		return;
-	if (!t->c) {
-		tmr_release(t);
-		return;
-	}
-	rg__lock(&t->lock);
-	t->freeing = true;
-	rg__unlock(&t->lock);
-	rg_chan_free(t->c); /* checks for waiters, then chan_release */
+	if (t->c && rg__chan_has_waiters(t->c))
+		rg_panic("free of a channel that goroutines wait on");
+	tmr_release(t);
 }
 
 rg_timer_t *rg_after_func(int64_t d, void (*fn)(void *), void *arg)
@@ -338,9 +334,7 @@ rg_timer_t *rg_after_func(int64_t d, void (*fn)(void *), void *arg)
 		return NULL;
 	t->fn = fn;
 	t->arg = arg;
-	rg__lock(&t->lock);
-	arm_locked(t, due_in(d));
-	rg__unlock(&t->lock);
+	arm_locked(t, due_in(d));  /* unshared: see tmr_start */
 	return t;
 }
 

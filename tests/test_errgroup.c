@@ -265,32 +265,15 @@ static int free_running_main(void *arg)
 	return 0;
 }
 
-static int child_main(void *arg)
-{
-	return rg_main((int (*)(void *))arg, NULL);
-}
-
-static void expect_panic(int (*fn)(void *), const char *msg)
-{
-	rgt_child_t *res = malloc(sizeof(*res));
-	assert_non_null(res);
-	assert_int_equal(rgt_run_child(child_main, (void *)fn, 30, res), 0);
-	if (!strstr(res->out, msg))
-		fprintf(stderr, "child output:\n%s\n", res->out);
-	assert_true(res->signaled && res->sig == SIGABRT);
-	assert_non_null(strstr(res->out, msg));
-	free(res);
-}
-
 /* SetLimit while functions run panics, as in Go; so do a nil function
  * and freeing a group that still runs. */
 static void test_panics(void **state)
 {
 	(void)state;
-	expect_panic(set_limit_running_main,
+	rgt_expect_panic(set_limit_running_main,
 		     "panic: errgroup: modify limit while 1 goroutines in the group are still active");
-	expect_panic(go_nil_main, "panic: rg_group_go: nil function");
-	expect_panic(free_running_main, "panic: rg_group_free while 1 functions");
+	rgt_expect_panic(go_nil_main, "panic: rg_group_go: nil function");
+	rgt_expect_panic(free_running_main, "panic: rg_group_free while 1 functions");
 }
 
 /* ---- foreign threads ----------------------------------------------- */

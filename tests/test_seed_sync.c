@@ -26,74 +26,7 @@
 /* The seed's seconds, scaled down. */
 #define SEED_SECOND (10 * RG_MILLISECOND)
 
-/* ---- running an example and reading its output --------------------- */
-
-static rgt_child_t res;
-
-static int example_child(void *arg)
-{
-	int (*const *ex)(void *) = arg;
-	return rg_main(*ex, NULL);
-}
-
-/* Runs ex as the main goroutine of a child; returns its stdout. */
-static const char *run_example(int (*ex)(void *))
-{
-	rgt_env("RINGO_PROCS", "2");
-	assert_int_equal(rgt_run_child(example_child, &ex, 120, &res), 0);
-	if (!res.exited || res.code != 0)
-		fprintf(stderr, "example failed (status %d):\n%s\n", res.status, res.out);
-	assert_true(res.exited);
-	assert_int_equal(res.code, 0);
-	return res.out;
-}
-
-/* Index of the first line equal to `line`, -1 if none. */
-static int line_index(const char *out, const char *line)
-{
-	size_t len = strlen(line);
-	int i = 0;
-	for (const char *p = out; *p; i++) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		if (n == len && memcmp(p, line, len) == 0)
-			return i;
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
-	return -1;
-}
-
-static int line_count(const char *out)
-{
-	int n = 0;
-	for (const char *p = out; *p; p++)
-		n += *p == '\n';
-	return n;
-}
-
-/* Asserts `line` is present, and returns its index. */
-static int expect_line(const char *out, const char *line)
-{
-	int i = line_index(out, line);
-	if (i < 0)
-		fprintf(stderr, "missing line \"%s\" in:\n%s\n", line, out);
-	assert_true(i >= 0);
-	return i;
-}
-
-static void expect_linef_before(const char *out, const char *a, const char *b)
-{
-	assert_true(expect_line(out, a) < expect_line(out, b));
-}
-
-static void expect_output(const char *out, const char *want)
-{
-	if (strcmp(out, want) != 0)
-		fprintf(stderr, "want:\n%s\ngot:\n%s\n", want, out);
-	assert_string_equal(out, want);
-}
+#include "helpers/rgexample.h"
 
 /* ---- Go's time.After ----------------------------------------------- */
 

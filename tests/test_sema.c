@@ -321,32 +321,15 @@ static int init_negative_main(void *arg)
 	return 0;
 }
 
-static int child_main(void *arg)
-{
-	return rg_main((int (*)(void *))arg, NULL);
-}
-
-static void expect_panic(int (*fn)(void *), const char *msg)
-{
-	rgt_child_t *res = malloc(sizeof(*res));
-	assert_non_null(res);
-	assert_int_equal(rgt_run_child(child_main, (void *)fn, 30, res), 0);
-	if (!strstr(res->out, msg))
-		fprintf(stderr, "child output:\n%s\n", res->out);
-	assert_true(res->signaled && res->sig == SIGABRT);
-	assert_non_null(strstr(res->out, msg));
-	free(res);
-}
-
 /* Releasing more than is held panics (fast and slow paths); so do a
  * non-positive release and a bad size. */
 static void test_panics(void **state)
 {
 	(void)state;
-	expect_panic(over_release_main, "panic: semaphore: released more than held");
-	expect_panic(over_release_waiters_main, "panic: semaphore: released more than held");
-	expect_panic(release_zero_main, "panic: semaphore: release of a non-positive weight");
-	expect_panic(init_negative_main, "panic: semaphore: size -1 out of range");
+	rgt_expect_panic(over_release_main, "panic: semaphore: released more than held");
+	rgt_expect_panic(over_release_waiters_main, "panic: semaphore: released more than held");
+	rgt_expect_panic(release_zero_main, "panic: semaphore: release of a non-positive weight");
+	rgt_expect_panic(init_negative_main, "panic: semaphore: size -1 out of range");
 }
 
 /* ---- stress -------------------------------------------------------- */

@@ -103,3 +103,21 @@ void rgt_env(const char *name, const char *value)
 	else
 		unsetenv(name);
 }
+
+static int panic_child(void *arg)
+{
+	int (*const *fn)(void *) = arg;
+	return rg_main(*fn, NULL);
+}
+
+void rgt_expect_panic(int (*main_fn)(void *), const char *msg)
+{
+	rgt_child_t *res = malloc(sizeof(*res));
+	assert_non_null(res);
+	assert_int_equal(rgt_run_child(panic_child, &main_fn, 30, res), 0);
+	if (!res->signaled || res->sig != SIGABRT || !strstr(res->out, msg))
+		fprintf(stderr, "child output (want a panic with \"%s\"):\n%s\n", msg, res->out);
+	assert_true(res->signaled && res->sig == SIGABRT);
+	assert_non_null(strstr(res->out, msg));
+	free(res);
+}

@@ -50,6 +50,11 @@ void rgt_main(int (*fn)(void *), void *arg);
 /* Sets an environment variable for the next rg_main (NULL unsets). */
 void rgt_env(const char *name, const char *value);
 
+/* Runs main_fn as the main goroutine (rg_main) of a child process and
+ * asserts that it panicked: killed by SIGABRT with `msg` in its output
+ * (which is printed when it is not). */
+void rgt_expect_panic(int (*main_fn)(void *), const char *msg);
+
 /* Monotonic milliseconds, for test bookkeeping. */
 int64_t rgt_ms(void);
 
