@@ -168,6 +168,8 @@ bool rg_keyed_allow(rg_keyed_limiter_t *k, const void *key, size_t len, int64_t 
 	if (is_inf(k->limit))
 		return true;
 	static const unsigned char empty[1];
+	if (RG_UNLIKELY(len > UINT32_MAX || (!key && len)))
+		return false;
 	if (!key)
 		key = empty;  /* len is 0 (uthash and XXH3 want a pointer) */
 	uint64_t h = XXH3_64bits(key, len);

@@ -97,6 +97,7 @@ static void flush_thread(void *arg)
 	}
 }
 
+#ifndef SLAB_MALLOC
 /* Refills c with up to BATCH blocks; false when out of memory. */
 static bool refill(rg__slab_t *s, struct cache *c)
 {
@@ -124,6 +125,7 @@ static bool refill(rg__slab_t *s, struct cache *c)
 	rg__unlock(&s->lock);
 	return c->head != NULL;
 }
+#endif
 
 void *rg__slab_alloc(rg__slab_t *s)
 {

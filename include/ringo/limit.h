@@ -194,8 +194,8 @@ typedef struct rg_keyed_limiter rg_keyed_limiter_t;
 RG_API rg_keyed_limiter_t *rg_keyed_limiter_new(double rate, int burst, size_t max_keys);
 
 /* AllowN(now, 1) on key's bucket (len bytes, compared by content; len 0
- * is a key too; key may be NULL only when len is 0).  false also when
- * memory for a new key runs out. */
+ * is a key too).  false also when memory for a new key runs out, and for
+ * a NULL key with len > 0 or a key over 4 GiB (bad arguments). */
 RG_API bool rg_keyed_allow(rg_keyed_limiter_t *k, const void *key, size_t len, int64_t now);
 
 /* Keys held now (for tests and metrics). */
