@@ -114,6 +114,9 @@ $(B)/tests/%: tests/%.c $(TEST_HOBJ) $(B)/libringo.a
 	$(Q)$(CC) $(CFLAGS) -Itests -rdynamic -o $@ $< $(TEST_HOBJ) $(B)/libringo.a \
 		$(LDFLAGS) -lcmocka $(LIBS)
 
+# test_probes reads the USDT notes with libelf.
+$(B)/tests/test_probes: LIBS += -lelf
+
 $(B)/bench/%: tests/bench/%.c $(B)/libringo.a
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)

@@ -337,6 +337,7 @@ rg_chan_t *rg_chan_make(size_t elem_size, size_t cap)
 	c->cap = cap;
 	c->elem_size = elem_size;
 	c->buf = (char *)(c + 1);  /* no bytes there for signal channels */
+	RG_PROBE(chan_make, c, elem_size, cap);
 	return c;
 }
 
@@ -349,6 +350,7 @@ void rg_chan_free(rg_chan_t *c)
 	rg__unlock(&c->lock);
 	if (busy)
 		rg_panic("free of a channel that goroutines wait on");
+	RG_PROBE(chan_free, c);
 	free(c);
 }
 
@@ -404,6 +406,8 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 		rg__unlock(&c->lock);
 		if (wake)
 			rg__sudog_wake(wake);
+		RG_PCOUNT(nchanop);
+		RG_PROBE(chan_send, c);
 		return true;
 	}
 	if (!block) {
@@ -421,6 +425,8 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 	RG_PROBE(chan_send_unblock, c, esize);
 	if (sg.result != RG_SG_DONE)
 		rg_panic("send on closed channel");
+	RG_PCOUNT(nchanop);
+	RG_PROBE(chan_send, c);  /* the value of c only: it may be freed */
 	return true;
 }
 
@@ -453,6 +459,8 @@ bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
 		rg__unlock(&c->lock);
 		if (wake)
 			rg__sudog_wake(wake);
+		RG_PCOUNT(nchanop);
+		RG_PROBE(chan_recv, c);
 		return true;
 	}
 	if (!block) {
@@ -469,6 +477,8 @@ bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
 	wait_locked(c, &c->recvq, &sg, RG_WAIT_CHAN_RECV);
 	RG_PROBE(chan_recv_unblock, c, esize);
 	*ok = sg.result == RG_SG_DONE;
+	RG_PCOUNT(nchanop);
+	RG_PROBE(chan_recv, c);  /* the value of c only: it may be freed */
 	return true;
 }
 

@@ -494,6 +494,7 @@ static void switch_out(rg_m *m, rg_g *g, bool dies)
 	m = rg__getm();
 	g->m = m;
 	after_switch(m);
+	RG_PROBE(go_resume, g->id, m->p->id);
 }
 
 /* ---- goroutine lifecycle ------------------------------------------- */
@@ -506,7 +507,7 @@ _Noreturn void rg__goentry(rg_g *g)
 	rg_m *m = rg__getm();
 	g->m = m;
 	after_switch(m);
-	RG_PROBE(go_start, g->id);
+	RG_PROBE(go_start, g->id, m->p->id);
 	g->fn(g->arg);
 	goexit1();
 }
@@ -540,7 +541,7 @@ static _Noreturn void goexit1(void)
 
 	if (g->is_main && !stopping())
 		main_finished(0); /* rg_exit from the main goroutine */
-	RG_PROBE(go_end, g->id);
+	RG_PROBE(go_end, g->id, m->p->id);
 	rg__count(&m->p->nexit);
 	atomic_store_explicit(&g->status, RG_G_DEAD, memory_order_relaxed);
 	m->after = RG_AFTER_EXIT;
@@ -593,7 +594,7 @@ static int newproc(const char *name, void (*fn)(void *), void *arg, bool is_main
 	if (!g->tsan_fiber)
 		g->tsan_fiber = rg__san_tsan_create();
 	atomic_store_explicit(&g->status, RG_G_RUNNABLE, memory_order_release);
-	RG_PROBE(go_create, g->id, fn);
+	RG_PROBE(go_create, g->id, fn, g->name);
 
 	if (p) {
 		rg__count(&p->nspawn);
@@ -628,12 +629,15 @@ void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
 	g->waitreason = reason;
 	g->waitsince = coarse_now();
 	rg__count(&m->p->npark);
+	rg__count(&m->p->nwaiting[reason]);
 	RG_PROBE(go_park, g->id, (int)reason);
 	m->after = RG_AFTER_PARK;
 	m->after_g = g;
 	m->after_unlockf = unlockf;
 	m->after_arg = arg;
 	switch_out(m, g, false);
+	/* Resumed, maybe on another P: that P's count takes it back. */
+	rg__uncount(&g->m->p->nwaiting[reason]);
 	g->waitreason = RG_WAIT_NONE;
 }
 
@@ -644,7 +648,7 @@ void rg__ready(rg_g *g)
 	if (!atomic_compare_exchange_strong_explicit(&g->status, &st, RG_G_RUNNABLE,
 			memory_order_acquire, memory_order_relaxed))
 		rg__throw("ready of a goroutine that is not waiting");
-	RG_PROBE(go_ready, g->id);
+	RG_PROBE(go_ready, g->id, rg_goid());
 	rg_m *m = rg__getm();
 	if (m && m->p) {
 		rg__runqput(m->p, g, true);
@@ -664,6 +668,7 @@ void rg_yield(void)
 		return;
 	}
 	rg_g *g = m->curg;
+	RG_PROBE(go_yield, g->id);
 	m->after = RG_AFTER_YIELD;
 	m->after_g = g;
 	switch_out(m, g, false);
@@ -955,6 +960,7 @@ void rg_syscall_exit(void)
 	g->m = m;
 	g->waitreason = RG_WAIT_NONE;
 	after_switch(m);
+	RG_PROBE(go_resume, g->id, m->p->id);
 }
 
 /* ---- sysmon -------------------------------------------------------- */
@@ -1352,6 +1358,7 @@ void rg_stats(rg_stats_t *out)
 		out->switches += atomic_load_explicit(&p->nswitch, memory_order_relaxed);
 		out->parks += atomic_load_explicit(&p->npark, memory_order_relaxed);
 		out->steals += atomic_load_explicit(&p->nsteal, memory_order_relaxed);
+		out->io_ops += atomic_load_explicit(&p->nio, memory_order_relaxed);
 		if (i < RG_STATS_MAX_PROCS)
 			out->runq[i] = rg__runqlen(p);
 	}
