@@ -470,6 +470,12 @@ void rg__sigstack_free(rg_m *m) RG_HIDDEN;
 _Noreturn void rg__fatal_deadlock(void) RG_HIDDEN;
 _Noreturn void rg__throw(const char *msg) RG_HIDDEN;
 
+/* ---- tracing (trace.c) --------------------------------------------- */
+
+/* Keeps trace.c's descriptor in statically linked programs (the linker
+ * would drop an object nothing calls). */
+void rg__trace_keep(void) RG_HIDDEN;
+
 /* ---- small helpers ------------------------------------------------- */
 
 /* Fields that one thread owns but sysmon or a dump reads while it runs

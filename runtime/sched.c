@@ -1206,6 +1206,7 @@ static int rt_start(const rg_config_t *cfg, bool embedded)
 		goto fail;
 	}
 	rg__signals_install();
+	rg__trace_keep();
 	atomic_store_explicit(&rg__sched.running, 1, memory_order_release);
 	if (pthread_create(&rg__sched.sysmon, NULL, sysmon, NULL) == 0)
 		rg__sched.sysmon_started = true;
