@@ -71,30 +71,15 @@ static const char *frame(struct symbolizer *sym, const struct rt_sample *s, int 
 	return sym_name(sym, s->ips[i], i > 0, src);
 }
 
-static bool is_rt(const char *n)
-{
-	return !strncmp(n, "rg_", 3);
-}
-
 const char *prof_user_site(struct rt_sample *s, struct symbolizer *sym, const char **src)
 {
-	/* The caller of the first public rg_ function from the leaf, past
-	 * any rg_ frames around it: user code calls the API, the API calls
-	 * internals (some static, without the prefix). */
-	int i = 0;
-	for (; i < s->depth; i++) {
-		const char *n = frame(sym, s, i, NULL);
-		if (is_rt(n) && strncmp(n, "rg__", 4))
-			break;
-	}
-	for (; i < s->depth && is_rt(frame(sym, s, i, NULL)); i++)
-		;
-	if (i >= s->depth) {
-		if (src)
-			*src = NULL;
-		return NULL;
-	}
-	return frame(sym, s, i, src);
+	/* The first frame from the leaf that is not the runtime's. */
+	for (int i = 0; i < s->depth; i++)
+		if (!sym_is_runtime(sym, s->ips[i], i > 0))
+			return frame(sym, s, i, src);
+	if (src)
+		*src = NULL;
+	return NULL;
 }
 
 const char *fmt_ns(double ns, char *buf, size_t len)

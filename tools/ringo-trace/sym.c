@@ -18,6 +18,7 @@ struct sym_ent {
 	uint64_t addr;
 	char *name;
 	char *src;
+	bool rt;        /* the runtime's own code */
 };
 
 struct symbolizer {
@@ -136,11 +137,28 @@ const char *sym_name(struct symbolizer *s, uint64_t addr, bool ret_addr, const c
 		}
 		e->addr = a;
 		e->name = strdup(name);
+		/* Runtime code: the API and internal names, anything in
+		 * libringo.so, and (with debug info) the runtime's sources,
+		 * which catch its static functions in a static link. */
+		const char *mname = mod ? dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL,
+							   NULL, NULL) : NULL;
+		const char *sp = e->src;
+		e->rt = !strncmp(e->name, "rg_", 3) || (mname && strstr(mname, "libringo")) ||
+			(sp && (!strncmp(sp, "runtime/", 8) || !strncmp(sp, "uring/", 6) ||
+				strstr(sp, "/runtime/") || strstr(sp, "/uring/")));
 		s->n++;
 	}
 	if (src)
 		*src = e->src;
 	return e->name;
+}
+
+bool sym_is_runtime(struct symbolizer *s, uint64_t addr, bool ret_addr)
+{
+	if (addr >= 0xffff800000000000ull)
+		return true;
+	sym_name(s, addr, ret_addr, NULL);
+	return slot(s, ret_addr && addr ? addr - 1 : addr)->rt;
 }
 
 void sym_close(struct symbolizer *s)

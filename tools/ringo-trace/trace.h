@@ -152,6 +152,9 @@ void sym_refresh(struct symbolizer *s);
  * ret_addr: the address is a return address (look up addr - 1).  The
  * strings live as long as s. */
 const char *sym_name(struct symbolizer *s, uint64_t addr, bool ret_addr, const char **src);
+/* True for the runtime's own frames (rg_* names, libringo.so, and code
+ * from runtime/ and uring/ where debug info says so). */
+bool sym_is_runtime(struct symbolizer *s, uint64_t addr, bool ret_addr);
 void sym_close(struct symbolizer *s);
 
 /* ---- stacks and their writers (stacks.c) ------------------------------- */
