@@ -1,8 +1,8 @@
 /*
  * chan.bpf.c — per-channel activity: operations (chan_send, chan_recv),
- * blocked sends and receives with the time they waited (the *_block /
- * *_unblock pairs, matched by goroutine: the thread may change across
- * the park), the creation site (chan_make's stack) and close.  Counters
+ * blocked sends and receives with the time they waited (from
+ * chan_*_block to the chan_send/chan_recv that completes the operation,
+ * matched by goroutine: the thread may change across the park), the creation site (chan_make's stack) and close.  Counters
  * sit in a per-CPU hash so that no two CPUs write one line.
  */
 #include "common.bpf.h"
@@ -75,24 +75,6 @@ int BPF_USDT(chan_close, void *c)
 	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(chan_send, void *c)
-{
-	struct rt_chan_stats *s = st((__u64)c);
-	if (s)
-		s->sends++;
-	return 0;
-}
-
-SEC("usdt")
-int BPF_USDT(chan_recv, void *c)
-{
-	struct rt_chan_stats *s = st((__u64)c);
-	if (s)
-		s->recvs++;
-	return 0;
-}
-
 static __always_inline int block_begin(void)
 {
 	__s64 g = rt_current_goid();
@@ -101,17 +83,23 @@ static __always_inline int block_begin(void)
 	return 0;
 }
 
-static __always_inline int block_end(__u64 c, bool send)
+/* An operation completed; if its goroutine had blocked in it, the wait
+ * ends here. */
+static __always_inline int op_done(__u64 c, bool send)
 {
+	struct rt_chan_stats *s = st(c);
+	if (!s)
+		return 0;
+	if (send)
+		s->sends++;
+	else
+		s->recvs++;
 	__s64 g = rt_current_goid();
 	__u64 *t = bpf_map_lookup_elem(&blocked, &g);
 	if (!t)
 		return 0;
 	__u64 d = bpf_ktime_get_ns() - *t;
 	bpf_map_delete_elem(&blocked, &g);
-	struct rt_chan_stats *s = st(c);
-	if (!s)
-		return 0;
 	if (send) {
 		s->send_blocks++;
 		s->send_block_ns += d;
@@ -123,10 +111,10 @@ static __always_inline int block_end(__u64 c, bool send)
 }
 
 SEC("usdt")
+int BPF_USDT(chan_send, void *c) { return op_done((__u64)c, true); }
+SEC("usdt")
+int BPF_USDT(chan_recv, void *c) { return op_done((__u64)c, false); }
+SEC("usdt")
 int BPF_USDT(chan_send_block, void *c) { return block_begin(); }
 SEC("usdt")
 int BPF_USDT(chan_recv_block, void *c) { return block_begin(); }
-SEC("usdt")
-int BPF_USDT(chan_send_unblock, void *c) { return block_end((__u64)c, true); }
-SEC("usdt")
-int BPF_USDT(chan_recv_unblock, void *c) { return block_end((__u64)c, false); }

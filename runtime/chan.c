@@ -404,10 +404,10 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 	}
 	if (rg__chan_send_locked(c, elem, &wake)) {
 		rg__unlock(&c->lock);
+		RG_PROBE(chan_send, c);
 		if (wake)
 			rg__sudog_wake(wake);
 		RG_PCOUNT(nchanop);
-		RG_PROBE(chan_send, c);
 		return true;
 	}
 	if (!block) {
@@ -417,16 +417,14 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 
 	/* Wait until a receiver takes the value from our frame.  Once
 	 * woken we must not touch c: the receiver may have freed it. */
-	size_t esize = c->elem_size;
 	sg.c = c;
 	sg.elem = (void *)elem;
-	RG_PROBE(chan_send_block, c, esize);
+	RG_PROBE(chan_send_block, c);
 	wait_locked(c, &c->sendq, &sg, RG_WAIT_CHAN_SEND);
-	RG_PROBE(chan_send_unblock, c, esize);
 	if (sg.result != RG_SG_DONE)
 		rg_panic("send on closed channel");
 	RG_PCOUNT(nchanop);
-	RG_PROBE(chan_send, c);  /* the value of c only: it may be freed */
+	RG_PROBE(chan_send, sg.c);  /* the pointer only: c may be freed */
 	return true;
 }
 
@@ -457,10 +455,10 @@ bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
 	rg__lock(&c->lock);
 	if (rg__chan_recv_locked(c, elem, ok, &wake)) {
 		rg__unlock(&c->lock);
+		RG_PROBE(chan_recv, c);
 		if (wake)
 			rg__sudog_wake(wake);
 		RG_PCOUNT(nchanop);
-		RG_PROBE(chan_recv, c);
 		return true;
 	}
 	if (!block) {
@@ -470,15 +468,13 @@ bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
 
 	/* Wait until a sender writes into elem, or close zeroes it.  Once
 	 * woken we must not touch c (see above). */
-	size_t esize = c->elem_size;
 	sg.c = c;
 	sg.elem = elem;
-	RG_PROBE(chan_recv_block, c, esize);
+	RG_PROBE(chan_recv_block, c);
 	wait_locked(c, &c->recvq, &sg, RG_WAIT_CHAN_RECV);
-	RG_PROBE(chan_recv_unblock, c, esize);
 	*ok = sg.result == RG_SG_DONE;
 	RG_PCOUNT(nchanop);
-	RG_PROBE(chan_recv, c);  /* the value of c only: it may be freed */
+	RG_PROBE(chan_recv, sg.c);  /* the pointer only: c may be freed */
 	return true;
 }
 

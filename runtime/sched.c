@@ -621,6 +621,16 @@ int rg_go_named(const char *name, void (*fn)(void *), void *arg)
 
 /* ---- parking ------------------------------------------------------- */
 
+/* The caller's goroutine id, 0 off a goroutine: inline, so that a probe
+ * argument makes no call (a call in a probe's arguments makes the
+ * compiler keep live values in callee-saved registers, which costs the
+ * unattached path pushes and pops). */
+static inline int64_t cur_goid(void)
+{
+	rg_g *g = rg__getg();
+	return g ? g->id : 0;
+}
+
 void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
 {
 	rg_m *m = rg__getm();
@@ -648,7 +658,7 @@ void rg__ready(rg_g *g)
 	if (!atomic_compare_exchange_strong_explicit(&g->status, &st, RG_G_RUNNABLE,
 			memory_order_acquire, memory_order_relaxed))
 		rg__throw("ready of a goroutine that is not waiting");
-	RG_PROBE(go_ready, g->id, rg_goid());
+	RG_PROBE(go_ready, g->id, cur_goid());
 	rg_m *m = rg__getm();
 	if (m && m->p) {
 		rg__runqput(m->p, g, true);
