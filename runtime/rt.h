@@ -161,9 +161,9 @@ struct rg_p {
 
 	/* Counters (owner writes, relaxed; rg_stats and ringo-trace's top
 	 * sum them; see trace.c).  nwaiting[r]: goroutines that parked with
-	 * reason r on this P, less those that resumed from such a park on
-	 * it: one P's entry may go negative, the sum over Ps is the number
-	 * of goroutines waiting for r now. */
+	 * reason r on this P, less those readied on it (rg__ready, by the
+	 * readier): one P's entry may go negative; the sum over Ps, less
+	 * rg__sched.nwaiting_nop[r], is the number waiting for r now. */
 	_Atomic int64_t nspawn, nexit, nswitch, npark, nsteal;
 	_Atomic int64_t nchanop, nmutexwait, nio;
 	_Atomic int64_t nwaiting[RG_WAIT_NREASONS];
@@ -264,6 +264,7 @@ struct rg_sched {
 
 	/* counters not owned by a P */
 	_Atomic int64_t nforeign_spawn, nthreads, nhandoff, nhogs, nio;
+	_Atomic int64_t nwaiting_nop[RG_WAIT_NREASONS]; /* readied off a P */
 
 	size_t stack_size;             /* bytes per stack slot, guard included */
 };

@@ -433,6 +433,7 @@ static void after_switch(rg_m *m)
 		 * finds it WAITING may ready it. */
 		atomic_store_explicit(&g->status, RG_G_WAITING, memory_order_release);
 		if (f && !f(g, arg)) {
+			rg__uncount(&m->p->nwaiting[g->waitreason]);
 			atomic_store_explicit(&g->status, RG_G_RUNNABLE, memory_order_relaxed);
 			rg__runqput(m->p, g, true);
 		}
@@ -646,8 +647,6 @@ void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
 	m->after_unlockf = unlockf;
 	m->after_arg = arg;
 	switch_out(m, g, false);
-	/* Resumed, maybe on another P: that P's count takes it back. */
-	rg__uncount(&g->m->p->nwaiting[reason]);
 	g->waitreason = RG_WAIT_NONE;
 }
 
@@ -660,6 +659,14 @@ void rg__ready(rg_g *g)
 		rg__throw("ready of a goroutine that is not waiting");
 	RG_PROBE(go_ready, g->id, cur_goid());
 	rg_m *m = rg__getm();
+	/* No longer waiting: the readier's P takes it off the count (the
+	 * reason is still in g until it runs); a thread without a P uses
+	 * the shared counter (timers on sysmon, foreign threads). */
+	if (m && m->p)
+		rg__uncount(&m->p->nwaiting[g->waitreason]);
+	else
+		atomic_fetch_add_explicit(&rg__sched.nwaiting_nop[g->waitreason], 1,
+					  memory_order_relaxed);
 	if (m && m->p) {
 		rg__runqput(m->p, g, true);
 	} else {

@@ -57,6 +57,7 @@ struct rg__trace_desc rg__trace_desc = {
 	.g_fn = offsetof(rg_g, fn),
 	.g_name = offsetof(rg_g, name),
 	.g_name_len = sizeof(((rg_g *)0)->name),
+	.sched_nwaiting_nop = ADDR(rg__sched.nwaiting_nop),
 };
 
 /* What only the loaded process knows: the names' addresses and where the

@@ -64,6 +64,9 @@ struct rg__trace_desc {
 	uint32_t m_curg, m_p, m_id;
 	/* Offsets in struct rg_g. */
 	uint32_t g_id, g_status, g_waitreason, g_fn, g_name, g_name_len;
+
+	/* Appended (a reader checks size before using it). */
+	uint64_t sched_nwaiting_nop;    /* _Atomic int64_t [nreasons] */
 };
 
 #endif

@@ -12,6 +12,9 @@
 #     hit per switch) under `ringo-trace runqlat`, which attaches both:
 #     (ns/switch traced - ns/switch untraced) / 2.
 #
+# (Shell functions share variables: loop counters in functions are w, k;
+# the main loops use i.)
+#
 # Writes BUILD/bench/trace.tsv (what, build, view, value, unit) and prints
 # a table.  Environment: TRACE_RUNS (default 3), TRACE_ECHO_SECS (default
 # 3), TRACE_PP_N (pingpong round trips, default 2000000).
@@ -67,14 +70,7 @@ pingpong() {
 	bin=$1/bench/bench_pingpong
 	case $2 in
 	none) "$bin" -n "$PPN" | value ;;
-	top)
-		"$bin" -n "$PPN" >"$TMP/pp" &
-		p=$!
-		"$TOOL" top -p $p -i 0.2 --json >/dev/null 2>&1 &
-		TPID=$!
-		wait $p
-		kill $TPID 2>/dev/null; wait $TPID 2>/dev/null; TPID=""
-		value <"$TMP/pp" ;;
+	top) "$TOOL" top -c "$bin -n $PPN" -i 0.2 --json 2>/dev/null | value ;;
 	record) "$TOOL" record -c "$bin -n $((PPN / 20))" -o "$TMP/r.json" 2>/dev/null | value ;;
 	*) "$TOOL" "$2" -c "$bin -n $((PPN / 20))" 2>/dev/null | value ;;
 	esac
@@ -84,9 +80,9 @@ pingpong() {
 echo_rps() {
 	"$1/ringo-echo" --addr 127.0.0.1:$PORT >/dev/null 2>&1 &
 	SPID=$!
-	i=0
+	w=0
 	while ! "$B/ringo-load" -a 127.0.0.1:$PORT -c 1 -d 0.05 --warmup 0 -q >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 100 ] || break
+		w=$((w + 1)); [ $w -lt 100 ] || break
 	done
 	case $2 in
 	none) ;;
@@ -96,12 +92,14 @@ echo_rps() {
 	esac
 	# wait until the tracer is attached: its probes' semaphores are up
 	if [ "$2" != none ] && [ "$2" != top ]; then
-		i=0
-		while [ $i -lt 200 ] && ! "$TOOL" list $SPID 2>/dev/null | awk 'NR > 2 && $3 > 0 { f = 1 } END { exit !f }'; do
-			i=$((i + 1)); sleep 0.05
+		w=0
+		while [ $w -lt 200 ] && ! "$TOOL" list $SPID 2>/dev/null | awk 'NR > 2 && $3 > 0 { f = 1 } END { exit !f }'; do
+			w=$((w + 1)); sleep 0.05
 		done
 	fi
 	"$B/ringo-load" -a 127.0.0.1:$PORT -c 64 -s 64 -d "$SECS" --warmup 0.5 -q | rps
+	# top's own CPU time (ticks of 10 ms) while it watched
+	[ "$2" != top ] || awk '{ print $14 + $15 }' /proc/$TPID/stat >>"$TMP/topcpu" 2>/dev/null
 	[ -z "$TPID" ] || { kill -INT $TPID 2>/dev/null; wait $TPID 2>/dev/null; TPID=""; }
 	kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; SPID=""
 }
@@ -137,19 +135,41 @@ for w in pingpong echo; do
 	done
 done
 
+# ---- 1b. unattached, in instructions (valgrind's callgrind) -------------
+# Wall time on a shared 2-core machine moves by tens of percent between
+# runs; the instructions of a pingpong round trip do not.  Slope between
+# two run lengths, so that start-up cancels out.
+if command -v valgrind >/dev/null 2>&1; then
+	for b in "$B" "$NB"; do
+		i1=$(RINGO_PROCS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+			"$b/bench/bench_pingpong" -n 20000 2>&1 | awk '/Collected/ { print $4 }')
+		i2=$(RINGO_PROCS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+			"$b/bench/bench_pingpong" -n 60000 2>&1 | awk '/Collected/ { print $4 }')
+		row pingpong-instr "$(basename "$b")" none "$(( (i2 - i1) / 40000 ))" instr/op
+	done
+fi
+
 # ---- 2. attached --------------------------------------------------------
-for view in top block record; do
-	: >"$TMP/pp.$view"; : >"$TMP/echo.$view"
-	i=0
-	while [ $i -lt "$RUNS" ]; do
+# Each run measures the untraced baseline and every view back to back, so
+# that they share the machine's load of the moment.
+VIEWS="none top block record"
+for view in $VIEWS; do : >"$TMP/pp.$view"; : >"$TMP/echo.$view"; done
+i=0
+while [ $i -lt "$RUNS" ]; do
+	for view in $VIEWS; do
 		pingpong "$B" $view >>"$TMP/pp.$view"
 		echo_rps "$B" $view >>"$TMP/echo.$view"
 		echo "attached $view run $((i + 1)): pingpong $(tail -n 1 "$TMP/pp.$view") ns/op, echo $(tail -n 1 "$TMP/echo.$view") req/s" >&2
-		i=$((i + 1))
 	done
-	row pingpong "$(basename "$B")" $view "$(median <"$TMP/pp.$view")" ns/op
-	row echo "$(basename "$B")" $view "$(median <"$TMP/echo.$view")" req/s
+	i=$((i + 1))
 done
+for view in $VIEWS; do
+	row pingpong "$(basename "$B")" "attached-$view" "$(median <"$TMP/pp.$view")" ns/op
+	row echo "$(basename "$B")" "attached-$view" "$(median <"$TMP/echo.$view")" req/s
+done
+
+[ -s "$TMP/topcpu" ] && row top-cpu "$(basename "$B")" top \
+	"$(median <"$TMP/topcpu" | awk -v s="$SECS" '{ printf "%.2f", $1 / (s + 0.5) }')" "%cpu"
 
 # ---- 3. one uprobe hit --------------------------------------------------
 : >"$TMP/sw.none"; : >"$TMP/sw.rq"
@@ -169,18 +189,24 @@ function pct(a, b) { return (b > 0) ? sprintf("%+.1f%%", 100 * (a - b) / b) : "-
 END {
 	pp = v["pingpong", pb, "none"]; ppn = v["pingpong", nb, "none"]
 	e = v["echo", pb, "none"]; en = v["echo", nb, "none"]
+	app = v["pingpong", pb, "attached-none"]; ae = v["echo", pb, "attached-none"]
 	printf "\nunattached (probes compiled in vs -DRINGO_NO_PROBES; target within 1%%):\n"
 	printf "  pingpong  %8.1f ns/op vs %8.1f ns/op   %s\n", pp, ppn, pct(pp, ppn)
 	printf "  echo c=64 %8.0f req/s vs %8.0f req/s   %s\n", e, en, pct(e, en)
+	ip = v["pingpong-instr", pb, "none"]; ipn = v["pingpong-instr", nb, "none"]
+	if (ip != "")
+		printf "  pingpong  %8d instructions/op vs %8d   %s (callgrind, RINGO_PROCS=1)\n", ip, ipn, pct(ip, ipn)
 	printf "\nattached (throughput lost against the untraced run; target: echo <= 10%% under top):\n"
 	printf "  %-8s %14s %8s %14s %8s\n", "view", "pingpong ns/op", "lost", "echo req/s", "lost"
-	n = split("top block record", vs, " ")
+	n = split("none top block record", vs, " ")
 	for (i = 1; i <= n; i++) {
-		a = v["pingpong", pb, vs[i]]; r = v["echo", pb, vs[i]]
-		lp = (a > 0) ? sprintf("%.1f%%", 100 * (1 - pp / a)) : "-"
-		le = (e > 0) ? sprintf("%.1f%%", 100 * (1 - r / e)) : "-"
+		a = v["pingpong", pb, "attached-" vs[i]]; r = v["echo", pb, "attached-" vs[i]]
+		lp = (a > 0) ? sprintf("%.1f%%", 100 * (1 - app / a)) : "-"
+		le = (ae > 0) ? sprintf("%.1f%%", 100 * (1 - r / ae)) : "-"
 		printf "  %-8s %14.1f %8s %14.0f %8s\n", vs[i], a, lp, r, le
 	}
+	if (v["top-cpu", pb, "top"] != "")
+		printf "  (ringo-trace top itself used %.1f%% of one CPU while watching echo)\n", v["top-cpu", pb, "top"]
 	s0 = v["switch", pb, "none"]; s1 = v["switch", pb, "runqlat"]
 	printf "\nuprobe hit: switch %.1f ns untraced, %.1f ns with go_yield+go_resume attached: %.0f ns per hit\n", s0, s1, (s1 - s0) / 2
 }' "$OUT"

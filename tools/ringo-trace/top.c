@@ -28,6 +28,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,6 +54,7 @@ struct snap {
 	int nprocs;
 	struct pview p[MAX_P];
 	int64_t foreign_spawn, nsyscall, globalq, sched_nio;
+	int64_t nwaiting_nop[RT_MAX_REASONS];
 	double when;
 };
 
@@ -144,6 +146,10 @@ static bool read_snap(struct top *tp, struct snap *s)
 	s->globalq = gq;
 	s->nprocs = nprocs;
 	unsigned nr = d->nreasons < RT_MAX_REASONS ? d->nreasons : RT_MAX_REASONS;
+	memset(s->nwaiting_nop, 0, sizeof(s->nwaiting_nop));
+	if (d->size >= offsetof(struct rg__trace_desc, sched_nwaiting_nop) + 8 &&
+	    d->sched_nwaiting_nop)
+		target_read(t, d->sched_nwaiting_nop, s->nwaiting_nop, nr * 8);
 	for (int i = 0; i < nprocs; i++) {
 		struct pview *p = &s->p[i];
 		unsigned samples = p->samples, busy = p->busy;
@@ -238,6 +244,7 @@ static void totals(struct target *t, const struct snap *s, struct totals *o)
 			o->blocked[r] += p->nwaiting[r];
 	}
 	for (unsigned r = 0; r < nr; r++) {
+		o->blocked[r] -= s->nwaiting_nop[r];
 		if (o->blocked[r] < 0)
 			o->blocked[r] = 0;
 		o->blocked_sum += o->blocked[r];
