@@ -252,7 +252,7 @@ static void test_block_names_channel_waiter(void **state)
 	snprintf(pb, sizeof(pb), "%s/block.pb.gz", tmpdir);
 	snprintf(folded, sizeof(folded), "%s/block.folded", tmpdir);
 	int rc;
-	char *o = run(&rc, "%s block -p %d -d 1 --pprof %s --folded %s", tool, (int)c.pid, pb,
+	char *o = run(&rc, "%s block -p %d -d 0.5 --pprof %s --folded %s", tool, (int)c.pid, pb,
 		      folded);
 	stop(&c);
 	if (rc != 0 || !strstr(o, "[chan receive]  site=chan_waiter"))
@@ -280,7 +280,7 @@ static void test_mutex_names_contender(void **state)
 	char pb[128];
 	snprintf(pb, sizeof(pb), "%s/mutex.pb.gz", tmpdir);
 	int rc;
-	char *o = run(&rc, "%s mutex -p %d -d 1 --pprof %s", tool, (int)c.pid, pb);
+	char *o = run(&rc, "%s mutex -p %d -d 0.5 --pprof %s", tool, (int)c.pid, pb);
 	stop(&c);
 	if (rc != 0 || !strstr(o, "waiter=lock_hammer  holder=lock_hammer"))
 		fail_msg("mutex did not name lock_hammer:\n%s", o);
@@ -303,7 +303,7 @@ static void test_profile_labels(void **state)
 	char pb[128];
 	snprintf(pb, sizeof(pb), "%s/cpu.pb.gz", tmpdir);
 	int rc;
-	char *o = run(&rc, "%s profile -p %d -d 1 -F 499 --pprof %s", tool, (int)c.pid, pb);
+	char *o = run(&rc, "%s profile -p %d -d 0.7 -F 499 --pprof %s", tool, (int)c.pid, pb);
 	stop(&c);
 	if (rc != 0 || !strstr(o, "hammer"))
 		fail_msg("profile saw no hammer goroutine:\n%s", o);
