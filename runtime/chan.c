@@ -337,6 +337,7 @@ rg_chan_t *rg_chan_make(size_t elem_size, size_t cap)
 	c->cap = cap;
 	c->elem_size = elem_size;
 	c->buf = (char *)(c + 1);  /* no bytes there for signal channels */
+	RG_PROBE(chan_make, c, elem_size, cap);
 	return c;
 }
 
@@ -349,10 +350,13 @@ void rg_chan_free(rg_chan_t *c)
 	rg__unlock(&c->lock);
 	if (busy)
 		rg_panic("free of a channel that goroutines wait on");
-	if (c->release)
-		c->release(c);  /* a timer's channel: its timer frees it */
-	else
-		free(c);
+	if (c->release) {
+		c->release(c);  /* a timer's channel: its timer frees it (and
+				   fires chan_free when it does) */
+		return;
+	}
+	RG_PROBE(chan_free, c);
+	free(c);
 }
 
 rg_chan_t *rg__chan_init_owned(void *mem, size_t elem_size, size_t cap,
@@ -364,6 +368,7 @@ rg_chan_t *rg__chan_init_owned(void *mem, size_t elem_size, size_t cap,
 	c->elem_size = elem_size;
 	c->buf = (char *)(c + 1);
 	c->release = release;
+	RG_PROBE(chan_make, c, elem_size, cap);
 	return c;
 }
 
@@ -426,8 +431,10 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 	}
 	if (rg__chan_send_locked(c, elem, &wake)) {
 		rg__unlock(&c->lock);
+		RG_PROBE(chan_send, c);
 		if (wake)
 			rg__sudog_wake(wake);
+		RG_PCOUNT(nchanop);
 		return true;
 	}
 	if (!block) {
@@ -437,14 +444,14 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 
 	/* Wait until a receiver takes the value from our frame.  Once
 	 * woken we must not touch c: the receiver may have freed it. */
-	size_t esize = c->elem_size;
 	sg.c = c;
 	sg.elem = (void *)elem;
-	RG_PROBE(chan_send_block, c, esize);
+	RG_PROBE(chan_send_block, c);
 	wait_locked(c, &c->sendq, &sg, RG_WAIT_CHAN_SEND);
-	RG_PROBE(chan_send_unblock, c, esize);
 	if (sg.result != RG_SG_DONE)
 		rg_panic("send on closed channel");
+	RG_PCOUNT(nchanop);
+	RG_PROBE(chan_send, sg.c);  /* the pointer only: c may be freed */
 	return true;
 }
 
@@ -475,8 +482,10 @@ bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
 	rg__lock(&c->lock);
 	if (rg__chan_recv_locked(c, elem, ok, &wake)) {
 		rg__unlock(&c->lock);
+		RG_PROBE(chan_recv, c);
 		if (wake)
 			rg__sudog_wake(wake);
+		RG_PCOUNT(nchanop);
 		return true;
 	}
 	if (!block) {
@@ -486,13 +495,13 @@ bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
 
 	/* Wait until a sender writes into elem, or close zeroes it.  Once
 	 * woken we must not touch c (see above). */
-	size_t esize = c->elem_size;
 	sg.c = c;
 	sg.elem = elem;
-	RG_PROBE(chan_recv_block, c, esize);
+	RG_PROBE(chan_recv_block, c);
 	wait_locked(c, &c->recvq, &sg, RG_WAIT_CHAN_RECV);
-	RG_PROBE(chan_recv_unblock, c, esize);
 	*ok = sg.result == RG_SG_DONE;
+	RG_PCOUNT(nchanop);
+	RG_PROBE(chan_recv, sg.c);  /* the pointer only: c may be freed */
 	return true;
 }
 

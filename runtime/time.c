@@ -65,6 +65,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "probes.h"
+
 enum {
 	TK_TIMER,   /* rg_timer_new: rg_timer_free frees it */
 	TK_TICKER,  /* rg_ticker_new */
@@ -118,10 +120,12 @@ static void tmr_slab_init(void)
 
 static void tmr_destroy(tmr *t)
 {
-	if (t->c)
+	if (t->c) {
+		RG_PROBE(chan_free, t->c);  /* its chan_make fired in init_owned */
 		rg__slab_free(&tmr_slab, t->c);
-	else
+	} else {
 		free(t);
+	}
 }
 
 /* t->lock held (or t not yet shared): arms the node for `when`; the
