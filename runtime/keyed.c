@@ -5,8 +5,8 @@
  *
  * Layout: the keys are spread over shards by a 64-bit hash (XXH3, from
  * Debian's libxxhash-dev, used header-only: no library to link).  Each
- * shard has its own lock, a hash table (uthash, Debian's uthash-dev:
- * intrusive, keyed by bytes, one allocation per entry holding the handle,
+ * shard has its own rg_mutex_t (it spins, then parks the goroutine), a
+ * hash table (uthash, Debian's uthash-dev: intrusive, keyed by bytes, one allocation per entry holding the handle,
  * the bucket and the key; 1024 buckets to start with, so chains stay
  * short without expansions) and a CLOCK hand over the table's entries.
  * One shard until max_keys reaches 4096, then 64, each allowed
@@ -79,7 +79,7 @@ struct kentry {
 };
 
 struct shard {
-	rg__lock_t lock;             /* guards the rest */
+	rg_mutex_t lock;             /* guards the rest */
 	struct kentry *table;        /* uthash head */
 	struct kentry *hand;         /* CLOCK hand; NULL: the first entry */
 	size_t n, max;
@@ -176,7 +176,7 @@ bool rg_keyed_allow(rg_keyed_limiter_t *k, const void *key, size_t len, int64_t 
 	struct shard *s = &k->shards[k->shift == 64 ? 0 : h >> k->shift];
 	struct kentry *e;
 
-	rg__lock(&s->lock);
+	rg_mutex_lock(&s->lock);
 	HASH_FIND_BYHASHVALUE(hh, s->table, key, len, (unsigned)h, e);
 	if (e) {
 		e->ref = 1;
@@ -184,7 +184,7 @@ bool rg_keyed_allow(rg_keyed_limiter_t *k, const void *key, size_t len, int64_t 
 		sweep(k, s, now);
 		e = malloc(sizeof(*e) + len);
 		if (!e) {
-			rg__unlock(&s->lock);
+			rg_mutex_unlock(&s->lock);
 			return false;
 		}
 		memcpy(e->key, key, len);
@@ -195,7 +195,7 @@ bool rg_keyed_allow(rg_keyed_limiter_t *k, const void *key, size_t len, int64_t 
 		oom_hit = false;
 		HASH_ADD_KEYPTR_BYHASHVALUE(hh, s->table, e->key, len, (unsigned)h, e);
 		if (oom_hit) {
-			rg__unlock(&s->lock);
+			rg_mutex_unlock(&s->lock);
 			free(e);
 			return false;
 		}
@@ -220,7 +220,7 @@ bool rg_keyed_allow(rg_keyed_limiter_t *k, const void *key, size_t len, int64_t 
 			e->last = now;
 		}
 	}
-	rg__unlock(&s->lock);
+	rg_mutex_unlock(&s->lock);
 	return ok;
 }
 
@@ -228,9 +228,9 @@ size_t rg_keyed_len(rg_keyed_limiter_t *k)
 {
 	size_t n = 0;
 	for (int i = 0; i < k->nshards; i++) {
-		rg__lock(&k->shards[i].lock);
+		rg_mutex_lock(&k->shards[i].lock);
 		n += k->shards[i].n;
-		rg__unlock(&k->shards[i].lock);
+		rg_mutex_unlock(&k->shards[i].lock);
 	}
 	return n;
 }

@@ -15,10 +15,11 @@
  * reservations are values; a reservation cancelled once cannot be
  * cancelled again (its tokens are zeroed).
  *
- * Locking: one rg__lock_t per limiter around each call's arithmetic,
- * never held across a wait (Go's sync.Mutex; the critical section is a
- * few dozen instructions, so spinning, which rg__lock does first, beats
- * parking).
+ * Locking: one rg_mutex_t per limiter around each call's arithmetic,
+ * never held across a wait (x/time/rate's sync.Mutex, and ours: it
+ * spins briefly, then parks the goroutine, so four goroutines hammering
+ * one limiter on two Ps do not block threads the way a runtime lock,
+ * which sleeps the thread with its P, would on a loaded machine).
  *
  * Rejected: a lock-free GCRA encoding (one int64 "theoretical arrival
  * time" updated by CAS).  It is the same bucket for Allow, but x/time/rate
@@ -34,7 +35,7 @@
 #define NEVER INT64_MIN
 
 struct rg_limiter {
-	rg__lock_t lock;             /* guards the rest */
+	rg_mutex_t lock;             /* guards the rest */
 	int burst;
 	double limit;                /* events/s; RG_INF (or >= DBL_MAX): none */
 	double tokens;
@@ -86,7 +87,7 @@ static rg_reservation_t reserve(rg_limiter_t *l, int64_t t, int n, int64_t max_w
 		*why = RES_BURST;
 		return r;
 	}
-	rg__lock(&l->lock);
+	rg_mutex_lock(&l->lock);
 	if (is_inf(l->limit)) {
 		r.ok = true;
 		r.tokens = n;
@@ -121,7 +122,7 @@ static rg_reservation_t reserve(rg_limiter_t *l, int64_t t, int n, int64_t max_w
 			l->last_event = r.time_to_act;
 		}
 	}
-	rg__unlock(&l->lock);
+	rg_mutex_unlock(&l->lock);
 	return r;
 }
 
@@ -160,7 +161,7 @@ void rg_reservation_cancel(rg_reservation_t *r, int64_t t)
 	if (!r->ok)
 		return;
 	rg_limiter_t *l = r->lim;
-	rg__lock(&l->lock);
+	rg_mutex_lock(&l->lock);
 	if (is_inf(l->limit) || r->tokens == 0 || r->time_to_act < t)
 		goto out;
 	/* Tokens reserved after r (between r's time and the last event)
@@ -182,16 +183,16 @@ void rg_reservation_cancel(rg_reservation_t *r, int64_t t)
 	}
 out:
 	r->tokens = 0;  /* a second cancel does nothing */
-	rg__unlock(&l->lock);
+	rg_mutex_unlock(&l->lock);
 }
 
 int rg_limiter_wait_n(rg_limiter_t *l, int n, rg_ctx_t *ctx)
 {
 	int64_t t = rg__nanotime();
-	rg__lock(&l->lock);
+	rg_mutex_lock(&l->lock);
 	int burst = l->burst;
 	double limit = l->limit;
-	rg__unlock(&l->lock);
+	rg_mutex_unlock(&l->lock);
 
 	if (n < 0 || (n > burst && !is_inf(limit)))
 		return -EINVAL;
@@ -221,25 +222,25 @@ int rg_limiter_wait(rg_limiter_t *l, rg_ctx_t *ctx)
 
 double rg_limiter_tokens(rg_limiter_t *l, int64_t now)
 {
-	rg__lock(&l->lock);
+	rg_mutex_lock(&l->lock);
 	double tokens = advance(l, now);
-	rg__unlock(&l->lock);
+	rg_mutex_unlock(&l->lock);
 	return tokens;
 }
 
 double rg_limiter_limit(rg_limiter_t *l)
 {
-	rg__lock(&l->lock);
+	rg_mutex_lock(&l->lock);
 	double r = l->limit;
-	rg__unlock(&l->lock);
+	rg_mutex_unlock(&l->lock);
 	return r;
 }
 
 int rg_limiter_burst(rg_limiter_t *l)
 {
-	rg__lock(&l->lock);
+	rg_mutex_lock(&l->lock);
 	int b = l->burst;
-	rg__unlock(&l->lock);
+	rg_mutex_unlock(&l->lock);
 	return b;
 }
 
@@ -247,11 +248,11 @@ void rg_limiter_set_limit_at(rg_limiter_t *l, int64_t now, double rate)
 {
 	if (bad_rate(rate))
 		rg_panic("rate: limit %g is negative or NaN", rate);
-	rg__lock(&l->lock);
+	rg_mutex_lock(&l->lock);
 	l->tokens = advance(l, now);
 	l->last = now;
 	l->limit = rate;
-	rg__unlock(&l->lock);
+	rg_mutex_unlock(&l->lock);
 }
 
 void rg_limiter_set_limit(rg_limiter_t *l, double rate)
@@ -263,11 +264,11 @@ void rg_limiter_set_burst_at(rg_limiter_t *l, int64_t now, int burst)
 {
 	if (burst < 0)
 		rg_panic("rate: burst %d is negative", burst);
-	rg__lock(&l->lock);
+	rg_mutex_lock(&l->lock);
 	l->tokens = advance(l, now);
 	l->last = now;
 	l->burst = burst;
-	rg__unlock(&l->lock);
+	rg_mutex_unlock(&l->lock);
 }
 
 void rg_limiter_set_burst(rg_limiter_t *l, int burst)

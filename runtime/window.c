@@ -25,7 +25,7 @@
  *
  * Time: a now earlier than the latest seen counts as the latest (the
  * monotonic clock never goes back; explicit times in a test might).
- * One rg__lock_t per limiter around each call.
+ * One rg_mutex_t per limiter around each call (see rate.c).
  *
  * Rejected: a log of every request (allowed or not), as some write-ups
  * of the sliding log do: memory grows with the offered load instead of
@@ -39,7 +39,7 @@
 #define LOG_MAX ((int64_t)1 << 24)
 
 struct rg_window {
-	rg__lock_t lock;             /* guards the rest */
+	rg_mutex_t lock;             /* guards the rest */
 	int kind;                    /* RG_WINDOW_* (constant) */
 	int64_t limit, window;       /* constant */
 	int64_t latest;              /* latest now seen */
@@ -152,7 +152,7 @@ static bool log_allow(rg_window_t *w, int64_t now)
 bool rg_window_allow(rg_window_t *w, int64_t now)
 {
 	bool ok;
-	rg__lock(&w->lock);
+	rg_mutex_lock(&w->lock);
 	if (w->started || w->len) {
 		if (now < w->latest)
 			now = w->latest;
@@ -170,6 +170,6 @@ bool rg_window_allow(rg_window_t *w, int64_t now)
 		ok = log_allow(w, now);
 		break;
 	}
-	rg__unlock(&w->lock);
+	rg_mutex_unlock(&w->lock);
 	return ok;
 }
