@@ -8,8 +8,8 @@
  * shard has its own rg_mutex_t (it spins, then parks the goroutine), a
  * hash table (uthash, Debian's uthash-dev: intrusive, keyed by bytes,
  * one allocation per entry holding the handle, the bucket and the key;
- * 1024 buckets to start with, so chains stay short without expansions) and a CLOCK hand over the table's entries.
- * One shard until max_keys reaches 4096, then 64, each allowed
+ * 1024 buckets to start with, so chains stay short without expansions)
+ * and a CLOCK hand over the table's entries.  One shard until max_keys reaches 4096, then 64, each allowed
  * max_keys / 64 entries (the remainder spread over the first ones), so
  * the total never exceeds max_keys.
  *
