@@ -9,9 +9,10 @@
  * hash table (uthash, Debian's uthash-dev: intrusive, keyed by bytes,
  * one allocation per entry holding the handle, the bucket and the key;
  * 1024 buckets to start with, so chains stay short without expansions)
- * and a CLOCK hand over the table's entries.  One shard until max_keys reaches 4096, then 64, each allowed
- * max_keys / 64 entries (the remainder spread over the first ones), so
- * the total never exceeds max_keys.
+ * and a CLOCK hand over the table's entries.  One shard until max_keys
+ * reaches 4096, then 64, each allowed max_keys / 64 entries (the
+ * remainder spread over the first ones), so the total never exceeds
+ * max_keys.
  *
  * A bucket is x/time/rate's for AllowN(now, 1), with the arithmetic of
  * bucket.h (so a key answers as a rate.Limiter of its own would).
