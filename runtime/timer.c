@@ -212,32 +212,70 @@ bool rg__timer_del(rg_timer *t)
 	}
 }
 
+/* One-shot fires popped under the lock and run after it (at most this
+ * many per round trip of p->tlock). */
+#define FIRE_BATCH 32
+
+struct fire {
+	void (*fn)(void *, int64_t);
+	void *arg;
+};
+
+/* Runs popped one-shot fires with no lock held. */
+static void run_fires(struct fire *f, int n, int64_t now)
+{
+	for (int i = 0; i < n; i++)
+		f[i].fn(f[i].arg, now);
+}
+
 int64_t rg__timers_run(rg_p *p, int64_t now)
 {
 	rg_m *m = rg__getm();
+	struct fire batch[FIRE_BATCH];
+	int nb = 0;
 
 	rg__lock(&p->tlock);
 	clean_root(p);
 	while (p->ntimers && p->timers[0].when <= now) {
 		rg_timer *t = p->timers[0].t;
-		heap_remove(p, 0);
-		clean_root(p);
 		void (*fn)(void *, int64_t) = t->fn;
 		void *arg = t->arg;
 		int64_t period = t->period;
 
-		update_timer0(p);
-		atomic_store_explicit(&t->pp, NULL, memory_order_relaxed);
 		if (period <= 0) {
-			/* One-shot: t may be gone the moment fn runs (a sleeping
-			 * goroutine's timer lives on its stack), so it is IDLE
-			 * before fn and never touched after. */
+			heap_remove(p, 0);
+			clean_root(p);
+			/* One-shot: t may be gone the moment fn runs (a
+			 * sleeping goroutine's timer lives on its stack), so
+			 * it is IDLE before fn and never touched after; fns
+			 * are batched so that a burst of expiries takes the
+			 * lock once per FIRE_BATCH (rg__timer_del already
+			 * answers false once the timer is popped). */
+			atomic_store_explicit(&t->pp, NULL, memory_order_relaxed);
 			atomic_store_explicit(&t->state, RG_TIMER_IDLE, memory_order_release);
-			rg__unlock(&p->tlock);
-			fn(arg, now);
-			rg__lock(&p->tlock);
+			batch[nb++] = (struct fire){fn, arg};
+			if (nb == FIRE_BATCH) {
+				update_timer0(p);
+				rg__unlock(&p->tlock);
+				run_fires(batch, nb, now);
+				nb = 0;
+				rg__lock(&p->tlock);
+			}
 			continue;
 		}
+		if (nb) {
+			/* Keep the order of `when`: earlier fires first. */
+			update_timer0(p);
+			rg__unlock(&p->tlock);
+			run_fires(batch, nb, now);
+			nb = 0;
+			rg__lock(&p->tlock);
+			continue;  /* the root may have changed */
+		}
+		heap_remove(p, 0);
+		clean_root(p);
+		update_timer0(p);
+		atomic_store_explicit(&t->pp, NULL, memory_order_relaxed);
 		t->firing = m;
 		atomic_store_explicit(&t->state, RG_TIMER_FIRING, memory_order_relaxed);
 		rg__unlock(&p->tlock);
@@ -255,8 +293,10 @@ int64_t rg__timers_run(rg_p *p, int64_t now)
 				      memory_order_release);
 		update_timer0(p);
 	}
+	update_timer0(p);
 	int64_t next = p->ntimers ? p->timers[0].when : 0;
 	rg__unlock(&p->tlock);
+	run_fires(batch, nb, now);
 	return next;
 }
 
