@@ -112,18 +112,23 @@ static int sleep_main(void *arg)
 			rg_sleep(ds[i]);
 			int64_t el = rg_now() - t0;
 			CHECK_CMP(el, >=, ds[i]);
-			CHECK_CMP(el, <, ds[i] + 50 * MS);
+			CHECK_CMP(el, <, ds[i] + RGT_NEVER_MS * MS);
 		}
 	}
-	/* Non-positive durations return at once. */
-	int64_t t0 = rg_now();
+	/* Non-positive durations return at once: without parking (the only
+	 * goroutine's park count stays as it was). */
+	rg_stats_t before = {.size = sizeof(before)}, after = {.size = sizeof(after)};
+	CHECK(rg_stats(&before) == 0);
 	rg_sleep(0);
 	rg_sleep(-5 * MS);
-	CHECK_CMP(rg_now() - t0, <, 20 * MS);
+	CHECK(rg_stats(&after) == 0);
+	CHECK_CMP(after.parks, ==, before.parks);
 	return 0;
 }
 
-/* rg_sleep(d) for 1, 5, 20 ms takes at least d and less than d + 50 ms. */
+/* rg_sleep(d) for 1, 5, 20 ms takes at least d, and ends (how late on a
+ * loaded machine is for bench_timers to measure, not a test to bound);
+ * d <= 0 returns without parking. */
 static void test_sleep_accuracy(void **state)
 {
 	(void)state;
