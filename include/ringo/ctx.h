@@ -14,8 +14,9 @@
  *
  * Ownership.  C has no collector, so contexts are reference counted.
  * Every rg_ctx_with_* call returns a context holding one reference, the
- * creator's; rg_ctx_cancel drops it (after cancelling, for cancellable
- * contexts), exactly as Go's `defer cancel()`.  rg_ctx_release drops it
+ * creator's (or NULL with errno ENOMEM when out of memory);
+ * rg_ctx_cancel drops it (after cancelling, for cancellable contexts),
+ * exactly as Go's `defer cancel()`.  rg_ctx_release drops it
  * too, without cancelling.  Hand a context to a goroutine that may
  * outlive the caller's reference with rg_ctx_retain, and have the
  * goroutine rg_ctx_release it.  A child holds a reference on its parent,
