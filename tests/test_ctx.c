@@ -279,6 +279,7 @@ static int scen_deadline_inheritance(void *arg)
 	rg_ctx_t *p = rg_ctx_with_deadline(rg_ctx_background(), now + 30 * RG_MILLISECOND);
 	rg_ctx_t *late = rg_ctx_with_deadline(p, now + RG_HOUR);
 	rg_ctx_t *early = rg_ctx_with_timeout(p, 5 * RG_MILLISECOND);
+	int64_t made_early = rg_now();
 	rg_ctx_t *v = rg_ctx_with_value(late, &key_a, NULL);
 	rg_ctx_t *bv = rg_ctx_with_value(rg_ctx_background(), &key_b, NULL);
 	rg_ctx_t *nodl = rg_ctx_with_cancel(bv);
@@ -286,12 +287,17 @@ static int scen_deadline_inheritance(void *arg)
 
 	CHECK(rg_ctx_deadline(p, &tp) && tp == now + 30 * RG_MILLISECOND);
 	CHECK(rg_ctx_deadline(late, &tl) && tl == tp);
-	CHECK(rg_ctx_deadline(early, &te) && te < tp);
+	CHECK(rg_ctx_deadline(early, &te) && te <= tp);
+	if (made_early + 5 * RG_MILLISECOND < tp) /* not stalled past p's */
+		CHECK(te < tp);
 	CHECK(rg_ctx_deadline(v, &tv) && tv == tp);
 	CHECK(!rg_ctx_deadline(nodl, &tn) && tn == 0);
 
 	CHECK(!rg_chan_recv(rg_ctx_done(early), NULL));
-	CHECK(rg_ctx_err(early) == -ETIMEDOUT && rg_ctx_err(p) == 0);
+	int perr = rg_ctx_err(p);
+	CHECK(rg_ctx_err(early) == -ETIMEDOUT);
+	if (rg_now() < tp)  /* read before p's deadline: p not fired yet */
+		CHECK(perr == 0);
 	CHECK(!rg_chan_recv(rg_ctx_done(v), NULL));
 	CHECK(rg_now() >= tp);
 	CHECK(rg_ctx_err(p) == -ETIMEDOUT);
@@ -511,7 +517,9 @@ static int scen_callbacks(void *arg)
 	struct cbcount n6 = {0};
 	rg__ctx_cb_t cb6 = {.fn = count_cb, .arg = &n6};
 	rg_ctx_t *t = rg_ctx_with_timeout(rg_ctx_background(), 5 * RG_MILLISECOND);
-	CHECK(rg__ctx_cb_register(t, &cb6));
+	/* Armed, or (a stalled machine) past its deadline already and run
+	 * at once: either way it runs once, with -ETIMEDOUT. */
+	(void)rg__ctx_cb_register(t, &cb6);
 	rg_chan_recv(rg_ctx_done(t), NULL);
 	/* Done closes just before the callbacks run, on the timer's M. */
 	for (int i = 0; i < 1000 && !atomic_load(&n6.calls); i++)
