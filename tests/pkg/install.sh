@@ -52,9 +52,14 @@ have "$p/lib/libringo.a"
 readelf -d "$p/lib/libringo.so.$version" | grep -q "Library soname: \[libringo.so.$major\]" ||
 	bad "the library's soname is not libringo.so.$major"
 have "$p/lib/pkgconfig/ringo.pc"
-for t in ringo-echo ringo-load; do
-	[ -x "$p/bin/$t" ] || bad "tool $t not installed"
+# Every tool the build made (ringo-echo, ringo-load, ringo-trace when
+# its toolchain is there, ...), the demo excepted.
+for t in "$B"/ringo-*; do
+	case "$t" in *.d|*/ringo-demo) continue;; esac
+	[ -x "$t" ] || continue
+	[ -x "$p/bin/${t##*/}" ] || bad "tool ${t##*/} not installed"
 done
+[ -x "$p/bin/ringo-echo" ] || bad "ringo-echo not installed"
 [ ! -e "$p/bin/ringo-demo" ] || bad "the demo should not be installed"
 for page in docs/man/*.[1-8]; do
 	sec=${page##*.}
