@@ -13,6 +13,8 @@
 #   workload unit ringo go ratio better target met runs
 # Logs go to BUILD/bench/logs/patterns.<workload>.<side>.<i>.txt.
 #
+# Then tests/bench/ratediff.sh checks the token bucket's answers against
+# x/time/rate's on 11,804 random calls (stderr).
 # Environment: PATTERNS="timer_stop pool" runs only those workloads;
 # BENCH_TIMEOUT (default 120 s per run).  Run under
 # `flock /tmp/ringo-bench.lock` on a shared machine (make bench does not
@@ -99,4 +101,7 @@ for w in $LIST; do
 			(r == "" ? "FAIL" : r), (g == "" ? "FAIL" : g), ratio, t, met, n
 	}' >>"$TSV"
 done
+
+# The token bucket against x/time/rate, answer for answer (not a timing).
+sh "$(dirname "$0")/ratediff.sh" "$BUILD" >&2 || failed=1
 exit $failed
