@@ -58,6 +58,18 @@ GO_BIN    := $(GO_SRC:tests/bench/go/%.go=$(B)/bench/go_%)
 TOOL_SRC  := $(wildcard tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(B)/%)
 
+# ringo-pool has a directory of its own and links libhttp_parser and
+# libcrypto.  POOL_HAVE tells it which parts of ringo that are still
+# landing (pool, keyed limiter, processes, signal contexts) the public
+# headers declare.
+POOL_SRC  := $(wildcard tools/ringo-pool/*.c)
+POOL_OBJ  := $(POOL_SRC:%.c=$(B)/obj/%.o) $(B)/obj/tools/ringo-pool/status.o
+POOL_LIBS := -lhttp_parser -lcrypto -lm
+POOL_HAVE := $(shell for f in rg_pool_new:POOL rg_keyed_allow:KEYED rg_command:PROC \
+	rg_signal_notify_ctx:SIGNALS; do grep -qs "$${f%%:*}" include/ringo.h include/ringo/*.h \
+	&& echo -DRINGO_POOL_HAVE_$${f\#*:}=1; done)
+TOOL_BIN  += $(B)/ringo-pool
+
 .PHONY: all lib tests benches gobenches tools deps run test check bench clean
 all: lib tests benches tools
 
@@ -134,6 +146,21 @@ $(B)/%: tools/%.c $(B)/libringo.a
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -rdynamic -o $@ $< $(B)/libringo.a $(LDFLAGS) $(LIBS)
+
+$(B)/obj/tools/ringo-pool/%.o: tools/ringo-pool/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(POOL_HAVE) -c -o $@ $<
+
+$(B)/obj/tools/ringo-pool/status.o: tools/ringo-pool/status.S tools/ringo-pool/status.html
+	@mkdir -p $(dir $@)
+	$(call msg,AS,$<)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/ringo-pool: $(POOL_OBJ) $(B)/libringo.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -rdynamic -o $@ $(POOL_OBJ) $(B)/libringo.a $(LDFLAGS) \
+		$(POOL_LIBS) $(LIBS)
 
 clean:
 	rm -rf build build-*

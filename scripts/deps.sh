@@ -18,6 +18,10 @@ make:/usr/bin/make
 gcc:/usr/bin/gcc
 pkg-config:/usr/bin/pkg-config
 netcat-openbsd:/bin/nc.openbsd
+libhttp-parser-dev:/usr/include/http_parser.h
+libssl-dev:/usr/include/openssl/evp.h
+wrk:/usr/bin/wrk
+chromium:/usr/bin/chromium
 "
 
 missing=""
