@@ -23,7 +23,8 @@
  *   tell "escapes the root" from "does not exist".
  *
  * Only regular files are served (a FIFO would block, a device could be
- * anything).  The open is a syscall made directly (with the P released
+ * anything); the open itself is O_NONBLOCK so that a FIFO cannot hold
+ * it.  The open is a syscall made directly (with the P released
  * around it): the public API has rg_open (openat from AT_FDCWD) but no
  * openat2 and no dirfd-relative open, so the resolution rules above
  * cannot go through it; the reads do go through ringo (rg_pread),
@@ -129,7 +130,8 @@ static int walk_open(const char *rel)
 	char *comp = strtok_r(buf, "/", &save);
 	while (comp) {
 		char *next = strtok_r(NULL, "/", &save);
-		int flags = O_NOFOLLOW | O_CLOEXEC | (next ? O_PATH | O_DIRECTORY : O_RDONLY);
+		int flags = O_NOFOLLOW | O_CLOEXEC |
+			    (next ? O_PATH | O_DIRECTORY : O_RDONLY | O_NONBLOCK | O_NOCTTY);
 		int fd = openat(dir, comp, flags);
 		int e = errno;
 		if (dir != srv.root_fd)
@@ -150,7 +152,7 @@ int files_open_beneath(const char *rel)
 	rg_syscall_enter();
 	if (srv.openat2) {
 		struct open_how how = {
-			.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+			.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
 			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 		};
 		fd = (int)syscall(SYS_openat2, srv.root_fd, rel, &how, sizeof(how));
@@ -162,8 +164,11 @@ int files_open_beneath(const char *rel)
 	rg_syscall_exit();
 	if (fd < 0)
 		return -ENOENT; /* EXDEV (escapes), ELOOP, ENOENT: all the same */
+	/* O_NONBLOCK kept the open of a FIFO from waiting for a writer;
+	 * a regular file's reads must not see it (io_uring would answer
+	 * EAGAIN for pages not in the cache). */
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, 0) != 0) {
 		close(fd);
 		return -ENOENT;
 	}

@@ -225,6 +225,7 @@ static const char *reason(int status)
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
 	default: return "Unknown";
 	}
 }
@@ -399,6 +400,10 @@ static int on_headers_complete(http_parser *p)
 		header_done(c);
 	c->in_value = false;
 	c->head_done = true;
+	if (p->http_major != 1) {
+		c->err_status = 505; /* Go: "unsupported protocol version" */
+		return -1;
+	}
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > cfg.max_body) {
 		c->err_status = 413;
 		return -1;
@@ -583,6 +588,7 @@ static bool feed(conn_t *c)
 			answer_bad(c, 400);
 			return false;
 		}
+
 	}
 	/* A head that has not ended within max_header bytes. */
 	if (c->in_msg && !c->head_done && c->in_len - c->req_start > cfg.max_header) {

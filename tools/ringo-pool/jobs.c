@@ -59,7 +59,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if RINGO_POOL_HAVE_POOL
 #define HASH_SLICE 1024
 #define MAX_ROUNDS 1000000
 #define MAX_SLEEP_MS 60000
@@ -82,6 +81,7 @@ typedef struct job {
 	char extra[96];          /* extra response headers */
 } job_t;
 
+#if RINGO_POOL_HAVE_POOL
 static rg_pool_t *pool;
 static const EVP_MD *sha256;
 
@@ -351,6 +351,28 @@ static void submit(req_t *r, job_t *j)
 	job_unref(j);
 }
 
+#else /* !RINGO_POOL_HAVE_POOL */
+
+/* Until rg_pool_* lands (issue 9): the job endpoints say so. */
+int jobs_init(void)
+{
+	fprintf(stderr, "ringo-pool: warning: no job pool: this build's ringo has no "
+			"rg_pool (issue 9); /v1/hash, /v1/sleep, /v1/exec answer 501\n");
+	return 0;
+}
+
+void jobs_drain(void) {}
+
+/* The job's request is valid; only the pool is missing. */
+static void submit(req_t *r, job_t *j)
+{
+	free(j);
+	resp_error(r, 501, NULL, "jobs need rg_pool, which this build's ringo lacks (issue 9)");
+}
+#endif
+
+/* ---- the endpoints ---------------------------------------------------- */
+
 static job_t *job_new(int kind)
 {
 	job_t *j = calloc(1, sizeof(*j));
@@ -416,30 +438,3 @@ void handle_exec(req_t *r, const char *name, size_t name_len)
 	j->prog = prog;
 	submit(r, j);
 }
-
-#else /* !RINGO_POOL_HAVE_POOL */
-
-/* Until rg_pool_* lands (issue 9): the job endpoints say so. */
-int jobs_init(void)
-{
-	fprintf(stderr, "ringo-pool: warning: no job pool: this build's ringo has no "
-			"rg_pool (issue 9); /v1/hash, /v1/sleep, /v1/exec answer 501\n");
-	return 0;
-}
-
-void jobs_drain(void) {}
-
-static void no_pool(req_t *r)
-{
-	resp_error(r, 501, NULL, "jobs need rg_pool, which this build's ringo lacks (issue 9)");
-}
-
-void handle_hash(req_t *r) { no_pool(r); }
-void handle_sleep(req_t *r) { no_pool(r); }
-void handle_exec(req_t *r, const char *name, size_t name_len)
-{
-	(void)name;
-	(void)name_len;
-	no_pool(r);
-}
-#endif

@@ -263,12 +263,12 @@ static int serve(void *arg)
 
 	/* 1-2: stop accepting, fail readiness, end idle waits. */
 	int64_t drain_start = rg_now();
+	int64_t open_at_signal = atomic_load(&m.conns_open);
+	int64_t inflight_at_signal = atomic_load(&m.inflight);
 	atomic_store(&srv.draining, true);
 	signal_stop(sig);
 	rg_ctx_cancel(srv.idle_ctx);
 	rg_close(lfd);
-	int64_t open_at_signal = atomic_load(&m.conns_open);
-	int64_t inflight_at_signal = atomic_load(&m.inflight);
 	fprintf(stderr, "ringo-pool: draining: %lld connections, %lld requests in flight (grace %s)\n",
 		(long long)open_at_signal, (long long)inflight_at_signal,
 		format_duration(cfg.grace, d2, sizeof(d2)));
@@ -285,12 +285,15 @@ static int serve(void *arg)
 			(long long)cut);
 		rg_ctx_cancel(srv.kill_ctx);
 		rg_chan_recv(done, NULL);
+	} else {
+		/* Jobs whose clients are gone (a 504) may still run: they
+		 * end now rather than at their own deadline. */
+		rg_ctx_cancel(srv.kill_ctx);
 	}
 	rg_ctx_cancel(grace);
 	rg_chan_free(done);
 
 	/* 4: the pool. */
-	rg_ctx_cancel(srv.kill_ctx); /* no-op unless still live */
 	jobs_drain();
 	routes_fini();
 

@@ -50,7 +50,7 @@ const char *const reject_names[RJ_COUNT] = {
 };
 
 /* Status codes the server sends; anything else counts as "other". */
-static const int codes[] = {200, 400, 403, 404, 405, 408, 413, 429, 431, 500, 501, 502, 503, 504, 0};
+static const int codes[] = {200, 400, 403, 404, 405, 408, 413, 429, 431, 500, 501, 502, 503, 504, 505, 0};
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 
 /* Histogram bounds in seconds (le), Prometheus' defaults widened down. */
