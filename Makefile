@@ -1,7 +1,8 @@
 # ringo — build, test, benchmark.
 #
 #   make            libringo.a, libringo.so, tests, benchmarks, tools
-#   make run        installs what is missing, builds, runs the echo server
+#   make run        installs what is missing, builds, runs ringo-pool (HTTP)
+#   make run-echo   the same for the echo server
 #   make test       installs what is missing, builds, runs the whole suite
 #                   (plain build, then again under AddressSanitizer)
 #   make check      the suite once, in the current build (SAN=... to pick)
@@ -70,7 +71,7 @@ POOL_HAVE := $(shell for f in rg_pool_new:POOL rg_keyed_allow:KEYED rg_command:P
 	&& echo -DRINGO_POOL_HAVE_$${f\#*:}=1; done)
 TOOL_BIN  += $(B)/ringo-pool
 
-.PHONY: all lib tests benches gobenches tools deps run test check bench clean
+.PHONY: all lib tests benches gobenches tools deps run run-echo test check bench clean
 all: lib tests benches tools
 
 lib: $(B)/libringo.a $(B)/libringo.so
@@ -82,9 +83,15 @@ gobenches: $(GO_BIN)
 deps:
 	@sh scripts/deps.sh
 
-# The main job: the echo server on localhost until Ctrl+C
-# (ARGS="--addr 127.0.0.1:7000 --procs 2" to change it).
+# The main job: the worker-pool HTTP server on 127.0.0.1:8080 until
+# Ctrl+C, serving this repository at /v1/files/ and two commands at
+# /v1/exec/ (ARGS="--addr 127.0.0.1:9000 --workers 8" to change it).
+# run-echo: the echo server on 127.0.0.1:7000.
 run: deps
+	@$(MAKE) --no-print-directory tools
+	./$(B)/ringo-pool --root . --allow wc=/usr/bin/wc --allow sort=/usr/bin/sort $(ARGS)
+
+run-echo: deps
 	@$(MAKE) --no-print-directory tools
 	./$(B)/ringo-echo $(ARGS)
 
@@ -161,6 +168,26 @@ $(B)/ringo-pool: $(POOL_OBJ) $(B)/libringo.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -rdynamic -o $@ $(POOL_OBJ) $(B)/libringo.a $(LDFLAGS) \
 		$(POOL_LIBS) $(LIBS)
+
+# libFuzzer harness for ringo-pool's request handling (tests/fuzz/):
+# make fuzz-pool [FUZZ_SECS=60].  libFuzzer needs clang, and gcc's and
+# clang's ASan runtimes do not mix, so the library and the server's
+# objects are rebuilt with clang in build-fuzz/.
+FUZZ_SECS ?= 60
+FUZZ_B    := build-fuzz
+FUZZ_POOL := $(filter-out %/main.o,$(POOL_OBJ))
+.PHONY: fuzz-pool
+fuzz-pool:
+	@$(MAKE) --no-print-directory CC=clang SAN=address B=$(FUZZ_B) \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" $(FUZZ_B)/fuzz_pool_http
+	@mkdir -p $(FUZZ_B)/corpus/pool_http
+	$(FUZZ_B)/fuzz_pool_http -max_total_time=$(FUZZ_SECS) -timeout=20 -max_len=8192 \
+		-dict=tests/fuzz/pool_http.dict $(FUZZ_B)/corpus/pool_http tests/fuzz/corpus/pool_http
+
+$(B)/fuzz_pool_http: tests/fuzz/fuzz_pool_http.c $(FUZZ_POOL) $(B)/libringo.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(POOL_HAVE) -fsanitize=fuzzer -Itools/ringo-pool -o $@ $< \
+		$(FUZZ_POOL) $(B)/libringo.a $(LDFLAGS) $(POOL_LIBS) $(LIBS)
 
 clean:
 	rm -rf build build-*

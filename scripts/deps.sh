@@ -22,6 +22,7 @@ libhttp-parser-dev:/usr/include/http_parser.h
 libssl-dev:/usr/include/openssl/evp.h
 wrk:/usr/bin/wrk
 chromium:/usr/bin/chromium
+curl:/usr/bin/curl
 "
 
 missing=""

@@ -51,6 +51,38 @@ typedef struct server {
 
 /* ---- the server process ---------------------------------------------- */
 
+/* Servers still running: a failed assertion leaves its case early, and
+ * the teardown kills what it left. */
+static pid_t live[8];
+
+static void live_add(pid_t pid)
+{
+	for (int i = 0; i < 8; i++)
+		if (!live[i]) {
+			live[i] = pid;
+			return;
+		}
+}
+
+static void live_del(pid_t pid)
+{
+	for (int i = 0; i < 8; i++)
+		if (live[i] == pid)
+			live[i] = 0;
+}
+
+static int kill_leftovers(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 8; i++)
+		if (live[i]) {
+			kill(live[i], SIGKILL);
+			waitpid(live[i], NULL, 0);
+			live[i] = 0;
+		}
+	return 0;
+}
+
 static void drain(server_t *s, int timeout_ms)
 {
 	int64_t end = rgt_ms() + timeout_ms;
@@ -92,6 +124,7 @@ static void start_env(server_t *s, const char *extra, const char *env, long nofi
 		_exit(127);
 	}
 	close(pfd[1]);
+	live_add(s->pid);
 	s->out = pfd[0];
 	for (int i = 0; i < 400 && !strstr(s->log, "listening on"); i++)
 		drain(s, 50);
@@ -129,6 +162,7 @@ static int stop(server_t *s, int sig)
 	}
 	drain(s, 100);
 	close(s->out);
+	live_del(s->pid);
 	if (killed)
 		return -1000;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
@@ -1319,28 +1353,28 @@ int main(int argc, char **argv)
 		cmocka_set_test_filter(getenv("RGT_FILTER"));
 	make_tree();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_small_endpoints),
-		cmocka_unit_test(test_flags),
-		cmocka_unit_test(test_keepalive_and_pipelining),
-		cmocka_unit_test(test_bad_requests),
-		cmocka_unit_test(test_files_openat2),
-		cmocka_unit_test(test_files_walk),
-		cmocka_unit_test(test_files_off),
-		cmocka_unit_test(test_slowloris),
-		cmocka_unit_test(test_idle_timeout),
-		cmocka_unit_test(test_max_conns),
-		cmocka_unit_test(test_emfile_backoff),
-		cmocka_unit_test(test_10k_idle_connections),
-		cmocka_unit_test(test_drain_idle),
-		cmocka_unit_test(test_hash),
-		cmocka_unit_test(test_sleep),
-		cmocka_unit_test(test_503_queue_full),
-		cmocka_unit_test(test_429_rate_limit),
-		cmocka_unit_test(test_exec_allow_list),
-		cmocka_unit_test(test_504_kills_exec),
-		cmocka_unit_test(test_drain_in_flight),
-		cmocka_unit_test(test_drain_grace_and_second_signal),
-		cmocka_unit_test(test_status_page_in_chromium),
+		cmocka_unit_test_teardown(test_small_endpoints, kill_leftovers),
+		cmocka_unit_test_teardown(test_flags, kill_leftovers),
+		cmocka_unit_test_teardown(test_keepalive_and_pipelining, kill_leftovers),
+		cmocka_unit_test_teardown(test_bad_requests, kill_leftovers),
+		cmocka_unit_test_teardown(test_files_openat2, kill_leftovers),
+		cmocka_unit_test_teardown(test_files_walk, kill_leftovers),
+		cmocka_unit_test_teardown(test_files_off, kill_leftovers),
+		cmocka_unit_test_teardown(test_slowloris, kill_leftovers),
+		cmocka_unit_test_teardown(test_idle_timeout, kill_leftovers),
+		cmocka_unit_test_teardown(test_max_conns, kill_leftovers),
+		cmocka_unit_test_teardown(test_emfile_backoff, kill_leftovers),
+		cmocka_unit_test_teardown(test_10k_idle_connections, kill_leftovers),
+		cmocka_unit_test_teardown(test_drain_idle, kill_leftovers),
+		cmocka_unit_test_teardown(test_hash, kill_leftovers),
+		cmocka_unit_test_teardown(test_sleep, kill_leftovers),
+		cmocka_unit_test_teardown(test_503_queue_full, kill_leftovers),
+		cmocka_unit_test_teardown(test_429_rate_limit, kill_leftovers),
+		cmocka_unit_test_teardown(test_exec_allow_list, kill_leftovers),
+		cmocka_unit_test_teardown(test_504_kills_exec, kill_leftovers),
+		cmocka_unit_test_teardown(test_drain_in_flight, kill_leftovers),
+		cmocka_unit_test_teardown(test_drain_grace_and_second_signal, kill_leftovers),
+		cmocka_unit_test_teardown(test_status_page_in_chromium, kill_leftovers),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	remove_tree();
