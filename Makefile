@@ -66,9 +66,9 @@ TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(B)/%)
 POOL_SRC  := $(wildcard tools/ringo-pool/*.c)
 POOL_OBJ  := $(POOL_SRC:%.c=$(B)/obj/%.o) $(B)/obj/tools/ringo-pool/status.o
 POOL_LIBS := -lhttp_parser -lcrypto -lm
-POOL_HAVE := $(shell for f in rg_pool_new:POOL rg_keyed_allow:KEYED rg_command:PROC \
-	rg_signal_notify_ctx:SIGNALS; do grep -qs "$${f%%:*}" include/ringo.h include/ringo/*.h \
-	&& echo -DRINGO_POOL_HAVE_$${f\#*:}=1; done)
+pool_have = $(if $(shell grep -ls '$(1)' include/ringo.h include/ringo/*.h),-DRINGO_POOL_HAVE_$(2)=1)
+POOL_HAVE := $(call pool_have,rg_pool_new,POOL) $(call pool_have,rg_keyed_allow,KEYED) \
+	$(call pool_have,rg_command,PROC) $(call pool_have,rg_signal_notify_ctx,SIGNALS)
 TOOL_BIN  += $(B)/ringo-pool
 
 .PHONY: all lib tests benches gobenches tools deps run run-echo test check bench clean

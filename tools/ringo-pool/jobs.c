@@ -92,6 +92,10 @@ int jobs_init(void)
 		fprintf(stderr, "ringo-pool: OpenSSL has no SHA256\n");
 		return -ENOSYS;
 	}
+#if !RINGO_POOL_HAVE_PROC
+	fprintf(stderr, "ringo-pool: warning: exec needs rg_command, which this build's ringo "
+			"lacks (issue 10): /v1/exec answers 501\n");
+#endif
 	pool = rg_pool_new(cfg.workers, cfg.queue);
 	if (!pool) {
 		fprintf(stderr, "ringo-pool: rg_pool_new(%d, %d): %s\n", cfg.workers, cfg.queue,
