@@ -35,15 +35,15 @@ wrk.method = "POST"
 wrk.body = string.rep("x", 512)
 EOF
 U=http://127.0.0.1:$PORT
-wrk -t1 -c8 -d20s "$U/healthz" >/dev/null 2>&1 & LOADS="$LOADS $!"
-wrk -t1 -c12 -d20s -s "$TMP/hash.lua" "$U/v1/hash?rounds=20000" >/dev/null 2>&1 & LOADS="$LOADS $!"
-wrk -t1 -c40 -d20s "$U/v1/sleep?ms=200" >/dev/null 2>&1 & LOADS="$LOADS $!"
+wrk -t1 -c4 -d20s "$U/healthz" >/dev/null 2>&1 & LOADS="$LOADS $!"
+wrk -t1 -c4 -d20s -s "$TMP/hash.lua" "$U/v1/hash?rounds=20000" >/dev/null 2>&1 & LOADS="$LOADS $!"
+wrk -t1 -c14 -d20s "$U/v1/sleep?ms=200" >/dev/null 2>&1 & LOADS="$LOADS $!"
 ( for _ in $(seq 40); do curl -s -o /dev/null "$U/v1/files/README.md"; curl -s -o /dev/null "$U/v1/files/..%2fetc%2fpasswd"; sleep 0.1; done ) & LOADS="$LOADS $!"
 sleep 3
 
 chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
 	--disable-component-update --disable-sync --disable-dev-shm-usage --hide-scrollbars \
-	--user-data-dir="$TMP/profile" --window-size=1100,760 --virtual-time-budget=2500 \
+	--user-data-dir="$TMP/profile" --window-size=1100,820 --virtual-time-budget=60000 \
 	--screenshot="$TMP/shot.png" "$U/" >"$TMP/chromium.log" 2>&1 || {
 	echo "screenshot.sh: chromium failed:" >&2; tail -5 "$TMP/chromium.log" >&2; exit 1; }
 cp "$TMP/shot.png" "$OUT"
