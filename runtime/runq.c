@@ -60,7 +60,9 @@ rg_g *rg__runqget(rg_p *p)
 			memory_order_acquire, memory_order_relaxed))
 		return next;
 	if (rg__sched.nprocs == 1) {
-		/* One P: nobody can steal, so the owner needs no CAS. */
+		/* One P: nobody else moves the head (no thief, and sysmon's
+		 * drain leaves a lone P alone: see rg__runqdrain_global), so
+		 * the owner needs no CAS. */
 		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);
 		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
 		if (t == h)
@@ -147,6 +149,13 @@ int rg__runqdrain_global(rg_p *p)
 	_Atomic(rg_g *) buf[RG_RUNQ_SIZE];
 	rg_g *gs[RG_RUNQ_SIZE];
 	int total = 0;
+
+	/* A lone P: no other P could run what we moved, and its owner's
+	 * rg__runqget advances the head with a plain store, which a CAS of
+	 * ours would race with (the head moved back, and the moved Gs sat
+	 * in both queues and ran twice). */
+	if (rg__sched.nprocs == 1)
+		return 0;
 	for (;;) {
 		uint32_t n = runqgrab(p, buf, 0, true);
 		if (n == 0)

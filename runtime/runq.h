@@ -8,6 +8,11 @@
  * a slot is written (relaxed) before the tail is published (release), and
  * read (relaxed) before the head CAS (release) gives it back to the
  * owner.  runnext is taken by CAS from either side.
+ *
+ * With one P only its owner ever moves the head (there is no thief, and
+ * rg__runqdrain_global refuses a lone P), so rg__runqget advances it
+ * with a plain store there.  Anything new that takes from a P's queue
+ * from another thread must keep that rule or drop the shortcut.
  */
 #ifndef RG_RUNQ_H
 #define RG_RUNQ_H
@@ -28,7 +33,8 @@ rg_g *rg__runqsteal(rg_p *p, rg_p *victim, bool stealnext) RG_HIDDEN;
 
 /* Moves everything queued on p (runnext included) to the global queue;
  * any thread (sysmon, for a P held by a goroutine that never yields).
- * Returns how many moved. */
+ * Returns how many moved: none when p is the only P (nobody else could
+ * run them, and the owner's lock-free head relies on it). */
 int rg__runqdrain_global(rg_p *p) RG_HIDDEN;
 
 /* True if p has nothing queued (racy, but never wrongly true while the

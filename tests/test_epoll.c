@@ -655,13 +655,26 @@ static void test_deadline(void **state)
 
 struct forget_arg {
 	int fd;
-	int ms;
+	rg_g *waiter;   /* the goroutine that is to wait on fd */
 };
 
+/* True once g is parked waiting for I/O (its record is queued: the
+ * waiter queues before it parks). */
+static bool parked_on_io(rg_g *g)
+{
+	return atomic_load_explicit(&g->status, memory_order_acquire) == RG_G_WAITING &&
+	       __atomic_load_n(&g->waitreason, __ATOMIC_RELAXED) == RG_WAIT_IO;
+}
+
+/* Forgets fd once the waiter waits on it.  Not after a fixed sleep: a
+ * forget that comes before the wait finds nobody to wake, the wait then
+ * registers fd afresh and never ends (a hang the child-process tests
+ * reported as empty output). */
 static void forget_later(void *arg)
 {
 	struct forget_arg *f = arg;
-	rg_sleep((int64_t)f->ms * RG_MILLISECOND);
+	while (!parked_on_io(f->waiter))
+		rg_sleep(RG_MILLISECOND);
 	rg__epoll_forget(f->fd);
 }
 
@@ -672,7 +685,7 @@ static int scen_forget(void *arg)
 	(void)arg;
 	int sv[2];
 	CHECK(pair(sv) == 0);
-	struct forget_arg f = {.fd = sv[0], .ms = 10};
+	struct forget_arg f = {.fd = sv[0], .waiter = rg__getg()};
 	CHECK(rg_go(forget_later, &f) == 0);
 	int64_t t0 = rg_now();
 	CHECK_CMP(rg__epoll_wait_fd(sv[0], EPOLLIN, NULL), ==, -EBADF);
@@ -1013,7 +1026,7 @@ static int scen_refs_balance(void *arg)
 	if (rg__epoll_wait_fd(sv[0], EPOLLIN, ctx) != -ETIMEDOUT)
 		return 4;
 	rg_ctx_cancel(ctx);
-	struct forget_arg f = {.fd = sv[0], .ms = 5};
+	struct forget_arg f = {.fd = sv[0], .waiter = rg__getg()};
 	rg_go(forget_later, &f);
 	if (rg__epoll_wait_fd(sv[0], EPOLLIN, NULL) != -EBADF)
 		return 5;

@@ -54,6 +54,7 @@ int rgt_run_child(int (*fn)(void *), void *arg, int timeout_s, rgt_child_t *res)
 		int64_t left = deadline - rgt_ms();
 		if (left <= 0) {
 			kill(pid, SIGKILL);
+			res->timed_out = 1;
 			break;
 		}
 		int n = poll(&p, 1, (int)left);
@@ -69,6 +70,16 @@ int rgt_run_child(int (*fn)(void *), void *arg, int timeout_s, rgt_child_t *res)
 			break;
 	}
 	close(pfd[0]);
+	if (res->timed_out) {
+		/* Say so in the output: an empty report from a hung child
+		 * reads like a crash otherwise. */
+		int n = snprintf(res->out + len, sizeof(res->out) - len,
+				 "\n[rgtest: child killed after %d s without finishing]\n",
+				 timeout_s);
+		if (n > 0)
+			len += (size_t)n < sizeof(res->out) - len ? (size_t)n
+								   : sizeof(res->out) - 1 - len;
+	}
 	res->out[len] = 0;
 	while (waitpid(pid, &res->status, 0) < 0 && errno == EINTR)
 		;

@@ -35,6 +35,7 @@ typedef struct rgt_child {
 	int code;         /* WEXITSTATUS when exited */
 	int signaled;     /* WIFSIGNALED */
 	int sig;          /* WTERMSIG when signaled */
+	int timed_out;    /* killed after timeout_s (out says so too) */
 	char out[65536];  /* stdout and stderr together, NUL-terminated */
 } rgt_child_t;
 
