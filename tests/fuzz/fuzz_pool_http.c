@@ -171,8 +171,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool wr_open = true;
 	for (;;) {
 		struct pollfd p = {.fd = sv[0], .events = POLLIN | (wr_open ? POLLOUT : 0)};
-		if (poll(&p, 1, 10000) <= 0)
-			__builtin_trap(); /* the server neither reads nor answers */
+		if (poll(&p, 1, 10000) <= 0) {
+			/* The server neither reads nor answers: show where
+			 * every goroutine is, then fail. */
+			fprintf(stderr, "fuzz_pool_http: no progress in 10 s\n");
+			rg_dump_goroutines(2);
+			__builtin_trap();
+		}
 		if (p.revents & POLLOUT) {
 			ssize_t w = off < size ? send(sv[0], data + off, size - off, MSG_NOSIGNAL) : 0;
 			if (w > 0)
