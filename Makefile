@@ -48,6 +48,7 @@ TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_HELP := $(wildcard tests/helpers/*.c)
 TEST_HOBJ := $(TEST_HELP:%.c=$(B)/obj/%.o)
+TRACE_WORKLOADS := $(B)/tests/trace-workload $(B)/tests/trace-workload-so
 
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
@@ -71,11 +72,32 @@ POOL_HAVE := $(call pool_have,rg_pool_new,POOL) $(call pool_have,rg_keyed_allow,
 	$(call pool_have,rg_command,PROC) $(call pool_have,rg_signal_notify_ctx,SIGNALS)
 TOOL_BIN  += $(B)/ringo-pool
 
-.PHONY: all lib tests benches gobenches tools deps run run-echo test check bench clean
+# ringo-trace (tools/ringo-trace, BPF programs in bpf/): built when the
+# toolchain is there (clang, bpftool, libbpf, libdw, a kernel with BTF);
+# `make trace` says what is missing.
+CLANG     ?= clang
+BPFTOOL   ?= $(firstword $(wildcard /usr/sbin/bpftool /usr/bin/bpftool) bpftool)
+TRACE_SRC := $(wildcard tools/ringo-trace/*.c)
+TRACE_OBJ := $(TRACE_SRC:%.c=$(B)/obj/%.o)
+BPF_SRC   := $(wildcard bpf/*.bpf.c)
+BPF_SKEL  := $(BPF_SRC:bpf/%.bpf.c=$(B)/bpf/%.skel.h)
+BPF_ARCH  := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+TRACE_MISSING := $(strip \
+	$(if $(shell command -v $(CLANG) 2>/dev/null),,clang) \
+	$(if $(wildcard $(BPFTOOL)),,bpftool) \
+	$(if $(wildcard /usr/include/bpf/libbpf.h),,libbpf-dev) \
+	$(if $(wildcard /usr/include/elfutils/libdwfl.h),,libdw-dev) \
+	$(if $(wildcard /usr/include/zlib.h),,zlib1g-dev) \
+	$(if $(wildcard /sys/kernel/btf/vmlinux),,/sys/kernel/btf/vmlinux))
+ifeq ($(TRACE_MISSING),)
+TOOL_BIN  += $(B)/ringo-trace
+endif
+
+.PHONY: all lib tests benches gobenches tools deps run run-echo test check bench clean trace
 all: lib tests benches tools
 
 lib: $(B)/libringo.a $(B)/libringo.so
-tests: $(TEST_BIN)
+tests: $(TEST_BIN) $(TRACE_WORKLOADS)
 benches: $(BENCH_BIN) $(PEER_BIN)
 tools: $(TOOL_BIN)
 gobenches: $(GO_BIN)
@@ -133,6 +155,21 @@ $(B)/tests/%: tests/%.c $(TEST_HOBJ) $(B)/libringo.a
 	$(Q)$(CC) $(CFLAGS) -Itests -rdynamic -o $@ $< $(TEST_HOBJ) $(B)/libringo.a \
 		$(LDFLAGS) -lcmocka $(LIBS)
 
+# test_probes reads the USDT notes with libelf.
+$(B)/tests/test_probes: LIBS += -lelf
+
+# What test_trace traces: one workload linked statically, one with
+# libringo.so (found through its rpath).
+$(B)/tests/trace-workload: tests/trace_workload.c $(B)/libringo.a
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -rdynamic -o $@ $< $(B)/libringo.a $(LDFLAGS) $(LIBS)
+
+$(B)/tests/trace-workload-so: tests/trace_workload.c $(B)/libringo.so
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< -L$(B) -Wl,-rpath,'$$ORIGIN/..' -lringo $(LDFLAGS) -lpthread
+
 $(B)/bench/%: tests/bench/%.c $(B)/libringo.a
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
@@ -188,6 +225,40 @@ $(B)/fuzz_pool_http: tests/fuzz/fuzz_pool_http.c $(FUZZ_POOL) $(B)/libringo.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(POOL_HAVE) -fsanitize=fuzzer -Itools/ringo-pool -o $@ $< \
 		$(FUZZ_POOL) $(B)/libringo.a $(LDFLAGS) $(POOL_LIBS) $(LIBS)
+
+# ---- ringo-trace ------------------------------------------------------
+trace:
+ifeq ($(TRACE_MISSING),)
+	@$(MAKE) --no-print-directory $(B)/ringo-trace
+else
+	@echo "ringo-trace not built: missing $(TRACE_MISSING) (scripts/deps.sh installs the packages)"; exit 1
+endif
+
+$(B)/bpf/vmlinux.h:
+	@mkdir -p $(dir $@)
+	$(call msg,BTF,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+# Static pattern rules: the objects and skeletons are explicit targets,
+# never intermediates that make might skip or delete.
+BPF_OBJ   := $(BPF_SRC:bpf/%.bpf.c=$(B)/bpf/%.bpf.o)
+$(BPF_OBJ): $(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h bpf/ringo_trace.h $(B)/bpf/vmlinux.h
+	$(call msg,BPF,$<)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(B)/bpf -Ibpf \
+		-I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+$(BPF_SKEL): $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(TRACE_OBJ): $(B)/obj/tools/ringo-trace/%.o: tools/ringo-trace/%.c $(BPF_SKEL)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -I$(B)/bpf -Ibpf -c -o $@ $<
+
+$(B)/ringo-trace: $(TRACE_OBJ)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $(TRACE_OBJ) $(LDFLAGS) -lbpf -lelf -ldw -lz
 
 clean:
 	rm -rf build build-*

@@ -337,6 +337,7 @@ rg_chan_t *rg_chan_make(size_t elem_size, size_t cap)
 	c->cap = cap;
 	c->elem_size = elem_size;
 	c->buf = (char *)(c + 1);  /* no bytes there for signal channels */
+	RG_PROBE(chan_make, c, elem_size, cap);
 	return c;
 }
 
@@ -349,6 +350,7 @@ void rg_chan_free(rg_chan_t *c)
 	rg__unlock(&c->lock);
 	if (busy)
 		rg_panic("free of a channel that goroutines wait on");
+	RG_PROBE(chan_free, c);
 	free(c);
 }
 
@@ -402,8 +404,10 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 	}
 	if (rg__chan_send_locked(c, elem, &wake)) {
 		rg__unlock(&c->lock);
+		RG_PROBE(chan_send, c);
 		if (wake)
 			rg__sudog_wake(wake);
+		RG_PCOUNT(nchanop);
 		return true;
 	}
 	if (!block) {
@@ -413,14 +417,14 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 
 	/* Wait until a receiver takes the value from our frame.  Once
 	 * woken we must not touch c: the receiver may have freed it. */
-	size_t esize = c->elem_size;
 	sg.c = c;
 	sg.elem = (void *)elem;
-	RG_PROBE(chan_send_block, c, esize);
+	RG_PROBE(chan_send_block, c);
 	wait_locked(c, &c->sendq, &sg, RG_WAIT_CHAN_SEND);
-	RG_PROBE(chan_send_unblock, c, esize);
 	if (sg.result != RG_SG_DONE)
 		rg_panic("send on closed channel");
+	RG_PCOUNT(nchanop);
+	RG_PROBE(chan_send, sg.c);  /* the pointer only: c may be freed */
 	return true;
 }
 
@@ -451,8 +455,10 @@ bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
 	rg__lock(&c->lock);
 	if (rg__chan_recv_locked(c, elem, ok, &wake)) {
 		rg__unlock(&c->lock);
+		RG_PROBE(chan_recv, c);
 		if (wake)
 			rg__sudog_wake(wake);
+		RG_PCOUNT(nchanop);
 		return true;
 	}
 	if (!block) {
@@ -462,13 +468,13 @@ bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
 
 	/* Wait until a sender writes into elem, or close zeroes it.  Once
 	 * woken we must not touch c (see above). */
-	size_t esize = c->elem_size;
 	sg.c = c;
 	sg.elem = elem;
-	RG_PROBE(chan_recv_block, c, esize);
+	RG_PROBE(chan_recv_block, c);
 	wait_locked(c, &c->recvq, &sg, RG_WAIT_CHAN_RECV);
-	RG_PROBE(chan_recv_unblock, c, esize);
 	*ok = sg.result == RG_SG_DONE;
+	RG_PCOUNT(nchanop);
+	RG_PROBE(chan_recv, sg.c);  /* the pointer only: c may be freed */
 	return true;
 }
 

@@ -225,6 +225,7 @@ static void mutex_lock_slow(rg_mutex_t *mu, rg_wait_reason_t reason)
 		/* Locked, or being handed to a waiter: queue. */
 		if (!wait_start) {
 			wait_start = rg__nanotime();
+			RG_PCOUNT(nmutexwait);
 			RG_PROBE(mutex_wait_begin, mu);
 		}
 		if (!mutex_wait(mu, starving, awoke, queued, reason)) {
@@ -310,6 +311,7 @@ static void mutex_unlock_slow(rg_mutex_t *mu, uint32_t new)
 		if (!n)
 			mutex_inconsistent();
 		atomic_fetch_add_explicit(&rg__mutex_handoffs, 1, memory_order_relaxed);
+		RG_PROBE(mutex_unlock_wake, mu);
 		rg__waitq_wake(n);
 		/* The receiver sits in our runnext: let it run now rather
 		 * than when we next block, or the handoff buys no latency. */
@@ -344,6 +346,7 @@ static void mutex_unlock_slow(rg_mutex_t *mu, uint32_t new)
 	rg__unlock(ql);
 	if (!n)
 		mutex_inconsistent();
+	RG_PROBE(mutex_unlock_wake, mu);
 	rg__waitq_wake(n);
 }
 

@@ -159,8 +159,14 @@ struct rg_p {
 	int ntimers, captimers;
 	_Atomic int64_t timer0;
 
-	/* Counters (owner writes, relaxed; rg_stats sums them). */
+	/* Counters (owner writes, relaxed; rg_stats and ringo-trace's top
+	 * sum them; see trace.c).  nwaiting[r]: goroutines that parked with
+	 * reason r on this P, less those readied on it (rg__ready, by the
+	 * readier): one P's entry may go negative; the sum over Ps, less
+	 * rg__sched.nwaiting_nop[r], is the number waiting for r now. */
 	_Atomic int64_t nspawn, nexit, nswitch, npark, nsteal;
+	_Atomic int64_t nchanop, nmutexwait, nio;
+	_Atomic int64_t nwaiting[RG_WAIT_NREASONS];
 
 	/* sysmon's private view. */
 	uint32_t sm_schedtick, sm_syscalltick;
@@ -258,6 +264,7 @@ struct rg_sched {
 
 	/* counters not owned by a P */
 	_Atomic int64_t nforeign_spawn, nthreads, nhandoff, nhogs, nio;
+	_Atomic int64_t nwaiting_nop[RG_WAIT_NREASONS]; /* readied off a P */
 
 	size_t stack_size;             /* bytes per stack slot, guard included */
 };
@@ -464,6 +471,12 @@ void rg__sigstack_free(rg_m *m) RG_HIDDEN;
 _Noreturn void rg__fatal_deadlock(void) RG_HIDDEN;
 _Noreturn void rg__throw(const char *msg) RG_HIDDEN;
 
+/* ---- tracing (trace.c) --------------------------------------------- */
+
+/* Keeps trace.c's descriptor in statically linked programs (the linker
+ * would drop an object nothing calls). */
+void rg__trace_keep(void) RG_HIDDEN;
+
 /* ---- small helpers ------------------------------------------------- */
 
 /* Fields that one thread owns but sysmon or a dump reads while it runs
@@ -481,6 +494,21 @@ static inline void rg__count(_Atomic int64_t *c)
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 }
+
+static inline void rg__uncount(_Atomic int64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - 1,
+			      memory_order_relaxed);
+}
+
+/* Bumps counter `field` of the calling thread's P (owner-written, as
+ * rg__count); a thread without a P (foreign, sysmon) counts nothing. */
+#define RG_PCOUNT(field)                                        \
+	do {                                                    \
+		rg_m *pc_m_ = rg__getm();                       \
+		if (RG_LIKELY(pc_m_ && pc_m_->p))               \
+			rg__count(&pc_m_->p->field);            \
+	} while (0)
 
 static inline void rg__tick(_Atomic uint32_t *c)
 {

@@ -433,6 +433,7 @@ static void after_switch(rg_m *m)
 		 * finds it WAITING may ready it. */
 		atomic_store_explicit(&g->status, RG_G_WAITING, memory_order_release);
 		if (f && !f(g, arg)) {
+			rg__uncount(&m->p->nwaiting[g->waitreason]);
 			atomic_store_explicit(&g->status, RG_G_RUNNABLE, memory_order_relaxed);
 			rg__runqput(m->p, g, true);
 		}
@@ -494,6 +495,7 @@ static void switch_out(rg_m *m, rg_g *g, bool dies)
 	m = rg__getm();
 	g->m = m;
 	after_switch(m);
+	RG_PROBE(go_resume, g->id, m->p->id);
 }
 
 /* ---- goroutine lifecycle ------------------------------------------- */
@@ -506,7 +508,7 @@ _Noreturn void rg__goentry(rg_g *g)
 	rg_m *m = rg__getm();
 	g->m = m;
 	after_switch(m);
-	RG_PROBE(go_start, g->id);
+	RG_PROBE(go_start, g->id, m->p->id);
 	g->fn(g->arg);
 	goexit1();
 }
@@ -540,7 +542,7 @@ static _Noreturn void goexit1(void)
 
 	if (g->is_main && !stopping())
 		main_finished(0); /* rg_exit from the main goroutine */
-	RG_PROBE(go_end, g->id);
+	RG_PROBE(go_end, g->id, m->p->id);
 	rg__count(&m->p->nexit);
 	atomic_store_explicit(&g->status, RG_G_DEAD, memory_order_relaxed);
 	m->after = RG_AFTER_EXIT;
@@ -593,7 +595,7 @@ static int newproc(const char *name, void (*fn)(void *), void *arg, bool is_main
 	if (!g->tsan_fiber)
 		g->tsan_fiber = rg__san_tsan_create();
 	atomic_store_explicit(&g->status, RG_G_RUNNABLE, memory_order_release);
-	RG_PROBE(go_create, g->id, fn);
+	RG_PROBE(go_create, g->id, fn, g->name);
 
 	if (p) {
 		rg__count(&p->nspawn);
@@ -620,6 +622,16 @@ int rg_go_named(const char *name, void (*fn)(void *), void *arg)
 
 /* ---- parking ------------------------------------------------------- */
 
+/* The caller's goroutine id, 0 off a goroutine: inline, so that a probe
+ * argument makes no call (a call in a probe's arguments makes the
+ * compiler keep live values in callee-saved registers, which costs the
+ * unattached path pushes and pops). */
+static inline int64_t cur_goid(void)
+{
+	rg_g *g = rg__getg();
+	return g ? g->id : 0;
+}
+
 void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
 {
 	rg_m *m = rg__getm();
@@ -628,6 +640,7 @@ void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
 	g->waitreason = reason;
 	g->waitsince = coarse_now();
 	rg__count(&m->p->npark);
+	rg__count(&m->p->nwaiting[reason]);
 	RG_PROBE(go_park, g->id, (int)reason);
 	m->after = RG_AFTER_PARK;
 	m->after_g = g;
@@ -644,8 +657,16 @@ void rg__ready(rg_g *g)
 	if (!atomic_compare_exchange_strong_explicit(&g->status, &st, RG_G_RUNNABLE,
 			memory_order_acquire, memory_order_relaxed))
 		rg__throw("ready of a goroutine that is not waiting");
-	RG_PROBE(go_ready, g->id);
+	RG_PROBE(go_ready, g->id, cur_goid());
 	rg_m *m = rg__getm();
+	/* No longer waiting: the readier's P takes it off the count (the
+	 * reason is still in g until it runs); a thread without a P uses
+	 * the shared counter (timers on sysmon, foreign threads). */
+	if (m && m->p)
+		rg__uncount(&m->p->nwaiting[g->waitreason]);
+	else
+		atomic_fetch_add_explicit(&rg__sched.nwaiting_nop[g->waitreason], 1,
+					  memory_order_relaxed);
 	if (m && m->p) {
 		rg__runqput(m->p, g, true);
 	} else {
@@ -664,6 +685,7 @@ void rg_yield(void)
 		return;
 	}
 	rg_g *g = m->curg;
+	RG_PROBE(go_yield, g->id);
 	m->after = RG_AFTER_YIELD;
 	m->after_g = g;
 	switch_out(m, g, false);
@@ -955,6 +977,7 @@ void rg_syscall_exit(void)
 	g->m = m;
 	g->waitreason = RG_WAIT_NONE;
 	after_switch(m);
+	RG_PROBE(go_resume, g->id, m->p->id);
 }
 
 /* ---- sysmon -------------------------------------------------------- */
@@ -1200,6 +1223,7 @@ static int rt_start(const rg_config_t *cfg, bool embedded)
 		goto fail;
 	}
 	rg__signals_install();
+	rg__trace_keep();
 	atomic_store_explicit(&rg__sched.running, 1, memory_order_release);
 	if (pthread_create(&rg__sched.sysmon, NULL, sysmon, NULL) == 0)
 		rg__sched.sysmon_started = true;
@@ -1352,6 +1376,7 @@ void rg_stats(rg_stats_t *out)
 		out->switches += atomic_load_explicit(&p->nswitch, memory_order_relaxed);
 		out->parks += atomic_load_explicit(&p->npark, memory_order_relaxed);
 		out->steals += atomic_load_explicit(&p->nsteal, memory_order_relaxed);
+		out->io_ops += atomic_load_explicit(&p->nio, memory_order_relaxed);
 		if (i < RG_STATS_MAX_PROCS)
 			out->runq[i] = rg__runqlen(p);
 	}

@@ -10,6 +10,9 @@ liburing-dev:/usr/include/liburing.h
 libcmocka-dev:/usr/include/cmocka.h
 systemtap-sdt-dev:/usr/include/x86_64-linux-gnu/sys/sdt.h
 libbpf-dev:/usr/include/bpf/libbpf.h
+libelf-dev:/usr/include/gelf.h
+libdw-dev:/usr/include/elfutils/libdwfl.h
+zlib1g-dev:/usr/include/zlib.h
 bpftool:/usr/sbin/bpftool
 clang:/usr/bin/clang
 llvm:/usr/bin/llvm-strip

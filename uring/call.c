@@ -205,7 +205,7 @@ static ssize_t call_epoll(const struct io_uring_sqe *sqe, uint32_t events, rg_ct
 		if (r == -EINTR)
 			continue;
 		if (r != -EAGAIN || !events) {
-			atomic_fetch_add_explicit(&rg__sched.nio, 1, memory_order_relaxed);
+			RG_PCOUNT(nio);
 			return r;
 		}
 		int w = rg__epoll_wait_fd(sqe->fd, events, ctx);

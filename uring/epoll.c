@@ -739,7 +739,7 @@ int rg__epoll_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
 	 * be about to look at w. */
 	if (registered)
 		rg__ctx_cb_unregister(&cb);
-	RG_PROBE(io_complete, w.res, rg__nanotime() - t0);
+	RG_PROBE(io_complete, RG_PROBE_OP_EPOLL, w.res, rg__nanotime() - t0);
 	return w.res;
 }
 

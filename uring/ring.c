@@ -491,7 +491,7 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 	if (registered)
 		rg__ctx_cb_unregister(&cb);
 	RG_PROBE(io_complete, req.opcode, req.res, rg__nanotime() - t0);
-	atomic_fetch_add_explicit(&rg__sched.nio, 1, memory_order_relaxed);
+	RG_PCOUNT(nio);
 	if (cqe_flags)
 		*cqe_flags = req.flags;
 	if (req.res == -ECANCELED || req.res == -EINTR) {

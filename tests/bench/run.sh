@@ -254,6 +254,9 @@ if [ -f "$HERE/echo.sh" ] && [ "${BENCH_ECHO:-1}" != 0 ]; then
 	fi
 fi
 
+# The tracer's cost (issue 11): its own script, output in logs/trace.txt.
+[ "${BENCH_TRACE:-1}" = 0 ] || sh "$HERE/trace.sh" "$BUILD" >"$LOGS/trace.txt" 2>&1 || failed=1
+
 # ---- tables -----------------------------------------------------------
 # Plain-text table on stdout.
 awk -F'\t' -v OFS='' '
