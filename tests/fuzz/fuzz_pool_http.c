@@ -111,6 +111,29 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static size_t serve_bytes(const uint8_t *data, size_t size, uint32_t peer_ip, char **outp);
+
+/* Before fuzzing: the goroutine dump is for loopback peers only (the
+ * process tests cannot dial from another address; here the peer is
+ * whatever the harness says). */
+static void check_debug_access(void)
+{
+	static const char q[] = "GET /debug/goroutines HTTP/1.1\r\nConnection: close\r\n\r\n";
+	char *out;
+	serve_bytes((const uint8_t *)q, sizeof(q) - 1, 0xc0000201u, &out);
+	if (strncmp(out, "HTTP/1.1 403 ", 13) != 0) {
+		fprintf(stderr, "fuzz_pool_http: /debug/goroutines from 192.0.2.1: %.40s\n", out);
+		abort();
+	}
+	free(out);
+	serve_bytes((const uint8_t *)q, sizeof(q) - 1, INADDR_LOOPBACK, &out);
+	if (strncmp(out, "HTTP/1.1 200 ", 13) != 0 || !strstr(out, "goroutine ")) {
+		fprintf(stderr, "fuzz_pool_http: /debug/goroutines from loopback: %.40s\n", out);
+		abort();
+	}
+	free(out);
+}
+
 /* Checks the server's answer; traps on anything malformed. */
 static void check(const char *out, size_t len)
 {
@@ -149,16 +172,17 @@ static void check(const char *out, size_t len)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One connection: data in, the server's bytes out (*outp, malloc'd,
+ * NUL-terminated); returns their length. */
+static size_t serve_bytes(const uint8_t *data, size_t size, uint32_t peer_ip, char **outp)
 {
-	static unsigned turn;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		abort();
 	struct sockaddr_storage peer = {0};
 	struct sockaddr_in *in = (struct sockaddr_in *)&peer;
 	in->sin_family = AF_INET;
-	in->sin_addr.s_addr = htonl(turn++ % 2 ? INADDR_LOOPBACK : 0xc0000201u);
+	in->sin_addr.s_addr = htonl(peer_ip);
 	conn_t *c = conn_new(sv[1], &peer, sizeof(*in));
 	if (!c || rg_go(conn_go, c) != 0)
 		abort();
@@ -166,7 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Write the input while reading what comes back, so that neither
 	 * side's buffer fills while the other waits. */
 	size_t cap = 1 << 16, len = 0, off = 0;
-	char *out = malloc(cap);
+	char *out = malloc(cap + 1);
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	bool wr_open = true;
 	for (;;) {
@@ -189,7 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (len == cap)
-				out = realloc(out, cap *= 2);
+				out = realloc(out, (cap *= 2) + 1);
 			ssize_t n = read(sv[0], out + len, cap - len);
 			if (n == 0 || (n < 0 && errno != EAGAIN))
 				break;
@@ -199,6 +223,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	close(sv[0]);
 	rg_chan_recv(finished, NULL); /* conn_main has closed its end */
+	out[len] = 0;
+	*outp = out;
+	return len;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static unsigned turn;
+	static bool checked;
+	if (!checked) {
+		check_debug_access();
+		checked = true;
+	}
+	char *out;
+	size_t len = serve_bytes(data, size, turn++ % 2 ? INADDR_LOOPBACK : 0xc0000201u, &out);
 	check(out, len);
 	free(out);
 	return 0;
