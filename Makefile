@@ -221,6 +221,16 @@ fuzz-pool:
 	$(FUZZ_B)/fuzz_pool_http -max_total_time=$(FUZZ_SECS) -timeout=20 -max_len=8192 \
 		-dict=tests/fuzz/pool_http.dict $(FUZZ_B)/corpus/pool_http tests/fuzz/corpus/pool_http
 
+# The harness's inputs replayed without libFuzzer, in any build (see
+# tests/fuzz/replay.c): make fuzz-pool-replay [SAN=...].
+.PHONY: fuzz-pool-replay
+fuzz-pool-replay: $(B)/fuzz_pool_replay
+
+$(B)/fuzz_pool_replay: tests/fuzz/replay.c tests/fuzz/fuzz_pool_http.c $(FUZZ_POOL) $(B)/libringo.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(POOL_HAVE) -Itools/ringo-pool -o $@ tests/fuzz/replay.c \
+		tests/fuzz/fuzz_pool_http.c $(FUZZ_POOL) $(B)/libringo.a $(LDFLAGS) $(POOL_LIBS) $(LIBS)
+
 $(B)/fuzz_pool_http: tests/fuzz/fuzz_pool_http.c $(FUZZ_POOL) $(B)/libringo.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(POOL_HAVE) -fsanitize=fuzzer -Itools/ringo-pool -o $@ $< \
