@@ -69,7 +69,8 @@ POOL_OBJ  := $(POOL_SRC:%.c=$(B)/obj/%.o) $(B)/obj/tools/ringo-pool/status.o
 POOL_LIBS := -lhttp_parser -lcrypto -lm
 pool_have = $(if $(shell grep -ls '$(1)' include/ringo.h include/ringo/*.h),-DRINGO_POOL_HAVE_$(2)=1)
 POOL_HAVE := $(call pool_have,rg_pool_new,POOL) $(call pool_have,rg_keyed_allow,KEYED) \
-	$(call pool_have,rg_command,PROC) $(call pool_have,rg_signal_notify_ctx,SIGNALS)
+	$(call pool_have,rg_command,PROC) $(call pool_have,rg_signal_notify_ctx,SIGNALS) \
+	$(call pool_have,cancelling and freeing are two separate acts,CTX_RELEASE)
 TOOL_BIN  += $(B)/ringo-pool
 
 # ringo-trace (tools/ringo-trace, BPF programs in bpf/): built when the

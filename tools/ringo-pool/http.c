@@ -185,7 +185,7 @@ static int write_all(conn_t *c, const char *p, size_t n)
 		}
 		rg_ctx_t *wctx = conn_write_ctx(c);
 		ssize_t r = rg_write(c->fd, p, n, wctx);
-		rg_ctx_cancel(wctx);
+		ctx_end(wctx);
 		if (r < 0) {
 			c->broken = true;
 			return (int)r;
@@ -603,7 +603,7 @@ static bool feed(conn_t *c)
 static void drop_rctx(conn_t *c)
 {
 	if (c->rctx) {
-		rg_ctx_cancel(c->rctx);
+		ctx_end(c->rctx);
 		c->rctx = NULL;
 		c->rphase = PH_NONE;
 	}
@@ -681,7 +681,7 @@ static void linger_close(conn_t *c)
 			break;
 		total += (size_t)n;
 	}
-	rg_ctx_cancel(ctx);
+	ctx_end(ctx);
 }
 
 /* ---- the connection --------------------------------------------------- */

@@ -11,7 +11,7 @@
  *   select { job->done, ctx done }    │   run (checks ctx as it goes)
  *     done first: answer its result   │   busy--, send job->done
  *     ctx first:  504                 │   unref
- *   rg_ctx_cancel(ctx)  ──────────────┘   (a job past its deadline
+ *   ctx_end(ctx)        ──────────────┘   (a job past its deadline
  *   unref                                  sees ctx cancelled: hash
  *                                          stops, sleep wakes, exec
  *                                          is killed)
@@ -183,7 +183,7 @@ static void run_sleep(job_t *j)
 {
 	rg_ctx_t *t = rg_ctx_with_timeout(j->ctx, j->ms * RG_MILLISECOND);
 	rg_chan_recv(rg_ctx_done(t), NULL);
-	rg_ctx_cancel(t);
+	ctx_end(t);
 	if (rg_ctx_err(j->ctx)) {
 		job_result(j, 504, "deadline exceeded\n");
 		return;
@@ -324,7 +324,7 @@ static void submit(req_t *r, job_t *j)
 	int e = j->done ? rg_pool_try_submit(pool, job_run, j) : -ENOMEM;
 	if (e < 0) {
 		atomic_fetch_sub_explicit(&m.jobs_queued, 1, memory_order_relaxed);
-		rg_ctx_cancel(j->ctx);
+		ctx_end(j->ctx);
 		job_unref(j); /* the worker's reference: it never got the job */
 		job_unref(j);
 		if (e == -EPIPE) {
@@ -343,10 +343,10 @@ static void submit(req_t *r, job_t *j)
 	if (which == 1) {
 		/* The deadline won, or the grace period ended. */
 		metrics_reject(RJ_TIMEOUT);
-		rg_ctx_cancel(j->ctx); /* tells the job to stop */
+		ctx_end(j->ctx); /* tells the job to stop */
 		resp_error(r, 504, NULL, "deadline exceeded");
 	} else {
-		rg_ctx_cancel(j->ctx);
+		ctx_end(j->ctx);
 		if (j->status == 504)
 			metrics_reject(RJ_TIMEOUT);
 		resp_send(r, j->status, j->ctype, j->extra[0] ? j->extra : NULL, j->out,

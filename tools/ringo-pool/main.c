@@ -156,7 +156,7 @@ static rg_ctx_t *signal_ctx(void)
 }
 static void signal_stop(rg_ctx_t *ctx)
 {
-	rg_ctx_cancel(ctx); /* the second signal now has its default effect */
+	ctx_end(ctx); /* the second signal now has its default effect */
 }
 static void signals_block(void) {}
 #else
@@ -170,7 +170,7 @@ static void signal_watch(void *arg)
 	rg_ctx_t *ctx = arg;
 	struct signalfd_siginfo si;
 	if (rg_read(sig_fd, &si, sizeof(si), NULL) == (ssize_t)sizeof(si))
-		rg_ctx_cancel(ctx);
+		ctx_end(ctx);
 	if (rg_read(sig_fd, &si, sizeof(si), NULL) == (ssize_t)sizeof(si)) {
 		fprintf(stderr, "ringo-pool: second signal, exiting now\n");
 		_exit(1);
@@ -246,8 +246,11 @@ static int serve(void *arg)
 	slots = rg_chan_make(1, (size_t)cfg.max_conns);
 	for (long i = 0; i < cfg.max_conns; i++)
 		give_slot();
-	srv.idle_ctx = rg_ctx_with_cancel(rg_ctx_background());
-	srv.kill_ctx = rg_ctx_with_cancel(rg_ctx_background());
+	/* Connections make children of these until the last one is gone,
+	 * after they are cancelled: the server keeps a reference of its own
+	 * on each, dropped at the very end. */
+	srv.idle_ctx = rg_ctx_retain(rg_ctx_with_cancel(rg_ctx_background()));
+	srv.kill_ctx = rg_ctx_retain(rg_ctx_with_cancel(rg_ctx_background()));
 	rg_ctx_t *sig = signal_ctx();
 
 	printf("ringo-pool: listening on %s (%d Ps, %s backend, %d workers, queue %d, "
@@ -267,7 +270,7 @@ static int serve(void *arg)
 	int64_t inflight_at_signal = atomic_load(&m.inflight);
 	atomic_store(&srv.draining, true);
 	signal_stop(sig);
-	rg_ctx_cancel(srv.idle_ctx);
+	ctx_end(srv.idle_ctx);
 	rg_close(lfd);
 	fprintf(stderr, "ringo-pool: draining: %lld connections, %lld requests in flight (grace %s)\n",
 		(long long)open_at_signal, (long long)inflight_at_signal,
@@ -283,19 +286,21 @@ static int serve(void *arg)
 		cut = atomic_load(&m.conns_open);
 		fprintf(stderr, "ringo-pool: grace period over, cutting %lld connections\n",
 			(long long)cut);
-		rg_ctx_cancel(srv.kill_ctx);
+		ctx_end(srv.kill_ctx);
 		rg_chan_recv(done, NULL);
 	} else {
 		/* Jobs whose clients are gone (a 504) may still run: they
 		 * end now rather than at their own deadline. */
-		rg_ctx_cancel(srv.kill_ctx);
+		ctx_end(srv.kill_ctx);
 	}
-	rg_ctx_cancel(grace);
+	ctx_end(grace);
 	rg_chan_free(done);
 
 	/* 4: the pool. */
 	jobs_drain();
 	routes_fini();
+	rg_ctx_release(srv.idle_ctx);
+	rg_ctx_release(srv.kill_ctx);
 
 	/* 5: the summary. */
 	char sum[128];

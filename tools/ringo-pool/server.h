@@ -35,6 +35,20 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+/* Go's `defer cancel()`: cancels ctx and drops the caller's reference.
+ * The contract of contexts is changing (issue 14): rg_ctx_cancel used to
+ * drop the creator's reference itself; where ctx.h says cancelling and
+ * releasing are separate acts (the Makefile looks), it takes both calls.
+ * Every context this server makes ends here, so that change is this one
+ * line. */
+static inline void ctx_end(rg_ctx_t *ctx)
+{
+	rg_ctx_cancel(ctx);
+#if RINGO_POOL_HAVE_CTX_RELEASE
+	rg_ctx_release(ctx);
+#endif
+}
+
 /* ---- configuration (flags) ------------------------------------------ */
 
 typedef struct allow_entry {
