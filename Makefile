@@ -7,6 +7,10 @@
 #                   (plain build, then again under AddressSanitizer)
 #   make check      the suite once, in the current build (SAN=... to pick)
 #   make bench      benchmarks against Go and hand-written C (ratios)
+#   make install    headers, libringo.a/.so, ringo.pc, tools, man pages,
+#                   LICENSE and CHANGES
+#                   (PREFIX=/usr/local, DESTDIR= for staging; LIBDIR=...)
+#   make uninstall  removes what make install put there
 #   SAN=address|undefined|thread   sanitizer build (in build-$(SAN)/)
 #   V=1             show full commands
 #
@@ -14,7 +18,9 @@
 # tests/ the cmocka suite, tests/bench/ the benchmarks and their Go peers.
 
 CC      ?= cc
+CXX     ?= g++
 CFLAGS  ?= -O2 -g -Wall -Wextra
+CXXFLAGS ?= -O2 -g -Wall -Wextra
 LDFLAGS ?=
 SAN     ?=
 GO      ?= go
@@ -24,8 +30,16 @@ B := build
 else
 B := build-$(SAN)
 override CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer
+override CXXFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer
 override LDFLAGS += -fsanitize=$(SAN)
 endif
+
+# The version, read from include/ringo/version.h (the one place it is
+# written): the soname carries the major, the file name all three.
+version_part = $(shell sed -n 's/^.define RINGO_VERSION_$(1) *\([0-9]*\)$$/\1/p' include/ringo/version.h)
+VERSION := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+SONAME  := libringo.so.$(call version_part,MAJOR)
+SOFILE  := libringo.so.$(VERSION)
 
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Iinclude -Iruntime -Iuring \
 	-fno-omit-frame-pointer -MMD -MP
@@ -46,6 +60,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(LIB_ASM:%.S=$(B)/obj/%.o)
 
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+TESTXX_SRC := $(wildcard tests/test_*.cc)
+TEST_BIN  += $(TESTXX_SRC:tests/%.cc=$(B)/tests/%)
 TEST_HELP := $(wildcard tests/helpers/*.c)
 TEST_HOBJ := $(TEST_HELP:%.c=$(B)/obj/%.o)
 TRACE_WORKLOADS := $(B)/tests/trace-workload $(B)/tests/trace-workload-so
@@ -94,7 +110,8 @@ ifeq ($(TRACE_MISSING),)
 TOOL_BIN  += $(B)/ringo-trace
 endif
 
-.PHONY: all lib tests benches gobenches tools deps run run-echo test check bench clean trace
+.PHONY: all lib tests benches gobenches tools deps run run-echo test check bench clean trace \
+	install uninstall
 all: lib tests benches tools
 
 lib: $(B)/libringo.a $(B)/libringo.so
@@ -122,8 +139,15 @@ test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory check SAN=address
 
+# The packaging checks (exported symbols, make install, pkg-config,
+# static and shared linking) are about the build's artefacts, not the
+# runtime's behaviour: they run in the plain build only.
 check: lib tests tools
 	@sh scripts/run-tests.sh $(B)
+ifeq ($(SAN),)
+	@sh tests/pkg/symbols.sh $(B)
+	@MAKE="$(MAKE)" CC="$(CC)" sh tests/pkg/install.sh $(B)
+endif
 
 bench: deps
 	@$(MAKE) --no-print-directory SAN= lib benches gobenches tools
@@ -143,10 +167,17 @@ $(B)/libringo.a: $(LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/libringo.so: $(LIB_OBJ) runtime/ringo.map
+# libringo.so -> libringo.so.MAJOR (the soname) -> libringo.so.M.m.p.
+# -z defs: every symbol the library uses is in it or in $(LIBS)
+# (sanitizer builds leave theirs to the program).
+$(B)/$(SOFILE): $(LIB_OBJ) runtime/ringo.map include/ringo/version.h
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -Wl,--version-script=runtime/ringo.map $(LDFLAGS) \
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=runtime/ringo.map \
+		-Wl,--no-undefined-version $(if $(SAN),,-Wl,-z,defs) $(LDFLAGS) \
 		-o $@ $(LIB_OBJ) $(LIBS)
+
+$(B)/libringo.so: $(B)/$(SOFILE)
+	$(Q)ln -sf $(SOFILE) $(B)/$(SONAME) && ln -sf $(SONAME) $@
 
 # Tests and programs link the static library and export their symbols so
 # that backtraces in panic reports name functions.
@@ -154,7 +185,16 @@ $(B)/tests/%: tests/%.c $(TEST_HOBJ) $(B)/libringo.a
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -Itests -rdynamic -o $@ $< $(TEST_HOBJ) $(B)/libringo.a \
-		$(LDFLAGS) -lcmocka $(LIBS)
+		$(LDFLAGS) $(TEST_LDFLAGS) -lcmocka $(LIBS)
+
+# test_api fails the library's callocs on demand (constructors out of memory).
+$(B)/tests/test_api: TEST_LDFLAGS := -Wl,--wrap=calloc
+
+$(B)/tests/%: tests/%.cc $(TEST_HOBJ) $(B)/libringo.a
+	@mkdir -p $(dir $@)
+	$(call msg,CXX,$<)
+	$(Q)$(CXX) -std=c++11 -pedantic-errors $(CXXFLAGS) -Iinclude -Itests -MMD -MP -rdynamic -o $@ $< $(TEST_HOBJ) \
+		$(B)/libringo.a $(LDFLAGS) -lcmocka $(LIBS)
 
 # test_probes reads the USDT notes with libelf.
 $(B)/tests/test_probes: LIBS += -lelf
@@ -273,5 +313,67 @@ $(B)/ringo-trace: $(TRACE_OBJ)
 
 clean:
 	rm -rf build build-*
+
+# ---- install ----------------------------------------------------------
+#
+# make install PREFIX=/usr/local DESTDIR=/tmp/stage: DESTDIR is prepended
+# to every path (staging for a package), PREFIX is what ringo.pc says.
+# What is installed is found, not listed: every header in include/, every
+# man page in docs/man/ (docs/man/NAME.SECTION goes to manSECTION/), and
+# every program in TOOL_BIN but the demos in NOINST_TOOLS (a tool built
+# by its own rule joins by adding its binary to TOOL_BIN).
+
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/ringo
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL    ?= install
+
+NOINST_TOOLS := $(B)/ringo-demo
+INSTALL_TOOLS = $(filter-out $(NOINST_TOOLS),$(TOOL_BIN))
+INSTALL_HEADERS := $(wildcard include/ringo/*.h)
+MAN_PAGES := $(wildcard docs/man/*.[1-8])
+
+# ringo.pc names its directories through ${prefix} where they lie under
+# it, so that pkg-config --define-prefix can relocate an unpacked tree.
+pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+install: lib tools
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/ringo $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
+	$(Q)$(INSTALL) -m 644 include/ringo.h $(DESTDIR)$(INCLUDEDIR)/
+	$(Q)$(INSTALL) -m 644 $(INSTALL_HEADERS) $(DESTDIR)$(INCLUDEDIR)/ringo/
+	$(Q)$(INSTALL) -m 644 $(B)/libringo.a $(DESTDIR)$(LIBDIR)/
+	$(Q)$(INSTALL) -m 755 $(B)/$(SOFILE) $(DESTDIR)$(LIBDIR)/
+	$(Q)ln -sf $(SOFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	$(Q)ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libringo.so
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
+		-e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VERSION)|' \
+		ringo.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/ringo.pc
+	$(Q)$(INSTALL) -m 755 $(INSTALL_TOOLS) $(DESTDIR)$(BINDIR)/
+	$(Q)$(INSTALL) -d $(DESTDIR)$(DOCDIR)
+	$(Q)$(INSTALL) -m 644 LICENSE CHANGES README.md $(DESTDIR)$(DOCDIR)/
+	$(Q)for page in $(MAN_PAGES); do \
+		dir=$(DESTDIR)$(MANDIR)/man$${page##*.}; \
+		$(INSTALL) -d $$dir && sed 's/@VERSION@/$(VERSION)/g' $$page > $$dir/$${page##*/} || exit 1; \
+	done
+
+uninstall:
+	$(call msg,RM,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(INCLUDEDIR)/ringo.h \
+		$(addprefix $(DESTDIR)$(INCLUDEDIR)/ringo/,$(notdir $(INSTALL_HEADERS))) \
+		$(addprefix $(DESTDIR)$(LIBDIR)/,libringo.a libringo.so $(SONAME) $(SOFILE)) \
+		$(DESTDIR)$(PKGCONFIGDIR)/ringo.pc \
+		$(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INSTALL_TOOLS))) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,LICENSE CHANGES README.md)
+	$(Q)for page in $(notdir $(MAN_PAGES)); do \
+		rm -f $(DESTDIR)$(MANDIR)/man$${page##*.}/$$page; \
+	done
+	$(Q)rmdir $(DESTDIR)$(INCLUDEDIR)/ringo $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

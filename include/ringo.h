@@ -1,14 +1,39 @@
 /*
  * ringo — Go's concurrency model for C on Linux.
  *
- * The only header users include.  Conventions (see ../README.md):
- *   - functions that can fail return >= 0 on success and -errno on failure;
+ * The only header users include (it includes its parts in ringo/).
+ * Link with $(pkg-config --libs ringo), or -lringo -luring -lpthread.
+ *
+ * Errors, one rule for every call:
+ *   - a call that returns int or ssize_t returns >= 0 on success and
+ *     -errno on failure (-EINVAL, -ENOMEM, -ECANCELED, ...), never -1
+ *     with errno (errno is left as the syscalls on the way left it: do
+ *     not read it after such a call); rg_main passes on the result of
+ *     the program's main function;
+ *   - a constructor that returns a pointer (rg_chan_make,
+ *     rg_ctx_with_*, ...) returns NULL and sets errno (ENOMEM, EINVAL)
+ *     when it fails;
+ *   - a bool says yes or no; a void call cannot fail (or the failure is
+ *     a panic, below);
+ *   - a call that writes everything it is given (rg_write, rg_send,
+ *     rg_writev, ...) and is stopped by an error after some bytes went
+ *     out returns that count, short of n, as Go's Write returns n with
+ *     its error: compare the result with n; the error itself is what
+ *     the same call on the rest returns (see ringo/io.h);
  *   - programmer errors (send on a closed channel, unlocking an unlocked
- *     mutex, ...) are panics: a Go-style report on stderr, then abort();
+ *     mutex, ...) are panics: a Go-style report on stderr, then abort().
+ *
+ * Other conventions:
  *   - time is int64_t nanoseconds on CLOCK_MONOTONIC;
  *   - zero-initialised sync values are ready to use, as in Go;
+ *   - a call that only reads an object takes it const;
  *   - "goroutine" marks calls that must run on a goroutine, "any thread"
- *     calls that foreign OS threads may make too (after rg_init/rg_main).
+ *     calls that foreign OS threads may make too (after rg_init/rg_main);
+ *   - structs that may grow in later releases (rg_config_t, rg_stats_t)
+ *     open with a uint32_t size that the caller sets to sizeof the
+ *     struct; the library reads and writes only as far as size says, so
+ *     a program built against an older (or newer) ringo.h keeps working;
+ *   - this header is valid C11 and C++11.
  */
 #ifndef RINGO_H
 #define RINGO_H
@@ -55,9 +80,12 @@ RG_API void rg_sleep(int64_t ns);
 /* Runtime and goroutines                                              */
 /* ------------------------------------------------------------------ */
 
-/* Runtime configuration.  Zero fields take their defaults, which the
+/* Runtime configuration, a growable struct (see the top of this file):
+ *     rg_config_t cfg = {.size = sizeof(cfg), .procs = 4};
+ * Zero fields, and fields past size, take their defaults, which the
  * environment may override: RINGO_PROCS, RINGO_STACK_SIZE. */
 typedef struct rg_config {
+	uint32_t size;     /* sizeof(rg_config_t), set by the caller */
 	int procs;         /* number of Ps; default RINGO_PROCS or CPU count */
 	size_t stack_size; /* goroutine stack address space; default 256 KiB */
 } rg_config_t;
@@ -72,7 +100,10 @@ RG_API int rg_main(int (*fn)(void *), void *arg);
 /* Starts the runtime for embedding in a host program: goroutines run on
  * the runtime's own threads while the caller goes on; rg_go and the sync
  * and channel calls work from the caller's (foreign) threads.  cfg may be
- * NULL.  Returns 0, -EBUSY if already running, or -errno. */
+ * NULL (all defaults); it is read during the call only.  Returns 0,
+ * -EBUSY if already running, -EINVAL if cfg->size is not set, -E2BIG if
+ * cfg is a newer layout asking for something this library lacks (a
+ * non-zero field past its size), or another -errno. */
 RG_API int rg_init(const rg_config_t *cfg);
 
 /* Stops the runtime started by rg_init: goroutines still alive are
@@ -133,8 +164,12 @@ RG_API void rg_dump_goroutines(int fd);
 
 #define RG_STATS_MAX_PROCS 64
 
-/* Runtime counters; cumulative counts start at rg_main/rg_init. */
+/* Runtime counters; cumulative counts start at rg_main/rg_init.  A
+ * growable struct (see the top of this file): set size before the call,
+ *     rg_stats_t st = {.size = sizeof(st)};  rg_stats(&st);  */
 typedef struct rg_stats {
+	uint32_t size;            /* sizeof(rg_stats_t), set by the caller */
+	uint32_t reserved_;       /* written as 0 */
 	int64_t goroutines;       /* alive now */
 	int64_t procs;            /* number of Ps */
 	int64_t threads;          /* Ms (OS threads) started */
@@ -149,11 +184,14 @@ typedef struct rg_stats {
 	uint32_t runq[RG_STATS_MAX_PROCS]; /* per-P local run queue length */
 } rg_stats_t;
 
-/* Fills *out with a snapshot (each counter read atomically, the whole not
- * a consistent cut).  Any thread. */
-RG_API void rg_stats(rg_stats_t *out);
+/* Fills *out, as far as out->size reaches, with a snapshot (each counter
+ * read atomically, the whole not a consistent cut); all zero when the
+ * runtime is not running.  Returns 0, or -EINVAL (out NULL or out->size
+ * not set).  Any thread. */
+RG_API int rg_stats(rg_stats_t *out);
 
 /* The rest of the API, one part per concept. */
+#include "ringo/version.h" /* RINGO_VERSION_*, rg_version */
 #include "ringo/chan.h" /* channels and select */
 #include "ringo/sync.h" /* Mutex, RWMutex, WaitGroup, Once, Cond */
 #include "ringo/ctx.h"  /* contexts */

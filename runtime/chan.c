@@ -171,7 +171,7 @@ static inline void *slot(rg_chan_t *c, size_t i)
 	return c->buf + i * c->elem_size;
 }
 
-static inline size_t qcount(rg_chan_t *c)
+static inline size_t qcount(const rg_chan_t *c)
 {
 	return atomic_load_explicit(&c->qcount, memory_order_relaxed);
 }
@@ -546,12 +546,12 @@ void rg_chan_close(rg_chan_t *c)
 	}
 }
 
-size_t rg_chan_len(rg_chan_t *c)
+size_t rg_chan_len(const rg_chan_t *c)
 {
 	return c ? qcount(c) : 0;
 }
 
-size_t rg_chan_cap(rg_chan_t *c)
+size_t rg_chan_cap(const rg_chan_t *c)
 {
 	return c ? c->cap : 0;
 }

@@ -316,11 +316,15 @@ void rg_ctx_cancel(rg_ctx_t *ctx)
 
 /* ---- creation ------------------------------------------------------ */
 
+/* A node under parent holding one reference, or NULL with errno ENOMEM
+ * (nothing taken: the constructors return that NULL as it is). */
 static rg_ctx_t *ctx_alloc(rg_ctx_t *parent, int kind)
 {
 	rg_ctx_t *c = calloc(1, sizeof(*c));
-	if (!c)
-		rg__throw("out of memory allocating a context");
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	atomic_init(&c->refs, 1);
 	c->kind = (uint8_t)kind;
 	c->parent = rg_ctx_retain(parent);
@@ -336,6 +340,8 @@ static rg_ctx_t *ctx_new_cancel(rg_ctx_t *parent, int64_t when)
 	if (!parent)
 		parent = &ctx_background;
 	rg_ctx_t *c = ctx_alloc(parent, CTX_CANCEL);
+	if (!c)
+		return NULL;
 	rg_ctx_t *anc = parent->canc;
 	bool own_deadline = when < c->deadline;
 	int born = 0;
@@ -410,6 +416,8 @@ rg_ctx_t *rg_ctx_with_value(rg_ctx_t *parent, const void *key, void *val)
 	if (!key)
 		rg_panic("context: nil key");
 	rg_ctx_t *c = ctx_alloc(parent ? parent : &ctx_background, CTX_VALUE);
+	if (!c)
+		return NULL;
 	c->key = key;
 	c->val = val;
 	return c;
@@ -444,14 +452,14 @@ rg_chan_t *rg_ctx_done(rg_ctx_t *ctx)
 	return d;
 }
 
-int rg_ctx_err(rg_ctx_t *ctx)
+int rg_ctx_err(const rg_ctx_t *ctx)
 {
-	rg_ctx_t *k = ctx ? ctx->canc : NULL;
+	const rg_ctx_t *k = ctx ? ctx->canc : NULL;
 	/* Acquire: pairs with the canceller's release store. */
 	return k ? atomic_load_explicit(&k->err, memory_order_acquire) : 0;
 }
 
-bool rg_ctx_deadline(rg_ctx_t *ctx, int64_t *t)
+bool rg_ctx_deadline(const rg_ctx_t *ctx, int64_t *t)
 {
 	if (!ctx || ctx->deadline == CTX_NO_DEADLINE)
 		return false;
@@ -459,7 +467,7 @@ bool rg_ctx_deadline(rg_ctx_t *ctx, int64_t *t)
 	return true;
 }
 
-void *rg_ctx_value(rg_ctx_t *ctx, const void *key)
+void *rg_ctx_value(const rg_ctx_t *ctx, const void *key)
 {
 	for (; ctx; ctx = ctx->parent)
 		if (ctx->kind == CTX_VALUE && ctx->key == key)

@@ -385,8 +385,10 @@ void rg__signals_install(void)
 	struct sigaction sa;
 	void *warm[1];
 
-	/* The first backtrace() loads libgcc's unwinder (malloc, dl locks):
-	 * do it now, not in a signal handler. */
+	/* The first backtrace() dlopens libgcc_s's unwinder (malloc, the
+	 * loader's lock: neither async-signal-safe): do it now, before any
+	 * handler is installed, never in one.  (tests/test_api.c checks
+	 * that libgcc_s is loaded once rg_init returns.) */
 	backtrace(warm, 1);
 
 	memset(&sa, 0, sizeof(sa));
@@ -400,8 +402,13 @@ void rg__signals_install(void)
 	struct sigaction cur;
 	if (sigaction(SIGQUIT, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
 	    cur.sa_handler == SIG_DFL) {
+		/* On the M's alternate stack, as the fault handler: SIGQUIT
+		 * lands on whatever thread runs, often a goroutine with
+		 * little stack left, and the dump needs a few KiB (its line
+		 * buffer, the unwinder).  A thread without one (a foreign
+		 * thread) runs it where it is. */
 		sa.sa_sigaction = on_quit;
-		sa.sa_flags = SA_SIGINFO;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 		sigaction(SIGQUIT, &sa, &old_quit);
 		have_quit = true;
 	}

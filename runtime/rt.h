@@ -471,6 +471,16 @@ void rg__sigstack_free(rg_m *m) RG_HIDDEN;
 _Noreturn void rg__fatal_deadlock(void) RG_HIDDEN;
 _Noreturn void rg__throw(const char *msg) RG_HIDDEN;
 
+/* Growable public structs (the rule is in version.c).  check_in: 0, or
+ * -EINVAL / -E2BIG for a caller's input struct.  copy_out: writes own
+ * (own_size bytes) into the caller's output struct as far as its size
+ * reaches, zeroes what lies beyond ours; 0 or -EINVAL.  RG_ABI_HAS: the
+ * caller's struct *s, of size `size`, holds field wholly. */
+int rg__abi_check_in(const void *user, size_t own_size) RG_HIDDEN;
+int rg__abi_copy_out(void *user, const void *own, size_t own_size) RG_HIDDEN;
+#define RG_ABI_HAS(s, field) \
+	(offsetof(__typeof__(*(s)), field) + sizeof((s)->field) <= (s)->size)
+
 /* ---- tracing (trace.c) --------------------------------------------- */
 
 /* Keeps trace.c's descriptor in statically linked programs (the linker

@@ -1187,11 +1187,14 @@ static int rt_start(const rg_config_t *cfg, bool embedded)
 		return -EBUSY;
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int procs = cfg && cfg->procs > 0 ? cfg->procs : env_int("RINGO_PROCS", ncpu > 0 ? ncpu : 1);
+	int procs = cfg && RG_ABI_HAS(cfg, procs) && cfg->procs > 0
+			    ? cfg->procs
+			    : env_int("RINGO_PROCS", ncpu > 0 ? ncpu : 1);
 	if (procs > RG_MAX_PROCS)
 		procs = RG_MAX_PROCS;
-	size_t ssize = cfg && cfg->stack_size ? cfg->stack_size
-					      : env_size("RINGO_STACK_SIZE", 256 * 1024);
+	size_t ssize = cfg && RG_ABI_HAS(cfg, stack_size) && cfg->stack_size
+			       ? cfg->stack_size
+			       : env_size("RINGO_STACK_SIZE", 256 * 1024);
 
 	memset(&rg__sched, 0, sizeof(rg__sched));
 	atomic_store(&rg__sched.running, 2);
@@ -1284,7 +1287,8 @@ int rg_init(const rg_config_t *cfg)
 {
 	if (rg__getm())
 		return -EBUSY;
-	return rt_start(cfg, true);
+	int r = cfg ? rg__abi_check_in(cfg, sizeof(*cfg)) : 0;
+	return r < 0 ? r : rt_start(cfg, true);
 }
 
 void rg_shutdown(void)
@@ -1357,9 +1361,8 @@ int rg_num_goroutines(void)
 	return n > 0 ? (int)n : 0;
 }
 
-void rg_stats(rg_stats_t *out)
+static void stats_fill(rg_stats_t *out)
 {
-	memset(out, 0, sizeof(*out));
 	if (atomic_load(&rg__sched.running) != 1)
 		return;
 	out->procs = rg__sched.nprocs;
@@ -1380,6 +1383,15 @@ void rg_stats(rg_stats_t *out)
 		if (i < RG_STATS_MAX_PROCS)
 			out->runq[i] = rg__runqlen(p);
 	}
+}
+
+int rg_stats(rg_stats_t *out)
+{
+	rg_stats_t st = {.size = sizeof(st)};
+	if (!out)
+		return -EINVAL;
+	stats_fill(&st);
+	return rg__abi_copy_out(out, &st, sizeof(st));
 }
 
 const char *rg__wait_reason_str(int r)

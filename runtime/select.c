@@ -10,7 +10,8 @@
  *      ready from lock-free loads is tried under its channel's lock.
  *   1. In a random order (a uniform permutation, so that no ready case
  *      can starve another), the first case that can proceed now runs.
- *      None, and block false: return -1 (default:).
+ *      None, and block false: return -EAGAIN (default:), as the
+ *      other calls that would wait (rg_chan_try_send) do.
  *   2. A waiting record (rg_sudog) for every case goes on its channel's
  *      queue; all share one waiter and one `selected` flag.  The select
  *      parks; the parking's unlockf releases the channel locks once the
@@ -51,6 +52,7 @@
  */
 #include "chan_impl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 #include "probes.h"
@@ -362,7 +364,8 @@ static int select_poll(rg_case_t *cases, const uint16_t *pollorder, int n,
 	return -1;
 }
 
-int rg_select(rg_case_t *cases, int ncases, bool block)
+/* rg_select, with -1 for "none ready and block false". */
+static int select_cases(rg_case_t *cases, int ncases, bool block)
 {
 	uint16_t local[2 * RG_SELECT_STACK];
 	uint16_t *pollorder = local, *lockorder;
@@ -427,4 +430,10 @@ out:
 	if (pollorder != local)
 		free(pollorder);
 	return i;
+}
+
+int rg_select(rg_case_t *cases, int ncases, bool block)
+{
+	int i = select_cases(cases, ncases, block);
+	return i < 0 ? -EAGAIN : i;
 }

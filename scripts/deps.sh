@@ -19,6 +19,8 @@ llvm:/usr/bin/llvm-strip
 golang-go:/usr/bin/go
 make:/usr/bin/make
 gcc:/usr/bin/gcc
+g++:/usr/bin/g++
+groff-base:/usr/bin/groff
 pkg-config:/usr/bin/pkg-config
 netcat-openbsd:/bin/nc.openbsd
 libhttp-parser-dev:/usr/include/http_parser.h

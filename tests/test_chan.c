@@ -77,30 +77,55 @@ static void test_unbuffered_rendezvous(void **state)
 }
 
 /* A receive on an unbuffered channel waits for a sender, and a parked
- * receiver gets the value handed straight to it. */
+ * receiver gets the value handed straight to it: on one P, the sender
+ * finds the value already in the receiver's destination when its send
+ * returns, before the receiver has run again.  (A path through a buffer
+ * that the woken receiver copies from would leave it unwritten.) */
+static struct {
+	rg_chan_t *c;
+	int dst;                /* the receiver's destination */
+	_Atomic int resumed;    /* the receiver ran after its receive */
+	_Atomic int seen_dst;   /* dst as the sender saw it after sending */
+	_Atomic int seen_resumed;
+} rr;
+
 static void rr_sender(void *arg)
 {
-	rg_sleep(2 * RG_MILLISECOND);
+	(void)arg;
+	wait_queued(rr.c, false, 1); /* the receiver is parked */
 	int v = 7;
-	rg_chan_send(arg, &v);
+	rg_chan_send(rr.c, &v);
+	/* No switch since the send: the receiver is runnable, not run. */
+	atomic_store(&rr.seen_dst, rr.dst);
+	atomic_store(&rr.seen_resumed, atomic_load(&rr.resumed));
 }
 
 static int recv_waits_main(void *arg)
 {
 	(void)arg;
-	rg_chan_t *c = RG_CHAN(int, 0);
-	rg_go(rr_sender, c);
-	int v = 0;
-	GCHECK(rg_chan_recv(c, &v));
-	GCHECK(v == 7);
-	rg_chan_free(c);
+	rr.c = RG_CHAN(int, 0);
+	rr.dst = 0;
+	atomic_store(&rr.resumed, 0);
+	atomic_store(&rr.seen_dst, -1);
+	GCHECK(rg_go(rr_sender, NULL) == 0);
+	GCHECK(rg_chan_recv(rr.c, &rr.dst));
+	atomic_store(&rr.resumed, 1);
+	GCHECK(rr.dst == 7);
+	GCHECK(rg_chan_len(rr.c) == 0);
+	while (atomic_load(&rr.seen_dst) == -1)
+		rg_yield();
+	GCHECK(atomic_load(&rr.seen_resumed) == 0);
+	GCHECK(atomic_load(&rr.seen_dst) == 7);
+	rg_chan_free(rr.c);
 	return 0;
 }
 
 static void test_unbuffered_recv_waits(void **state)
 {
 	(void)state;
+	rgt_env("RINGO_PROCS", "1");
 	rgc_main(recv_waits_main, NULL);
+	rgt_env("RINGO_PROCS", NULL);
 }
 
 /* ---- buffered ----------------------------------------------------- */

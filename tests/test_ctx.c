@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "helpers/rgpark.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define RGT_ASAN 1
@@ -165,7 +166,6 @@ struct waiter_arg {
 	rg_ctx_t *ctx;
 	rg_waitgroup_t wg;
 	_Atomic int how;  /* 1: select saw Done closed, 2: recv saw it */
-	_Atomic int64_t woke_at;
 };
 
 static void select_on_done(void *arg)
@@ -176,7 +176,6 @@ static void select_on_done(void *arg)
 	int i = rg_select(cs, 2, true);
 	if (i == 1 && !cs[1].ok)
 		atomic_fetch_add(&w->how, 1);
-	atomic_store(&w->woke_at, rg_now());
 	rg_ctx_release(w->ctx);
 	rg_wg_done(&w->wg);
 }
@@ -186,15 +185,14 @@ static void recv_on_done(void *arg)
 	struct waiter_arg *w = arg;
 	if (!rg_chan_recv(rg_ctx_done(w->ctx), NULL))
 		atomic_fetch_add(&w->how, 2);
-	atomic_store(&w->woke_at, rg_now());
 	rg_ctx_release(w->ctx);
 	rg_wg_done(&w->wg);
 }
 
-/* Goroutines blocked in rg_select and rg_chan_recv on Done wake when
- * the context is cancelled; each holds its own reference, so the
- * creator's cancel (which drops the creator's) cannot free it under
- * them. */
+/* Goroutines parked in rg_select and rg_chan_recv on Done stay parked
+ * until the context is cancelled, then wake; each holds its own
+ * reference, so the creator's cancel (which drops the creator's) cannot
+ * free it under them. */
 static int scen_done_wakes_waiters(void *arg)
 {
 	(void)arg;
@@ -206,13 +204,12 @@ static int scen_done_wakes_waiters(void *arg)
 	rg_wg_add(&w.wg, 2);
 	CHECK(rg_go(select_on_done, &w) == 0);
 	CHECK(rg_go(recv_on_done, &w) == 0);
-	rg_sleep(5 * RG_MILLISECOND);
+	CHECK(rgp_wait_parked(0, select_on_done, -1, 1, RGT_NEVER_MS));
+	CHECK(rgp_wait_parked(0, recv_on_done, -1, 1, RGT_NEVER_MS));
 	CHECK(atomic_load(&w.how) == 0);
-	int64_t t0 = rg_now();
 	rg_ctx_cancel(w.ctx);
-	rg_wg_wait(&w.wg);
+	rg_wg_wait(&w.wg); /* only the cancel can end their waits */
 	CHECK(atomic_load(&w.how) == 3);
-	CHECK(atomic_load(&w.woke_at) - t0 < 50 * RG_MILLISECOND);
 	return 0;
 }
 
@@ -224,8 +221,9 @@ static void test_done_wakes_waiters(void **state)
 
 /* ---- deadlines ----------------------------------------------------- */
 
-/* A timeout fires from the timer heap: not before its deadline, not
- * grossly after, with -ETIMEDOUT, and with no goroutine per context. */
+/* A timeout fires from the timer heap: not before its deadline, with
+ * -ETIMEDOUT, and with no goroutine per context.  (How late it fires
+ * on a loaded machine is bench_timers' to measure.) */
 static int scen_timeout_fires(void *arg)
 {
 	(void)arg;
@@ -240,18 +238,23 @@ static int scen_timeout_fires(void *arg)
 	int64_t dl = 0;
 	CHECK(rg_ctx_deadline(c, &dl) && dl >= t0 + 20 * RG_MILLISECOND &&
 	      dl <= rg_now() + 20 * RG_MILLISECOND);
-	CHECK(rg_ctx_err(c) == 0);
+	int early = rg_ctx_err(c);
+	if (rg_now() < dl)  /* read before the deadline: not fired yet */
+		CHECK(early == 0);
 	CHECK(!rg_chan_recv(rg_ctx_done(c), NULL));
 	int64_t now = rg_now();
 	CHECK(now >= dl);                              /* not early */
-	CHECK(now - dl < 50 * RG_MILLISECOND);         /* not grossly late */
+	CHECK(now - dl < RGT_NEVER_MS * RG_MILLISECOND); /* not lost */
 	CHECK(rg_ctx_err(c) == -ETIMEDOUT);
 	rg_ctx_cancel(c);
 	CHECK(rg_num_goroutines() == before);
 
-	/* Deadline in absolute monotonic time; Done made after it fired. */
+	/* Deadline in absolute monotonic time; Done made after it fired
+	 * (watched through Err alone until then). */
 	rg_ctx_t *d = rg_ctx_with_deadline(rg_ctx_background(), rg_now() + 5 * RG_MILLISECOND);
-	rg_sleep(15 * RG_MILLISECOND);
+	int64_t give_up = rg_now() + RGT_NEVER_MS * RG_MILLISECOND;
+	while (rg_ctx_err(d) == 0 && rg_now() < give_up)
+		rg_sleep(RG_MILLISECOND);
 	CHECK(rg_ctx_err(d) == -ETIMEDOUT && done_closed(d));
 	rg_ctx_cancel(d);
 
@@ -276,6 +279,7 @@ static int scen_deadline_inheritance(void *arg)
 	rg_ctx_t *p = rg_ctx_with_deadline(rg_ctx_background(), now + 30 * RG_MILLISECOND);
 	rg_ctx_t *late = rg_ctx_with_deadline(p, now + RG_HOUR);
 	rg_ctx_t *early = rg_ctx_with_timeout(p, 5 * RG_MILLISECOND);
+	int64_t made_early = rg_now();
 	rg_ctx_t *v = rg_ctx_with_value(late, &key_a, NULL);
 	rg_ctx_t *bv = rg_ctx_with_value(rg_ctx_background(), &key_b, NULL);
 	rg_ctx_t *nodl = rg_ctx_with_cancel(bv);
@@ -283,7 +287,9 @@ static int scen_deadline_inheritance(void *arg)
 
 	CHECK(rg_ctx_deadline(p, &tp) && tp == now + 30 * RG_MILLISECOND);
 	CHECK(rg_ctx_deadline(late, &tl) && tl == tp);
-	CHECK(rg_ctx_deadline(early, &te) && te < tp);
+	CHECK(rg_ctx_deadline(early, &te) && te <= tp);
+	if (made_early + 5 * RG_MILLISECOND < tp) /* not stalled past p's */
+		CHECK(te < tp);
 	CHECK(rg_ctx_deadline(v, &tv) && tv == tp);
 	CHECK(!rg_ctx_deadline(nodl, &tn) && tn == 0);
 
@@ -513,7 +519,9 @@ static int scen_callbacks(void *arg)
 	struct cbcount n6 = {0};
 	rg__ctx_cb_t cb6 = {.fn = count_cb, .arg = &n6};
 	rg_ctx_t *t = rg_ctx_with_timeout(rg_ctx_background(), 5 * RG_MILLISECOND);
-	CHECK(rg__ctx_cb_register(t, &cb6));
+	/* Armed, or (a stalled machine) past its deadline already and run
+	 * at once: either way it runs once, with -ETIMEDOUT. */
+	(void)rg__ctx_cb_register(t, &cb6);
 	rg_chan_recv(rg_ctx_done(t), NULL);
 	/* Done closes just before the callbacks run, on the timer's M. */
 	for (int i = 0; i < 1000 && !atomic_load(&n6.calls); i++)

@@ -8,6 +8,7 @@
  */
 #include "helpers/rgcheck.h"
 #include "helpers/rgtest.h"
+#include "helpers/rgpark.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -322,9 +323,9 @@ static int quit_main(void *arg)
 	rg_go_named("sleepy-one", rgtf_sleeper, NULL);
 	rg_go_named("sleepy-two", rgtf_sleeper, NULL);
 	rg_go_named("sleepy-three", rgtf_sleeper, NULL);
-	while (atomic_load(&sleepers_started) < 3)
-		rg_sleep(MS);
-	rg_sleep(20 * MS);
+	/* All three parked in their sleep, so the dump shows them so. */
+	if (!rgp_wait_parked(0, rgtf_sleeper, RG_WAIT_SLEEP, 3, RGT_NEVER_MS))
+		return 4;
 	raise(SIGQUIT);
 	rg_sleep(10 * RG_SECOND);
 	return 3;
@@ -360,8 +361,7 @@ static int dump_main(void *arg)
 	atomic_store(&sleepers_started, 0);
 	CHECK(rg_go_named("napper-a", rgtf_sleeper, NULL) == 0);
 	CHECK(rg_go_named("napper-b", rgtf_sleeper, NULL) == 0);
-	CHECK(rgc_wait_ge(&sleepers_started, 2, 10000));
-	rg_sleep(20 * MS); /* they are parked by now */
+	CHECK(rgp_wait_parked(0, rgtf_sleeper, RG_WAIT_SLEEP, 2, RGT_NEVER_MS));
 	int fd = memfd_create("dump", MFD_CLOEXEC);
 	CHECK(fd >= 0);
 	rg_dump_goroutines(fd);

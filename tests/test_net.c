@@ -5,6 +5,7 @@
  * calls, foreign threads.  Every case runs on both backends (rgio.h).
  */
 #include "helpers/rgio.h"
+#include "helpers/rgpark.h"
 
 #include <netdb.h>
 #include <pthread.h>
@@ -580,7 +581,7 @@ static int scen_many_goroutines(void *arg)
 	rg_wg_wait(&wg);
 	for (int i = 0; i < NPAIRS; i++)
 		CHECK(w[i].sum == r[i].sum);
-	rg_stats_t st;
+	rg_stats_t st = {.size = sizeof(st)};
 	rg_stats(&st);
 	CHECK_CMP(st.io_ops, >, 2 * NPAIRS);
 	return 0;
@@ -985,16 +986,29 @@ static ssize_t blocked_call(enum blocked_op op, struct blocked *b, rg_ctx_t *ctx
 
 struct canceller {
 	rg_ctx_t *ctx;
-	int64_t after;
+	int64_t goid;         /* the goroutine making the call */
+	_Atomic int64_t at;   /* when it cancelled; 0: gave up waiting */
 	rg_waitgroup_t wg;
 };
 
-static void cancel_later(void *arg)
+/* Cancels c->ctx once the call is parked waiting for I/O. */
+static void cancel_when_parked(void *arg)
 {
 	struct canceller *c = arg;
-	rg_sleep(c->after);
+	bool parked = rgp_wait_parked(c->goid, NULL, RG_WAIT_IO, 1, RGT_NEVER_MS);
+	atomic_store(&c->at, parked ? rg_now() : 0);
 	rg_ctx_cancel(c->ctx); /* drops the creator's reference */
 	rg_wg_done(&c->wg);
+}
+
+/* A write stopped after some bytes returns their count (ringo/io.h);
+ * writing the rest with the same ctx then returns the error.  Other
+ * calls, and a write that wrote nothing, return the error itself. */
+static ssize_t stopped_result(enum blocked_op op, struct blocked *b, ssize_t r, rg_ctx_t *ctx)
+{
+	if (op == OP_WRITE && r > 0 && r < 16 * MiB)
+		return rg_write(b->fd, b->big + r, 16 * MiB - (size_t)r, ctx);
+	return r;
 }
 
 static int fail_op(enum blocked_op op, const char *what, long long got)
@@ -1032,8 +1046,8 @@ static int check_buffer_untouched(enum blocked_op op, struct blocked *b)
 	return 0;
 }
 
-/* Each blocking call, blocked, returns -ECANCELED soon after another
- * goroutine cancels its context (20 ms), and leaves the buffer alone. */
+/* Each blocking call, parked, returns -ECANCELED when another goroutine
+ * cancels its context, not before, and leaves the buffer alone. */
 static int scen_cancel_blocked(void *arg)
 {
 	(void)arg;
@@ -1042,19 +1056,22 @@ static int scen_cancel_blocked(void *arg)
 		if (blocked_setup(op, &b))
 			return 1;
 		memset(b.buf, 0xa5, sizeof(b.buf));
-		struct canceller c = {.ctx = rg_ctx_with_cancel(NULL), .after = 20 * RG_MILLISECOND};
+		struct canceller c = {.ctx = rg_ctx_with_cancel(NULL), .goid = rg_goid()};
 		rg_ctx_t *ctx = rg_ctx_retain(c.ctx); /* ours, for the call */
 		rg_wg_add(&c.wg, 1);
-		int64_t t0 = rg_now();
-		CHECK_CMP(rg_go(cancel_later, &c), ==, 0);
+		CHECK_CMP(rg_go(cancel_when_parked, &c), ==, 0);
 		ssize_t r = blocked_call(op, &b, ctx);
-		int64_t dt = rg_now() - t0;
+		int64_t returned = rg_now();
 		rg_wg_wait(&c.wg);
+		r = stopped_result(op, &b, r, ctx);
 		rg_ctx_release(ctx);
+		if (!atomic_load(&c.at))
+			return fail_op(op, "call never parked on I/O", r);
 		if (r != -ECANCELED)
 			return fail_op(op, "cancelled call returned", r);
-		if (dt < 20 * RG_MILLISECOND || dt >= 200 * RG_MILLISECOND)
-			return fail_op(op, "cancelled call took (ms)", dt / RG_MILLISECOND);
+		if (returned < atomic_load(&c.at))
+			return fail_op(op, "call returned before its cancel (ns)",
+				       atomic_load(&c.at) - returned);
 		if (check_buffer_untouched(op, &b))
 			return 1;
 		blocked_teardown(&b);
@@ -1064,7 +1081,8 @@ static int scen_cancel_blocked(void *arg)
 RGIO_CASE(cancel_blocked, "2")
 
 /* Each blocking call, blocked, returns -ETIMEDOUT at its context's
- * deadline (30 ms), not before and not much after. */
+ * deadline (30 ms): not before, and not so late that the deadline was
+ * lost (RGT_NEVER_MS). */
 static int scen_deadline_blocked(void *arg)
 {
 	(void)arg;
@@ -1077,10 +1095,11 @@ static int scen_deadline_blocked(void *arg)
 		rg_ctx_t *ctx = rg_ctx_with_timeout(NULL, 30 * RG_MILLISECOND);
 		ssize_t r = blocked_call(op, &b, ctx);
 		int64_t dt = rg_now() - t0;
+		r = stopped_result(op, &b, r, ctx);
 		rg_ctx_cancel(ctx);
 		if (r != -ETIMEDOUT)
 			return fail_op(op, "call past its deadline returned", r);
-		if (dt < 30 * RG_MILLISECOND || dt >= 500 * RG_MILLISECOND)
+		if (dt < 30 * RG_MILLISECOND || dt >= RGT_NEVER_MS * RG_MILLISECOND)
 			return fail_op(op, "call with a 30 ms deadline took (ms)", dt / RG_MILLISECOND);
 		if (check_buffer_untouched(op, &b))
 			return 1;
@@ -1143,31 +1162,35 @@ RGIO_CASE(ctx_done_before, "2")
 
 struct closer {
 	int fd;
+	int64_t reader;     /* goroutine id */
 	rg_waitgroup_t wg;
 };
 
-static void close_later(void *arg)
+/* Closes the fd once the reader is parked in its read: a close before
+ * the read starts would give -EBADF without testing the wake-up. */
+static void close_when_parked(void *arg)
 {
 	struct closer *c = arg;
-	rg_sleep(20 * RG_MILLISECOND);
+	GCHECK(rgp_wait_parked(c->reader, NULL, RG_WAIT_IO, 1, RGT_NEVER_MS));
 	GCHECK(rg_close(c->fd) == 0);
 	rg_wg_done(&c->wg);
 }
 
-/* Closing a socket that another goroutine is reading from ends that
- * read with -EBADF (Go: "use of closed network connection"): epoll
+/* Closing a socket that another goroutine is parked reading from ends
+ * that read with -EBADF (Go: "use of closed network connection"): epoll
  * forgets the fd and wakes the reader; io_uring cancels the fd's
- * requests on every ring before closing it. */
+ * requests on every ring before closing it.  (If the close did not wake
+ * it, the read would end at its context's deadline, -ETIMEDOUT.) */
 static int scen_close_wakes_reader(void *arg)
 {
 	(void)arg;
 	int p[2];
 	char buf[16];
 	CHECK_CMP(rgio_tcp_pair(p), ==, 0);
-	struct closer c = {.fd = p[1]};
+	struct closer c = {.fd = p[1], .reader = rg_goid()};
 	rg_wg_add(&c.wg, 1);
-	CHECK_CMP(rg_go(close_later, &c), ==, 0);
-	rg_ctx_t *t = rg_ctx_with_timeout(NULL, 300 * RG_MILLISECOND);
+	CHECK_CMP(rg_go(close_when_parked, &c), ==, 0);
+	rg_ctx_t *t = rg_ctx_with_timeout(NULL, RGT_NEVER_MS * RG_MILLISECOND);
 	ssize_t r = rg_read(p[1], buf, sizeof(buf), t);
 	rg_ctx_cancel(t);
 	rg_wg_wait(&c.wg);
@@ -1311,5 +1334,7 @@ int main(void)
 		cmocka_unit_test(sigpipe_default_uring),
 		cmocka_unit_test(sigpipe_default_epoll),
 	};
+	if (getenv("RGT_FILTER")) /* e.g. RGT_FILTER='*close*' */
+		cmocka_set_test_filter(getenv("RGT_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * test_seed_chan.c — the Go examples of the seed's sections on channels,
  * buffered channels, channel synchronisation, select (multiplexing) and
- * closing channels, ported to C, one scenario per example.
+ * closing channels, ported to C, one scenario per example; the table at
+ * the end (seed_cases) lists them, in the seed's order.
  *
  * Go's fmt.Println becomes say(), which appends the line to a log
  * instead of printing it; each scenario then compares the log with the
@@ -159,12 +160,6 @@ static int intro_channel_main(void *arg)
 	return 0;
 }
 
-static void test_seed_intro_channel(void **state)
-{
-	(void)state;
-	run(intro_channel_main);
-}
-
 /* ==== 3. Buffered channels – queue of messages ====================== */
 
 /* Two sends fit in capacity 2 without a receiver; both come back. */
@@ -183,12 +178,6 @@ static int intro_buffered_main(void *arg)
 	GCHECK(log_is("10\n20\n"));
 	rg_chan_free(ch);
 	return 0;
-}
-
-static void test_seed_intro_buffered(void **state)
-{
-	(void)state;
-	run(intro_buffered_main);
 }
 
 /* ==== 4. select – multiplexing channels ============================= */
@@ -212,12 +201,6 @@ static int intro_select_main(void *arg)
 	rg_chan_free(ch1);
 	rg_chan_free(ch2);
 	return 0;
-}
-
-static void test_seed_intro_select(void **state)
-{
-	(void)state;
-	run(intro_select_main);
 }
 
 /* ==== Channels in depth: syntax ===================================== */
@@ -246,12 +229,6 @@ static int syntax_main(void *arg)
 	return 0;
 }
 
-static void test_seed_syntax(void **state)
-{
-	(void)state;
-	run(syntax_main);
-}
-
 /* ==== Simple goroutine communication ================================ */
 
 static void done_worker(void *arg)
@@ -276,12 +253,6 @@ static int simple_comm_main(void *arg)
 	return 0;
 }
 
-static void test_seed_simple_communication(void **state)
-{
-	(void)state;
-	run(simple_comm_main);
-}
-
 /* ==== Buffered vs unbuffered ======================================== */
 
 /* Capacity 3 takes three sends; a fourth would block (try says so),
@@ -304,12 +275,6 @@ static int buffered_vs_unbuffered_main(void *arg)
 	return 0;
 }
 
-static void test_seed_buffered_vs_unbuffered(void **state)
-{
-	(void)state;
-	run(buffered_vs_unbuffered_main);
-}
-
 /* ==== Closing a channel (range) ===================================== */
 
 /* Two buffered values, close, range: prints 10 and 20. */
@@ -328,12 +293,6 @@ static int close_range_main(void *arg)
 	GCHECK(log_is("10\n20\n"));
 	rg_chan_free(ch);
 	return 0;
-}
-
-static void test_seed_close_range(void **state)
-{
-	(void)state;
-	run(close_range_main);
 }
 
 /* ==== Directional channels ========================================== */
@@ -363,12 +322,6 @@ static int directional_main(void *arg)
 	return 0;
 }
 
-static void test_seed_directional(void **state)
-{
-	(void)state;
-	run(directional_main);
-}
-
 /* ==== Select statement (multiplexing), with default ================= */
 
 /* Neither ch1 nor ch2 has a message: "No messages". */
@@ -392,12 +345,6 @@ static int select_default_main(void *arg)
 	rg_chan_free(ch1);
 	rg_chan_free(ch2);
 	return 0;
-}
-
-static void test_seed_select_default(void **state)
-{
-	(void)state;
-	run(select_default_main);
 }
 
 /* ==== Real example: worker pool with channels ======================= */
@@ -466,12 +413,6 @@ static int worker_pool_main(void *arg)
 	return 0;
 }
 
-static void test_seed_worker_pool(void **state)
-{
-	(void)state;
-	run(worker_pool_main);
-}
-
 /* ==== Execution timeline, case 1: unbuffered ======================== */
 
 static rg_chan_t *tl_ch, *tl_done;
@@ -501,12 +442,6 @@ static int timeline_unbuffered_main(void *arg)
 	rg_chan_free(tl_ch);
 	rg_chan_free(tl_done);
 	return 0;
-}
-
-static void test_seed_timeline_unbuffered(void **state)
-{
-	(void)state;
-	run(timeline_unbuffered_main);
 }
 
 /* ==== Execution timeline, case 2: buffered ========================== */
@@ -545,12 +480,6 @@ static int timeline_buffered_main(void *arg)
 	rg_chan_free(tl_ch);
 	rg_chan_free(tl_done);
 	return 0;
-}
-
-static void test_seed_timeline_buffered(void **state)
-{
-	(void)state;
-	run(timeline_buffered_main);
 }
 
 /* ==== Buffered deep dive: example, behaviour & output =============== */
@@ -599,12 +528,6 @@ static int buffered_behaviour_main(void *arg)
 	return 0;
 }
 
-static void test_seed_buffered_behaviour(void **state)
-{
-	(void)state;
-	run(buffered_behaviour_main);
-}
-
 /* ==== Closing a buffered channel: v, ok ============================= */
 
 /* 10 true, 20 true, then 0 false (drained and closed). */
@@ -626,12 +549,6 @@ static int close_comma_ok_main(void *arg)
 	return 0;
 }
 
-static void test_seed_close_buffered_comma_ok(void **state)
-{
-	(void)state;
-	run(close_comma_ok_main);
-}
-
 /* ==== select + buffered channels: non-blocking try ================== */
 
 /* select { case ch <- v: ...; default: ... } succeeds while there is
@@ -650,12 +567,6 @@ static int try_send_select_main(void *arg)
 	GCHECK(log_is("succeeded 1\nsucceeded 2\nbuffer full - do alternate action\n"));
 	rg_chan_free(ch);
 	return 0;
-}
-
-static void test_seed_select_try_send(void **state)
-{
-	(void)state;
-	run(try_send_select_main);
 }
 
 /* ==== Patterns: semaphore / concurrency limiter ===================== */
@@ -697,12 +608,6 @@ static int semaphore_main(void *arg)
 	return 0;
 }
 
-static void test_seed_semaphore(void **state)
-{
-	(void)state;
-	run(semaphore_main);
-}
-
 /* ==== Synchronisation, case 1: unbuffered done ====================== */
 
 static void sync_worker(void *done)
@@ -725,12 +630,6 @@ static int sync_unbuffered_main(void *arg)
 	GCHECK(log_is("Worker: started\nWorker: finished\nMain: all done\n"));
 	rg_chan_free(done);
 	return 0;
-}
-
-static void test_seed_sync_unbuffered(void **state)
-{
-	(void)state;
-	run(sync_unbuffered_main);
 }
 
 /* ==== Synchronisation, case 2: buffered tasks ======================= */
@@ -788,12 +687,6 @@ static int sync_buffered_main(void *arg)
 	return 0;
 }
 
-static void test_seed_sync_buffered(void **state)
-{
-	(void)state;
-	run(sync_buffered_main);
-}
-
 /* ==== Channel synchronisation deep dive: handshake ================== */
 
 static void handshake_worker(void *done)
@@ -818,12 +711,6 @@ static int handshake_main(void *arg)
 	return 0;
 }
 
-static void test_seed_sync_handshake(void **state)
-{
-	(void)state;
-	run(handshake_main);
-}
-
 /* Buffered synchronisation rules: ch <- 1 and ch <- 2 do not block on
  * capacity 2; ch <- 3 would, until someone reads. */
 static int sync_buffered_rules_main(void *arg)
@@ -840,12 +727,6 @@ static int sync_buffered_rules_main(void *arg)
 	GCHECK(rg_chan_try_send(ch, &v) == 0);
 	rg_chan_free(ch);
 	return 0;
-}
-
-static void test_seed_sync_buffered_rules(void **state)
-{
-	(void)state;
-	run(sync_buffered_rules_main);
 }
 
 /* ==== Synchronisation via closing a channel ========================= */
@@ -870,12 +751,6 @@ static int sync_close_main(void *arg)
 	GCHECK(log_is("Received: 1\nReceived: 2\nReceived: 3\nAll done\n"));
 	rg_chan_free(ch);
 	return 0;
-}
-
-static void test_seed_sync_close(void **state)
-{
-	(void)state;
-	run(sync_close_main);
 }
 
 /* ==== Synchronisation with select: timeout ========================== */
@@ -925,12 +800,6 @@ static int select_timeout_main(void *arg)
 	return 0;
 }
 
-static void test_seed_select_timeout(void **state)
-{
-	(void)state;
-	run(select_timeout_main);
-}
-
 /* ==== Multiplexing: syntax (receive, send, default) ================= */
 
 /* select { case val := <-ch1; case ch2 <- 42; default }: with ch1 empty
@@ -960,12 +829,6 @@ static int mux_syntax_main(void *arg)
 	rg_chan_free(ch1);
 	rg_chan_free(ch2);
 	return 0;
-}
-
-static void test_seed_mux_syntax(void **state)
-{
-	(void)state;
-	run(mux_syntax_main);
 }
 
 /* ==== 1. Basic multiplexing ========================================= */
@@ -1012,12 +875,6 @@ static int mux_basic_main(void *arg)
 	return 0;
 }
 
-static void test_seed_mux_basic(void **state)
-{
-	(void)state;
-	run(mux_basic_main);
-}
-
 /* ==== 2. default: non-blocking multiplexing ========================= */
 
 /* No data on ch: default runs at once. */
@@ -1034,12 +891,6 @@ static int mux_default_main(void *arg)
 	GCHECK(log_is("No message, moving on\n"));
 	rg_chan_free(ch);
 	return 0;
-}
-
-static void test_seed_mux_default(void **state)
-{
-	(void)state;
-	run(mux_default_main);
 }
 
 /* ==== 3. Timeouts with time.After =================================== */
@@ -1062,12 +913,6 @@ static int mux_timeout_main(void *arg)
 	after_free(t);
 	rg_chan_free(ch);
 	return 0;
-}
-
-static void test_seed_mux_timeout(void **state)
-{
-	(void)state;
-	run(mux_timeout_main);
 }
 
 /* ==== 4. Multiplexing multiple producers ============================ */
@@ -1121,12 +966,6 @@ static int mux_producers_main(void *arg)
 	return 0;
 }
 
-static void test_seed_mux_producers(void **state)
-{
-	(void)state;
-	run(mux_producers_main);
-}
-
 /* ==== 5. Closing channels in multiplexing =========================== */
 
 /* for { select { case val, ok := <-ch: if !ok { "Channel closed";
@@ -1151,12 +990,6 @@ static int mux_closing_main(void *arg)
 	return 0;
 }
 
-static void test_seed_mux_closing(void **state)
-{
-	(void)state;
-	run(mux_closing_main);
-}
-
 /* ==== Closing: receiving from a closed channel ====================== */
 
 /* 10, 20, then the zero value: closed and empty. */
@@ -1176,12 +1009,6 @@ static int closed_receive_main(void *arg)
 	GCHECK(log_is("10\n20\n0\n"));
 	rg_chan_free(ch);
 	return 0;
-}
-
-static void test_seed_closed_receive(void **state)
-{
-	(void)state;
-	run(closed_receive_main);
 }
 
 /* ==== Closing: the comma-ok idiom =================================== */
@@ -1207,12 +1034,6 @@ static int comma_ok_main(void *arg)
 	return 0;
 }
 
-static void test_seed_comma_ok(void **state)
-{
-	(void)state;
-	run(comma_ok_main);
-}
-
 /* ==== Closing: done signal (chan struct{}) ========================== */
 
 static void signal_done(void *done)
@@ -1232,12 +1053,6 @@ static int done_signal_main(void *arg)
 	GCHECK(log_is("Worker finished\n"));
 	rg_chan_free(done);
 	return 0;
-}
-
-static void test_seed_done_signal(void **state)
-{
-	(void)state;
-	run(done_signal_main);
 }
 
 /* ==== Closing with multiple producers (WaitGroup) =================== */
@@ -1305,12 +1120,6 @@ static int fanin_wg_main(void *arg)
 	return 0;
 }
 
-static void test_seed_close_multiple_producers(void **state)
-{
-	(void)state;
-	run(fanin_wg_main);
-}
-
 /* Real-world fan-in: senders 1..3 send id*10+1 and id*10+2; the range
  * stops when the closer has closed after wg.Wait(). */
 static int fanin_real_main(void *arg)
@@ -1325,12 +1134,6 @@ static int fanin_real_main(void *arg)
 		GCHECK(log_line(a) >= 0 && log_line(a) < log_line(b));
 	}
 	return 0;
-}
-
-static void test_seed_fan_in(void **state)
-{
-	(void)state;
-	run(fanin_real_main);
 }
 
 /* ==== Closing an unbuffered channel: broadcast stop ================= */
@@ -1361,12 +1164,6 @@ static int broadcast_stop_main(void *arg)
 	rg_chan_free(stop);
 	rg_chan_free(stopped);
 	return 0;
-}
-
-static void test_seed_broadcast_stop(void **state)
-{
-	(void)state;
-	run(broadcast_stop_main);
 }
 
 /* ==== Common mistakes: panics ======================================= */
@@ -1415,45 +1212,66 @@ static void test_seed_common_mistakes(void **state)
 	}
 }
 
+/* ==== The table ==================================================== */
+
+/* One row per example: the test's name and its scenario, run as the
+ * main goroutine with a fresh log (run) and checking its own output.
+ * Examples that need more (child processes that must panic) have a test
+ * function of their own, listed after the table in main. */
+static const struct seed_case {
+	const char *name;
+	int (*main)(void *);
+} seed_cases[] = {
+	{"test_seed_intro_channel", intro_channel_main},
+	{"test_seed_intro_buffered", intro_buffered_main},
+	{"test_seed_intro_select", intro_select_main},
+	{"test_seed_syntax", syntax_main},
+	{"test_seed_simple_communication", simple_comm_main},
+	{"test_seed_buffered_vs_unbuffered", buffered_vs_unbuffered_main},
+	{"test_seed_close_range", close_range_main},
+	{"test_seed_directional", directional_main},
+	{"test_seed_select_default", select_default_main},
+	{"test_seed_worker_pool", worker_pool_main},
+	{"test_seed_timeline_unbuffered", timeline_unbuffered_main},
+	{"test_seed_timeline_buffered", timeline_buffered_main},
+	{"test_seed_buffered_behaviour", buffered_behaviour_main},
+	{"test_seed_close_buffered_comma_ok", close_comma_ok_main},
+	{"test_seed_select_try_send", try_send_select_main},
+	{"test_seed_semaphore", semaphore_main},
+	{"test_seed_sync_unbuffered", sync_unbuffered_main},
+	{"test_seed_sync_buffered", sync_buffered_main},
+	{"test_seed_sync_handshake", handshake_main},
+	{"test_seed_sync_buffered_rules", sync_buffered_rules_main},
+	{"test_seed_sync_close", sync_close_main},
+	{"test_seed_select_timeout", select_timeout_main},
+	{"test_seed_mux_syntax", mux_syntax_main},
+	{"test_seed_mux_basic", mux_basic_main},
+	{"test_seed_mux_default", mux_default_main},
+	{"test_seed_mux_timeout", mux_timeout_main},
+	{"test_seed_mux_producers", mux_producers_main},
+	{"test_seed_mux_closing", mux_closing_main},
+	{"test_seed_closed_receive", closed_receive_main},
+	{"test_seed_comma_ok", comma_ok_main},
+	{"test_seed_done_signal", done_signal_main},
+	{"test_seed_close_multiple_producers", fanin_wg_main},
+	{"test_seed_fan_in", fanin_real_main},
+	{"test_seed_broadcast_stop", broadcast_stop_main},
+};
+
+static void seed_case_run(void **state)
+{
+	const struct seed_case *c = *state;
+	run(c->main);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_seed_intro_channel),
-		cmocka_unit_test(test_seed_intro_buffered),
-		cmocka_unit_test(test_seed_intro_select),
-		cmocka_unit_test(test_seed_syntax),
-		cmocka_unit_test(test_seed_simple_communication),
-		cmocka_unit_test(test_seed_buffered_vs_unbuffered),
-		cmocka_unit_test(test_seed_close_range),
-		cmocka_unit_test(test_seed_directional),
-		cmocka_unit_test(test_seed_select_default),
-		cmocka_unit_test(test_seed_worker_pool),
-		cmocka_unit_test(test_seed_timeline_unbuffered),
-		cmocka_unit_test(test_seed_timeline_buffered),
-		cmocka_unit_test(test_seed_buffered_behaviour),
-		cmocka_unit_test(test_seed_close_buffered_comma_ok),
-		cmocka_unit_test(test_seed_select_try_send),
-		cmocka_unit_test(test_seed_semaphore),
-		cmocka_unit_test(test_seed_sync_unbuffered),
-		cmocka_unit_test(test_seed_sync_buffered),
-		cmocka_unit_test(test_seed_sync_handshake),
-		cmocka_unit_test(test_seed_sync_buffered_rules),
-		cmocka_unit_test(test_seed_sync_close),
-		cmocka_unit_test(test_seed_select_timeout),
-		cmocka_unit_test(test_seed_mux_syntax),
-		cmocka_unit_test(test_seed_mux_basic),
-		cmocka_unit_test(test_seed_mux_default),
-		cmocka_unit_test(test_seed_mux_timeout),
-		cmocka_unit_test(test_seed_mux_producers),
-		cmocka_unit_test(test_seed_mux_closing),
-		cmocka_unit_test(test_seed_closed_receive),
-		cmocka_unit_test(test_seed_comma_ok),
-		cmocka_unit_test(test_seed_done_signal),
-		cmocka_unit_test(test_seed_close_multiple_producers),
-		cmocka_unit_test(test_seed_fan_in),
-		cmocka_unit_test(test_seed_broadcast_stop),
-		cmocka_unit_test(test_seed_common_mistakes),
-	};
+	enum { N = sizeof(seed_cases) / sizeof(seed_cases[0]) };
+	struct CMUnitTest tests[N + 1];
+	for (size_t i = 0; i < N; i++)
+		tests[i] = (struct CMUnitTest){seed_cases[i].name, seed_case_run, NULL, NULL,
+					       (void *)&seed_cases[i]};
+	tests[N] = (struct CMUnitTest)cmocka_unit_test(test_seed_common_mistakes);
 	if (getenv("RGT_FILTER"))  /* e.g. RGT_FILTER='*mux*' */
 		cmocka_set_test_filter(getenv("RGT_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -505,11 +505,19 @@ static void test_rwmutex_readers_share(void **state)
 	run("2", scen_rw_readers_share, NULL);
 }
 
+#define RWS_READERS 4
+
 struct rwstarve {
 	rg_rwmutex_t rw;
-	rg_waitgroup_t wg;
+	rg_waitgroup_t wg;       /* readers and the watchdog */
 	_Atomic int stop;
-	_Atomic int reading;
+	_Atomic int reading;     /* readers inside now */
+	_Atomic long acquired;   /* read locks taken so far */
+	_Atomic int round_done;  /* the writer got in this round */
+	rg_waitgroup_t observed; /* the round's observer returned */
+	_Atomic long at_announce; /* `acquired` once the writer was seen
+				     waiting; -1: not seen */
+	_Atomic int starved;     /* the watchdog had to stop the readers */
 };
 
 /* Keeps the read lock held nearly all the time, overlapping with the
@@ -519,6 +527,7 @@ static void rws_reader(void *arg)
 	struct rwstarve *s = arg;
 	while (!atomic_load(&s->stop)) {
 		rg_rwmutex_rlock(&s->rw);
+		atomic_fetch_add(&s->acquired, 1);
 		atomic_fetch_add(&s->reading, 1);
 		rg_sleep(200 * RG_MICROSECOND);
 		atomic_fetch_sub(&s->reading, 1);
@@ -527,29 +536,78 @@ static void rws_reader(void *arg)
 	rg_wg_done(&s->wg);
 }
 
-/* A writer gets in within a few read-lock lengths although a stream of
- * overlapping readers never leaves the lock free: new readers queue
- * behind the waiting writer. */
+/* Sees the writer waiting (reader_count < 0: it has announced itself)
+ * and notes how many read locks had been taken by then. */
+static void rws_observer(void *arg)
+{
+	struct rwstarve *s = arg;
+	while (!atomic_load(&s->round_done)) {
+		if (atomic_load(&s->rw.reader_count) < 0) {
+			atomic_store(&s->at_announce, atomic_load(&s->acquired));
+			break;
+		}
+		rg_yield();
+	}
+	rg_wg_done(&s->observed);
+}
+
+/* A writer that never gets in would wait for the readers to stop, which
+ * nothing else makes them do: after RGT_NEVER_MS, stop them, and say so. */
+static void rws_watchdog(void *arg)
+{
+	struct rwstarve *s = arg;
+	int64_t deadline = rg_now() + RGT_NEVER_MS * RG_MILLISECOND;
+	while (!atomic_load(&s->stop) && rg_now() < deadline)
+		rg_sleep(RG_MILLISECOND);
+	if (!atomic_load(&s->stop)) {
+		atomic_store(&s->starved, 1);
+		atomic_store(&s->stop, 1);
+	}
+	rg_wg_done(&s->wg);
+}
+
+/* A writer gets in although a stream of overlapping readers never
+ * leaves the lock free: once it waits, new readers queue behind it.
+ * Counted, not timed: between the moment the writer is seen waiting and
+ * the moment it holds the lock, at most the readers already past their
+ * rlock (one each) take a read lock; without writer preference they
+ * would go on taking them as long as the writer waits. */
 static int scen_rw_writer_not_starved(void *arg)
 {
 	(void)arg;
 	static struct rwstarve s;
 	memset(&s, 0, sizeof(s));
-	rg_wg_add(&s.wg, 4);
-	for (int i = 0; i < 4; i++)
+	rg_wg_add(&s.wg, RWS_READERS + 1);
+	for (int i = 0; i < RWS_READERS; i++)
 		CHECK(rg_go(rws_reader, &s) == 0);
-	rg_sleep(20 * RG_MILLISECOND);
-	for (int round = 0; round < 5; round++) {
-		int64_t t0 = rg_now();
+	CHECK(rg_go(rws_watchdog, &s) == 0);
+	while (atomic_load(&s.acquired) < 4 * RWS_READERS) /* the stream runs */
+		rg_sleep(RG_MILLISECOND);
+	int seen = 0;
+	for (int round = 0; round < 20 && seen < 5; round++) {
+		atomic_store(&s.round_done, 0);
+		atomic_store(&s.at_announce, -1);
+		rg_wg_add(&s.observed, 1);
+		CHECK(rg_go(rws_observer, &s) == 0);
 		rg_rwmutex_lock(&s.rw);
-		int64_t waited = rg_now() - t0;
-		CHECK(atomic_load(&s.reading) == 0);
+		long in_lock = atomic_load(&s.acquired);
+		int inside = atomic_load(&s.reading);
+		atomic_store(&s.round_done, 1);
 		rg_rwmutex_unlock(&s.rw);
-		CHECK(waited < 100 * RG_MILLISECOND);
+		CHECK(inside == 0);
+		CHECK(!atomic_load(&s.starved));
+		rg_wg_wait(&s.observed);
+		long at = atomic_load(&s.at_announce);
+		if (at >= 0) { /* -1: it missed the wait; no count this round */
+			seen++;
+			CHECK_CMP(in_lock - at, <=, RWS_READERS);
+		}
 		rg_sleep(2 * RG_MILLISECOND);
 	}
+	CHECK_CMP(seen, >, 0);
 	atomic_store(&s.stop, 1);
 	rg_wg_wait(&s.wg);
+	CHECK(!atomic_load(&s.starved));
 	return 0;
 }
 
@@ -1025,5 +1083,7 @@ int main(void)
 		cmocka_unit_test(test_cond_broadcast),
 		cmocka_unit_test(test_atomics),
 	};
+	if (getenv("RGT_FILTER")) /* e.g. RGT_FILTER='*rwmutex*' */
+		cmocka_set_test_filter(getenv("RGT_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,8 +81,11 @@ static void conn_main(void *arg)
 			break;
 		}
 		ssize_t w = rg_write(fd, buf, (size_t)n, conn_ctx);
-		if (w < 0) {
-			if (w != -EPIPE && w != -ECONNRESET && w != -ECANCELED)
+		if (w != n) {
+			/* Short: an error stopped it after w bytes; writing
+			 * the rest would name it, but the connection is over
+			 * either way. */
+			if (w < 0 && w != -EPIPE && w != -ECONNRESET && w != -ECANCELED)
 				atomic_fetch_add(&stats.errors, 1);
 			break;
 		}

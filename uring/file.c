@@ -108,7 +108,12 @@ int rg_write_file(const char *path, const void *buf, size_t len, mode_t mode, rg
 	int fd = rg_open(path, O_WRONLY | O_CREAT | O_TRUNC, mode, ctx);
 	if (fd < 0)
 		return fd;
-	ssize_t r = rg_write(fd, buf, len, ctx);
+	/* A short count means an error stopped the write: writing the rest
+	 * returns it (see rg_write). */
+	size_t done = 0;
+	ssize_t r = 0;
+	while (done < len && (r = rg_write(fd, (const char *)buf + done, len - done, ctx)) >= 0)
+		done += (size_t)r;
 	int c = rg__io_close(fd);
 	/* A failed close can be the first sign of a failed write (NFS,
 	 * quotas), as in Go's WriteFile. */

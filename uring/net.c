@@ -259,11 +259,11 @@ static ssize_t send_all(int fd, const char *buf, size_t n, int flags, const stru
 		else
 			io_uring_prep_send(&sqe, fd, iov.iov_base, (size_t)iov.iov_len, flags);
 		ssize_t r = rg__io_call(&sqe, events, ctx);
-		if (r < 0)
-			return r;
-		done += (size_t)r;
 		if (r == 0 && done < n)
-			return -EIO;
+			r = -EIO;
+		if (r < 0)
+			return done ? (ssize_t)done : r; /* as rg_write */
+		done += (size_t)r;
 	} while (done < n && !(flags & MSG_DONTWAIT));
 	return (ssize_t)done;
 }

@@ -5,8 +5,10 @@
  * Reads make one request and may come back short, as read(2) does (and
  * Go's Read).  Writes loop until every byte is written, as Go's Write
  * does: a short write (a socket's send buffer filled, a signal, a
- * request over RG_MAX_RW) continues where it stopped, so the caller
- * sees all n bytes or an error.
+ * request over RG_MAX_RW) continues where it stopped.  An error ends
+ * the loop: with nothing written the call returns it; after some bytes
+ * it returns their count, as Go's Write returns n with its error, so
+ * that the caller knows what went out (see ringo/io.h).
  */
 #include "calls.h"
 
@@ -61,10 +63,10 @@ static ssize_t write_all(int fd, const char *p, size_t n, uint64_t off, rg_ctx_t
 		io_uring_prep_write(&sqe, fd, p + done, clamp(n - done),
 				    off == AT_POS ? AT_POS : off + done);
 		ssize_t r = rg__io_call(&sqe, EPOLLOUT, ctx);
-		if (r < 0)
-			return r;
 		if (r == 0 && done < n)
-			return -EIO; /* no progress and no error: don't spin */
+			r = -EIO; /* no progress and no error: don't spin */
+		if (r < 0)
+			return done ? (ssize_t)done : r;
 		done += (size_t)r;
 	} while (done < n);
 	return (ssize_t)done;
@@ -142,5 +144,5 @@ ssize_t rg_writev(int fd, const struct iovec *iov, int iovcnt, rg_ctx_t *ctx)
 out:
 	if (copy && copy != small)
 		free(copy);
-	return r;
+	return r < 0 && done ? (ssize_t)done : r;
 }

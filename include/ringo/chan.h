@@ -77,10 +77,10 @@ RG_API void rg_chan_close(rg_chan_t *c);
 
 /* len(ch): elements queued in the buffer now (0 for NULL).  A snapshot
  * that may be stale by the time it returns.  Any thread. */
-RG_API size_t rg_chan_len(rg_chan_t *c);
+RG_API size_t rg_chan_len(const rg_chan_t *c);
 
 /* cap(ch): the buffer's capacity (0 for NULL or unbuffered).  Any thread. */
-RG_API size_t rg_chan_cap(rg_chan_t *c);
+RG_API size_t rg_chan_cap(const rg_chan_t *c);
 
 /*
  * select { case ch <- *elem: return 0; default: return -EAGAIN }
@@ -129,17 +129,33 @@ typedef struct rg_case {
 			  false if the channel was closed; send true */
 } rg_case_t;
 
+/*
+ * The cases, built by value.  Inline functions, not compound literals:
+ * they are the same code in C and C++ (which has no compound literals,
+ * and designated initializers only from C++20), and they check that ch
+ * is a channel.  An automatic array of cases may be initialised with
+ * them, as with any expression.
+ */
+static inline rg_case_t rg_case_make(rg_chan_t *c, const void *elem, int dir)
+{
+	rg_case_t k;
+	k.c = c;
+	k.elem = (void *)elem; /* a send only reads it */
+	k.dir = dir;
+	k.ok = false;
+	return k;
+}
+
 /* case ch <- *ptr: */
-#define RG_SEND(ch, ptr) \
-	((rg_case_t){.c = (ch), .elem = (void *)(ptr), .dir = RG_CASE_SEND, .ok = false})
+#define RG_SEND(ch, ptr) rg_case_make((ch), (ptr), RG_CASE_SEND)
 /* case v, ok := <-ch:  (ptr may be NULL) */
-#define RG_RECV(ch, ptr) \
-	((rg_case_t){.c = (ch), .elem = (ptr), .dir = RG_CASE_RECV, .ok = false})
+#define RG_RECV(ch, ptr) rg_case_make((ch), (ptr), RG_CASE_RECV)
 
 /*
  * select over cases[0..n-1].  When several cases are ready one is chosen
  * uniformly at random; block true waits until one is, block false is a
- * select with a default: branch (returns -1 at once when none is ready).
+ * select with a default: branch (returns -EAGAIN at once when none is
+ * ready, as rg_chan_try_send does).
  * Returns the index of the case that ran; a chosen send to a closed
  * channel panics, a chosen receive sets cases[i].ok.  The same channel
  * may appear in several cases, sends and receives mixed.  n == 0 with

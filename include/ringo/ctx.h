@@ -14,8 +14,9 @@
  *
  * Ownership.  C has no collector, so contexts are reference counted.
  * Every rg_ctx_with_* call returns a context holding one reference, the
- * creator's; rg_ctx_cancel drops it (after cancelling, for cancellable
- * contexts), exactly as Go's `defer cancel()`.  rg_ctx_release drops it
+ * creator's (or NULL with errno ENOMEM when out of memory);
+ * rg_ctx_cancel drops it (after cancelling, for cancellable contexts),
+ * exactly as Go's `defer cancel()`.  rg_ctx_release drops it
  * too, without cancelling.  Hand a context to a goroutine that may
  * outlive the caller's reference with rg_ctx_retain, and have the
  * goroutine rg_ctx_release it.  A child holds a reference on its parent,
@@ -43,8 +44,10 @@ RG_API rg_ctx_t *rg_ctx_todo(void);
  * context.WithCancel(parent): a child of parent cancelled by
  * rg_ctx_cancel or when parent is.  If parent is already cancelled the
  * child is born cancelled, with parent's reason.  Returns the context
- * with one reference (the creator's; drop it with rg_ctx_cancel).
- * Aborts, as Go does, when out of memory.
+ * with one reference (the creator's; drop it with rg_ctx_cancel), or
+ * NULL with errno ENOMEM when out of memory.  Check it: the calls that
+ * take a context read NULL as Background, so an unchecked failure would
+ * wait without the cancellation or deadline meant for it.
  */
 RG_API rg_ctx_t *rg_ctx_with_cancel(rg_ctx_t *parent);
 
@@ -65,7 +68,8 @@ RG_API rg_ctx_t *rg_ctx_with_timeout(rg_ctx_t *parent, int64_t d);
  * context.WithValue(parent, key, val): a child carrying key -> val.
  * Keys compare by address: use the address of a private static object
  * (static const char user_key; ... &user_key), never a string's
- * contents.  key must not be NULL.  val is not owned.  A value context
+ * contents.  key must not be NULL (that panics).  val is not owned.
+ * NULL with errno ENOMEM when out of memory, as rg_ctx_with_cancel.  A value context
  * has no cancellation of its own: it is cancelled, times out and reports
  * Done and Err exactly as its nearest cancellable ancestor does (so
  * rg_ctx_cancel on it only drops the reference).
@@ -93,20 +97,22 @@ RG_API void rg_ctx_release(rg_ctx_t *ctx);
  * for a context that can never be cancelled (Background, TODO, values
  * over them).  Contexts that share a cancellation share the channel.
  * The channel belongs to the context: never close or free it, and use
- * it only while holding a reference.
+ * it only while holding a reference.  The channel is made on the first
+ * call; running out of memory then is fatal ("fatal error: out of
+ * memory"), as in Go: NULL would read as "never done".
  */
 RG_API rg_chan_t *rg_ctx_done(rg_ctx_t *ctx);
 
 /* ctx.Err(): 0 while not cancelled, then -ECANCELED (cancelled) or
  * -ETIMEDOUT (deadline exceeded), Go's Canceled and DeadlineExceeded. */
-RG_API int rg_ctx_err(rg_ctx_t *ctx);
+RG_API int rg_ctx_err(const rg_ctx_t *ctx);
 
 /* ctx.Deadline(): true and *t set to the earliest deadline of ctx and
  * its ancestors, false (and *t untouched) when none has one. */
-RG_API bool rg_ctx_deadline(rg_ctx_t *ctx, int64_t *t);
+RG_API bool rg_ctx_deadline(const rg_ctx_t *ctx, int64_t *t);
 
 /* ctx.Value(key): the value of the nearest value context with key on
  * the way up from ctx, NULL if none. */
-RG_API void *rg_ctx_value(rg_ctx_t *ctx, const void *key);
+RG_API void *rg_ctx_value(const rg_ctx_t *ctx, const void *key);
 
 #endif

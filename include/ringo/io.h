@@ -11,7 +11,22 @@
  * deadline) before anything starts.  Cancelling it while the call waits
  * returns -ECANCELED, a deadline that passes -ETIMEDOUT, and in both
  * cases the request is cancelled in the kernel before the call returns,
- * so the buffer is the caller's again and no data was consumed.
+ * so the buffer is the caller's again and no data was consumed (past
+ * the count a write below returns).
+ *
+ * Writes that write everything (rg_write, rg_pwrite, rg_writev, rg_send,
+ * rg_sendto) return n when all n bytes went out.  When an error stops
+ * one, it returns -errno if nothing was written, and otherwise the
+ * count written, short of n, as Go's Write returns n with its error:
+ * the bytes before that count went out, none after it.  So:
+ *     ssize_t r = rg_write(fd, buf, n, ctx);
+ *     if (r != (ssize_t)n) ...failed: r < 0 is the error; 0 < r < n
+ *         bytes were written, and rg_write(fd, buf + r, n - r, ctx)
+ *         returns the error that stopped it (a cancelled or expired ctx,
+ *         a broken connection: -EPIPE after a reset, -ENOSPC, ...) or
+ *         carries on if the cause has passed
+ * A caller that only asks "all or not" compares with n; one that must
+ * resume, or account for what the peer may have seen, has the count.
  *
  * From a foreign thread (not a goroutine), and before the runtime
  * starts, the calls are plain blocking syscalls: a done ctx is honoured
@@ -74,7 +89,8 @@ RG_API int rg_dial(const char *network, const char *addr, rg_ctx_t *ctx);
 RG_API ssize_t rg_read(int fd, void *buf, size_t n, rg_ctx_t *ctx);
 
 /* Writes all n bytes (retrying short writes, as Go's Write does):
- * returns n, or -errno with nothing said about how much was written. */
+ * returns n; or, stopped by an error, -errno when nothing was written
+ * and the count written otherwise (see the top of this file). */
 RG_API ssize_t rg_write(int fd, const void *buf, size_t n, rg_ctx_t *ctx);
 
 /* recv(2) on a socket.  MSG_DONTWAIT: -EAGAIN instead of waiting;
@@ -82,9 +98,9 @@ RG_API ssize_t rg_write(int fd, const void *buf, size_t n, rg_ctx_t *ctx);
  * on an error after some arrived, as recv(2)). */
 RG_API ssize_t rg_recv(int fd, void *buf, size_t n, int flags, rg_ctx_t *ctx);
 
-/* Sends all n bytes (as rg_write; a datagram goes whole), with
- * MSG_NOSIGNAL added.  MSG_DONTWAIT: one attempt, possibly short, or
- * -EAGAIN. */
+/* Sends all n bytes (as rg_write, short only when an error stopped it;
+ * a datagram goes whole), with MSG_NOSIGNAL added.  MSG_DONTWAIT: one
+ * attempt, possibly short, or -EAGAIN. */
 RG_API ssize_t rg_send(int fd, const void *buf, size_t n, int flags, rg_ctx_t *ctx);
 
 /* recvfrom(2): *len (in: the size of sa) receives the sender's address
@@ -101,7 +117,7 @@ RG_API ssize_t rg_sendto(int fd, const void *buf, size_t n, int flags,
 RG_API ssize_t rg_readv(int fd, const struct iovec *iov, int iovcnt, rg_ctx_t *ctx);
 
 /* writev(2), writing every byte of every piece (iov itself is not
- * modified): returns the total or -errno. */
+ * modified): returns the total, or as rg_write when an error stops it. */
 RG_API ssize_t rg_writev(int fd, const struct iovec *iov, int iovcnt, rg_ctx_t *ctx);
 
 /* pread(2) at off (>= 0, else -EINVAL): one request, possibly short; 0

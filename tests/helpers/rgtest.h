@@ -28,6 +28,13 @@
 #define RGT_LIVE(n) (n)
 #endif
 
+/* How long a test waits for something that must happen (a timer to
+ * fire, a goroutine to park, a cancelled call to return) before calling
+ * it lost.  Tests must hold on 2 busy cores under AddressSanitizer, so
+ * an upper bound on time only tells "never" (or "for some other
+ * reason") from "late"; how fast things are is for the benchmarks. */
+#define RGT_NEVER_MS 10000
+
 /* The outcome of a function run in a child process. */
 typedef struct rgt_child {
 	int status;       /* raw wait status */
