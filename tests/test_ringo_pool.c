@@ -392,6 +392,11 @@ static void test_small_endpoints(void **state)
 	assert_non_null(strstr(r.body, "\"conn\""));
 	resp_free(&r);
 
+	/* The runtime's counters are the runtime's (--procs 2). */
+	assert_true(metric(s.port, "ringo_runtime_procs") == 2);
+	assert_true(metric(s.port, "ringo_runtime_goroutines") >= 2);
+	assert_true(metric(s.port, "ringo_runtime_switches_total") > 0);
+
 	assert_int_equal(status_of(s.port, "GET", "/nope"), 404);
 	assert_int_equal(status_of(s.port, "GET", "/v1/%68ash"), 404);
 	assert_int_equal(status_of(s.port, "POST", "/healthz"), 405);

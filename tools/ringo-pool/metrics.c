@@ -225,8 +225,9 @@ static void render_requests(out_t *o)
 
 static void render_runtime(out_t *o)
 {
-	rg_stats_t st;
-	rg_stats(&st);
+	rg_stats_t st = {.size = sizeof(st)};
+	if (rg_stats(&st) < 0)
+		return;
 	gauge(o, "ringo_runtime_goroutines", "Goroutines alive.", (double)st.goroutines);
 	gauge(o, "ringo_runtime_procs", "Ps (GOMAXPROCS).", (double)st.procs);
 	counter(o, "ringo_runtime_threads_total", "OS threads (Ms) started.", st.threads);
