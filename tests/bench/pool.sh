@@ -149,6 +149,11 @@ run_point() { # side point
 		status=1
 		return 1
 	fi
+	if [ "$side" = ringo ] && [ "$name" != healthz ] && grep -q 'no job pool' "$TMP/server.log"; then
+		echo "  ringo $2: skipped (this ringo-pool was built without rg_pool: jobs answer 501)"
+		stop_server
+		return 0
+	fi
 	url="http://$HOST:$port$path"
 	th=$THREADS
 	[ "$th" -gt "$conns" ] && th=$conns
