@@ -227,10 +227,17 @@ END {
 		for (i = 1; i <= n; i++) {
 			p = pts[i]; rr = v[p, "ringo", "r"]; gr = v[p, "go", "r"]
 			rp = v[p, "ringo", "p"]; gp = v[p, "go", "p"]
-			ratio = (gr > 0) ? rr / gr : 0
-			pok = (rp != "" && gp != "" && rp + 0 <= gp + 0) ? "yes" : "no"
-			met = (ratio >= 1.5 && pok == "yes") ? "yes" : "no"
 			sub(/-/, " c=", p)
+			if (rr == "" || gr == "") {
+				printf "%-14s %11s %11s %6s  %8s us %8s us %6s  %6s us %6s us  %s\n", p,
+					(rr == "" ? "-" : rr), (gr == "" ? "-" : gr), "-", (rp == "" ? "-" : rp),
+					(gp == "" ? "-" : gp), "-", v[pts[i], "ringo", "c"], v[pts[i], "go", "c"],
+					"no figure"
+				continue
+			}
+			ratio = (gr > 0) ? rr / gr : 0
+			pok = (rp + 0 <= gp + 0) ? "yes" : "no"
+			met = (ratio >= 1.5 && pok == "yes") ? "yes" : "no"
 			printf "%-14s %11s %11s %6.2f  %8s us %8s us %6s  %6s us %6s us  %s\n", p, rr, gr,
 				ratio, rp, gp, pok, v[pts[i], "ringo", "c"], v[pts[i], "go", "c"], met
 		}
