@@ -30,9 +30,11 @@
  *   - "goroutine" marks calls that must run on a goroutine, "any thread"
  *     calls that foreign OS threads may make too (after rg_init/rg_main);
  *   - structs that may grow in later releases (rg_config_t, rg_stats_t)
- *     open with a uint32_t size that the caller sets to sizeof the
- *     struct; the library reads and writes only as far as size says, so
- *     a program built against an older (or newer) ringo.h keeps working;
+ *     reach the library through inline wrappers (rg_init, rg_stats) that
+ *     pass the sizeof the caller was compiled with; the library reads and
+ *     writes only as far as that size says, so a program built against
+ *     an older (or newer) ringo.h keeps working, and callers write the
+ *     plain forms: rg_init(&cfg), rg_stats(&st);
  *   - this header is valid C11 and C++11.
  */
 #ifndef RINGO_H
@@ -81,11 +83,10 @@ RG_API void rg_sleep(int64_t ns);
 /* ------------------------------------------------------------------ */
 
 /* Runtime configuration, a growable struct (see the top of this file):
- *     rg_config_t cfg = {.size = sizeof(cfg), .procs = 4};
- * Zero fields, and fields past size, take their defaults, which the
- * environment may override: RINGO_PROCS, RINGO_STACK_SIZE. */
+ *     rg_config_t cfg = {.procs = 4};  rg_init(&cfg);
+ * Zero fields take their defaults, which the environment may override:
+ * RINGO_PROCS, RINGO_STACK_SIZE.  Later releases only append fields. */
 typedef struct rg_config {
-	uint32_t size;     /* sizeof(rg_config_t), set by the caller */
 	int procs;         /* number of Ps; default RINGO_PROCS or CPU count */
 	size_t stack_size; /* goroutine stack address space; default 256 KiB */
 } rg_config_t;
@@ -101,10 +102,20 @@ RG_API int rg_main(int (*fn)(void *), void *arg);
  * the runtime's own threads while the caller goes on; rg_go and the sync
  * and channel calls work from the caller's (foreign) threads.  cfg may be
  * NULL (all defaults); it is read during the call only.  Returns 0,
- * -EBUSY if already running, -EINVAL if cfg->size is not set, -E2BIG if
- * cfg is a newer layout asking for something this library lacks (a
- * non-zero field past its size), or another -errno. */
-RG_API int rg_init(const rg_config_t *cfg);
+ * -EBUSY if already running, -E2BIG if cfg is a newer layout asking for
+ * something this library lacks (a non-zero field it does not know), or
+ * another -errno. */
+static inline int rg_init(const rg_config_t *cfg);
+
+/* What rg_init calls: cfg_size is the sizeof(rg_config_t) the caller was
+ * compiled with (-EINVAL if smaller than the first release's layout).
+ * Call rg_init instead. */
+RG_API int rg_init_sized(const rg_config_t *cfg, size_t cfg_size);
+
+static inline int rg_init(const rg_config_t *cfg)
+{
+	return rg_init_sized(cfg, sizeof(rg_config_t));
+}
 
 /* Stops the runtime started by rg_init: goroutines still alive are
  * abandoned, the runtime's threads exit and its memory is released.
@@ -165,11 +176,10 @@ RG_API void rg_dump_goroutines(int fd);
 #define RG_STATS_MAX_PROCS 64
 
 /* Runtime counters; cumulative counts start at rg_main/rg_init.  A
- * growable struct (see the top of this file): set size before the call,
- *     rg_stats_t st = {.size = sizeof(st)};  rg_stats(&st);  */
+ * growable struct (see the top of this file):
+ *     rg_stats_t st;  rg_stats(&st);
+ * Later releases only append fields. */
 typedef struct rg_stats {
-	uint32_t size;            /* sizeof(rg_stats_t), set by the caller */
-	uint32_t reserved_;       /* written as 0 */
 	int64_t goroutines;       /* alive now */
 	int64_t procs;            /* number of Ps */
 	int64_t threads;          /* Ms (OS threads) started */
@@ -184,11 +194,21 @@ typedef struct rg_stats {
 	uint32_t runq[RG_STATS_MAX_PROCS]; /* per-P local run queue length */
 } rg_stats_t;
 
-/* Fills *out, as far as out->size reaches, with a snapshot (each counter
- * read atomically, the whole not a consistent cut); all zero when the
- * runtime is not running.  Returns 0, or -EINVAL (out NULL or out->size
- * not set).  Any thread. */
-RG_API int rg_stats(rg_stats_t *out);
+/* Fills *out with a snapshot (each counter read atomically, the whole
+ * not a consistent cut); all zero when the runtime is not running.
+ * Returns 0, or -EINVAL (out NULL).  Any thread. */
+static inline int rg_stats(rg_stats_t *out);
+
+/* What rg_stats calls: writes out_size bytes of *out (the caller's
+ * sizeof(rg_stats_t)), zeroing what this library does not know;
+ * -EINVAL if out is NULL or out_size is smaller than the first
+ * release's layout.  Call rg_stats instead. */
+RG_API int rg_stats_sized(rg_stats_t *out, size_t out_size);
+
+static inline int rg_stats(rg_stats_t *out)
+{
+	return rg_stats_sized(out, sizeof(rg_stats_t));
+}
 
 /* The rest of the API, one part per concept. */
 #include "ringo/version.h" /* RINGO_VERSION_*, rg_version */

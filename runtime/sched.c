@@ -1180,19 +1180,19 @@ static void teardown(void)
 	}
 }
 
-static int rt_start(const rg_config_t *cfg, bool embedded)
+static int rt_start(const rg_config_t *cfg, size_t cfg_size, bool embedded)
 {
 	int expected = 0;
 	if (!atomic_compare_exchange_strong(&rg__sched.running, &expected, 2))
 		return -EBUSY;
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int procs = cfg && RG_ABI_HAS(cfg, procs) && cfg->procs > 0
+	int procs = cfg && RG_ABI_HAS(cfg, cfg_size, procs) && cfg->procs > 0
 			    ? cfg->procs
 			    : env_int("RINGO_PROCS", ncpu > 0 ? ncpu : 1);
 	if (procs > RG_MAX_PROCS)
 		procs = RG_MAX_PROCS;
-	size_t ssize = cfg && RG_ABI_HAS(cfg, stack_size) && cfg->stack_size
+	size_t ssize = cfg && RG_ABI_HAS(cfg, cfg_size, stack_size) && cfg->stack_size
 			       ? cfg->stack_size
 			       : env_size("RINGO_STACK_SIZE", 256 * 1024);
 
@@ -1283,12 +1283,14 @@ static void rt_stop(void)
 		teardown();
 }
 
-int rg_init(const rg_config_t *cfg)
+int rg_init_sized(const rg_config_t *cfg, size_t cfg_size)
 {
 	if (rg__getm())
 		return -EBUSY;
-	int r = cfg ? rg__abi_check_in(cfg, sizeof(*cfg)) : 0;
-	return r < 0 ? r : rt_start(cfg, true);
+	int r = cfg ? rg__abi_check_in(cfg, cfg_size, RG_ABI_MIN(rg_config_t, procs),
+				       sizeof(*cfg))
+		    : 0;
+	return r < 0 ? r : rt_start(cfg, cfg_size, true);
 }
 
 void rg_shutdown(void)
@@ -1307,7 +1309,7 @@ int rg_main(int (*fn)(void *), void *arg)
 		return -EINVAL;
 	if (rg__getm())
 		return -EBUSY;
-	int r = rt_start(NULL, false);
+	int r = rt_start(NULL, 0, false);
 	if (r < 0)
 		return r;
 	struct main_arg ma = {.fn = fn, .arg = arg};
@@ -1385,13 +1387,14 @@ static void stats_fill(rg_stats_t *out)
 	}
 }
 
-int rg_stats(rg_stats_t *out)
+int rg_stats_sized(rg_stats_t *out, size_t out_size)
 {
-	rg_stats_t st = {.size = sizeof(st)};
+	rg_stats_t st = {0};
 	if (!out)
 		return -EINVAL;
 	stats_fill(&st);
-	return rg__abi_copy_out(out, &st, sizeof(st));
+	return rg__abi_copy_out(out, out_size, RG_ABI_MIN(rg_stats_t, goroutines), &st,
+				sizeof(st));
 }
 
 const char *rg__wait_reason_str(int r)

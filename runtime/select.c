@@ -10,8 +10,8 @@
  *      ready from lock-free loads is tried under its channel's lock.
  *   1. In a random order (a uniform permutation, so that no ready case
  *      can starve another), the first case that can proceed now runs.
- *      None, and block false: return -EAGAIN (default:), as the
- *      other calls that would wait (rg_chan_try_send) do.
+ *      None, and block false: return -1 (default:), as API.md has it:
+ *      -1 is the default branch's index, not an error.
  *   2. A waiting record (rg_sudog) for every case goes on its channel's
  *      queue; all share one waiter and one `selected` flag.  The select
  *      parks; the parking's unlockf releases the channel locks once the
@@ -434,6 +434,5 @@ out:
 
 int rg_select(rg_case_t *cases, int ncases, bool block)
 {
-	int i = select_cases(cases, ncases, block);
-	return i < 0 ? -EAGAIN : i;
+	return select_cases(cases, ncases, block);
 }

@@ -48,31 +48,27 @@ static void test_version(void **state)
 
 /* ---- rg_config_t -------------------------------------------------------- */
 
-/* A caller compiled against an older, smaller rg_config_t: the fields
- * past its size are not read, whatever the memory there holds. */
+/* A caller compiled against an older, smaller rg_config_t (its size is
+ * what rg_init passes to rg_init_sized): the fields past its size are
+ * not read, whatever the memory there holds. */
 static void test_config_older_layout(void **state)
 {
 	(void)state;
 	rgt_env("RINGO_PROCS", "2");
 	rgt_env("RINGO_STACK_SIZE", NULL);
-
-	/* Only the size field: everything takes its default. */
 	rg_config_t cfg = {.procs = 3, .stack_size = 128 * 1024};
-	cfg.size = offsetof(rg_config_t, procs);
-	assert_int_equal(rg_init(&cfg), 0);
-	assert_int_equal(rg_procs(), 2);
-	assert_int_equal(rg__sched.stack_size, 256 * 1024);
-	rg_shutdown();
+
+	/* Not even the first field: refused, nothing starts. */
+	assert_int_equal(rg_init_sized(&cfg, offsetof(rg_config_t, procs)), -EINVAL);
+	assert_int_equal(rg_procs(), 0);
 
 	/* Up to procs: procs is read, stack_size is not. */
-	cfg.size = offsetof(rg_config_t, stack_size);
-	assert_int_equal(rg_init(&cfg), 0);
+	assert_int_equal(rg_init_sized(&cfg, offsetof(rg_config_t, stack_size)), 0);
 	assert_int_equal(rg_procs(), 3);
 	assert_int_equal(rg__sched.stack_size, 256 * 1024);
 	rg_shutdown();
 
-	/* The whole of today's layout. */
-	cfg.size = sizeof(cfg);
+	/* The whole of today's layout, through the plain call. */
 	assert_int_equal(rg_init(&cfg), 0);
 	assert_int_equal(rg_procs(), 3);
 	assert_int_equal(rg__sched.stack_size, 128 * 1024);
@@ -82,8 +78,8 @@ static void test_config_older_layout(void **state)
 
 /* A caller compiled against a newer, larger rg_config_t: accepted when
  * the fields this library does not know are zero (their defaults),
- * -E2BIG when one asks for something, -EINVAL when size is not set.  A
- * refused config starts nothing. */
+ * -E2BIG when one asks for something.  A refused config starts
+ * nothing.  The plain forms of the contract need no size. */
 static void test_config_newer_layout(void **state)
 {
 	(void)state;
@@ -92,19 +88,19 @@ static void test_config_newer_layout(void **state)
 		uint64_t later[3];
 	} big;
 	memset(&big, 0, sizeof(big));
-	big.cfg.size = sizeof(big);
 	big.cfg.procs = 2;
-	assert_int_equal(rg_init(&big.cfg), 0);
+	assert_int_equal(rg_init_sized(&big.cfg, sizeof(big)), 0);
 	assert_int_equal(rg_procs(), 2);
 	rg_shutdown();
 
 	big.later[2] = 1;
-	assert_int_equal(rg_init(&big.cfg), -E2BIG);
+	assert_int_equal(rg_init_sized(&big.cfg, sizeof(big)), -E2BIG);
 	assert_int_equal(rg_procs(), 0);
 
-	rg_config_t unset = {.procs = 2};
-	assert_int_equal(rg_init(&unset), -EINVAL);
-	assert_int_equal(rg_procs(), 0);
+	rg_config_t plain = {.procs = 2};
+	assert_int_equal(rg_init(&plain), 0);
+	assert_int_equal(rg_procs(), 2);
+	rg_shutdown();
 	assert_int_equal(rg_init(NULL), 0); /* NULL: all defaults */
 	rg_shutdown();
 }
@@ -118,7 +114,7 @@ static bool all_bytes(const void *p, int c, size_t n)
 
 /* An older, smaller rg_stats_t is filled as far as its size reaches and
  * not a byte further; a newer, larger one gets today's fields and zeros
- * in the rest; an unset size or NULL is -EINVAL. */
+ * in the rest; a size short of the first field, or NULL, is -EINVAL. */
 static void test_stats_layouts(void **state)
 {
 	(void)state;
@@ -129,39 +125,38 @@ static void test_stats_layouts(void **state)
 
 	/* Not running: all zero, whatever the layout. */
 	memset(&big, 0xaa, sizeof(big));
-	big.st.size = sizeof(big);
-	assert_int_equal(rg_stats(&big.st), 0);
-	assert_int_equal(big.st.size, sizeof(big));
-	assert_true(all_bytes((char *)&big + sizeof(uint32_t), 0, sizeof(big) - sizeof(uint32_t)));
+	assert_int_equal(rg_stats_sized(&big.st, sizeof(big)), 0);
+	assert_true(all_bytes(&big, 0, sizeof(big)));
 
-	rg_config_t cfg = {.size = sizeof(cfg), .procs = 2};
+	rg_config_t cfg = {.procs = 2};
 	assert_int_equal(rg_init(&cfg), 0);
 
 	/* Older: the counters but not runq. */
 	memset(&big, 0xaa, sizeof(big));
-	big.st.size = offsetof(rg_stats_t, runq);
-	assert_int_equal(rg_stats(&big.st), 0);
-	assert_int_equal(big.st.size, offsetof(rg_stats_t, runq));
+	assert_int_equal(rg_stats_sized(&big.st, offsetof(rg_stats_t, runq)), 0);
 	assert_int_equal(big.st.procs, 2);
 	assert_int_equal(big.st.goroutines, 0);
 	assert_true(all_bytes(big.st.runq, 0xaa, sizeof(big) - offsetof(rg_stats_t, runq)));
 
-	/* Older still: nothing but the size field. */
+	/* Older still: the first field only. */
 	memset(&big, 0xaa, sizeof(big));
-	big.st.size = sizeof(uint32_t);
-	assert_int_equal(rg_stats(&big.st), 0);
-	assert_true(all_bytes((char *)&big + sizeof(uint32_t), 0xaa, sizeof(big) - sizeof(uint32_t)));
+	assert_int_equal(rg_stats_sized(&big.st, sizeof(int64_t)), 0);
+	assert_int_equal(big.st.goroutines, 0);
+	assert_true(all_bytes((char *)&big + sizeof(int64_t), 0xaa, sizeof(big) - sizeof(int64_t)));
 
 	/* Newer: today's fields, then zeros. */
 	memset(&big, 0xaa, sizeof(big));
-	big.st.size = sizeof(big);
-	assert_int_equal(rg_stats(&big.st), 0);
+	assert_int_equal(rg_stats_sized(&big.st, sizeof(big)), 0);
 	assert_int_equal(big.st.procs, 2);
-	assert_int_equal(big.st.reserved_, 0);
 	assert_true(all_bytes(big.later, 0, sizeof(big.later)));
 
-	big.st.size = 0;
-	assert_int_equal(rg_stats(&big.st), -EINVAL);
+	/* The plain call, on an uninitialised struct, as the contract has it. */
+	rg_stats_t st;
+	memset(&st, 0xaa, sizeof(st));
+	assert_int_equal(rg_stats(&st), 0);
+	assert_int_equal(st.procs, 2);
+
+	assert_int_equal(rg_stats_sized(&big.st, sizeof(int64_t) - 1), -EINVAL);
 	assert_int_equal(rg_stats(NULL), -EINVAL);
 	rg_shutdown();
 }

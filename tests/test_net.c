@@ -581,7 +581,7 @@ static int scen_many_goroutines(void *arg)
 	rg_wg_wait(&wg);
 	for (int i = 0; i < NPAIRS; i++)
 		CHECK(w[i].sum == r[i].sum);
-	rg_stats_t st = {.size = sizeof(st)};
+	rg_stats_t st;
 	rg_stats(&st);
 	CHECK_CMP(st.io_ops, >, 2 * NPAIRS);
 	return 0;

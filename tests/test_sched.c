@@ -117,7 +117,7 @@ static int sleep_main(void *arg)
 	}
 	/* Non-positive durations return at once: without parking (the only
 	 * goroutine's park count stays as it was). */
-	rg_stats_t before = {.size = sizeof(before)}, after = {.size = sizeof(after)};
+	rg_stats_t before, after;
 	CHECK(rg_stats(&before) == 0);
 	rg_sleep(0);
 	rg_sleep(-5 * MS);
@@ -306,7 +306,7 @@ static int spin_main(void *arg)
 	/* Keep the spinner at it long enough for sysmon to call it a hog. */
 	while (rg_now() - t0 < 60 * MS)
 		rg_sleep(MS);
-	rg_stats_t st = {.size = sizeof(st)};
+	rg_stats_t st;
 	rg_stats(&st);
 	atomic_store(&spin_release, 1);
 	CHECK(ok);
@@ -382,7 +382,7 @@ static void *hog_peer_watchdog(void *arg)
 {
 	(void)arg;
 	sleep(3);
-	rg_stats_t st = {.size = sizeof(st)};
+	rg_stats_t st;
 	rg_stats(&st);
 	fprintf(stderr, "hung: workers done %ld, hogs %lld, steals %lld, runq %u %u, global %lld\n",
 		atomic_load(&peer_workers), (long long)st.hogs, (long long)st.steals, st.runq[0],
@@ -670,7 +670,7 @@ static void test_embed_init_go_shutdown(void **state)
 	assert_int_equal(rg_go(foreign_inc, NULL), -EINVAL);
 	/* The runtime starts again afterwards, embedded or not. */
 	rgc_main(trivial_main, NULL);
-	assert_int_equal(rg_init(&(rg_config_t){.size = sizeof(rg_config_t), .procs = 3}), 0);
+	assert_int_equal(rg_init(&(rg_config_t){.procs = 3}), 0);
 	assert_int_equal(rg_procs(), 3);
 	rg_shutdown();
 }
@@ -883,7 +883,7 @@ static void hour_sleeper(void *arg)
 static int counters_main(void *arg)
 {
 	(void)arg;
-	rg_stats_t st = {.size = sizeof(st)};
+	rg_stats_t st;
 	atomic_store(&counted_started, 0);
 	CHECK_CMP(rg_num_goroutines(), ==, 1);
 	for (int i = 0; i < 50; i++)
@@ -924,7 +924,7 @@ static void test_counters(void **state)
 	rgt_env("RINGO_PROCS", "3");
 	rgc_main(counters_main, NULL);
 	rgt_env("RINGO_PROCS", NULL);
-	rg_stats_t st = {.size = sizeof(st)};
+	rg_stats_t st;
 	rg_stats(&st);
 	assert_int_equal(st.procs, 0);
 	assert_int_equal(rg_num_goroutines(), 0);
@@ -969,7 +969,7 @@ static int syscall_main(void *arg)
 	CHECK(rg_go_named("blocker", sys_blocker, NULL) == 0);
 	CHECK(rg_go_named("worker", sys_worker, NULL) == 0);
 	CHECK(rgc_wait_ge(&sys_finished, 2, 10000));
-	rg_stats_t st = {.size = sizeof(st)};
+	rg_stats_t st;
 	rg_stats(&st);
 	CHECK_CMP(atomic_load(&sys_progress), >=, 10);
 	CHECK_CMP(st.handoffs, >=, 1);

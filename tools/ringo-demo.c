@@ -49,7 +49,7 @@ static int run(void *arg)
 	long last = 0;
 	while (!atomic_load(&stop)) {
 		rg_sleep(RG_SECOND);
-		rg_stats_t st = {.size = sizeof(st)};
+		rg_stats_t st;
 		rg_stats(&st);
 		long now = atomic_load(&done_work);
 		printf("%ld tasks/s  goroutines=%ld switches=%ld parks=%ld steals=%ld threads=%ld\n",

@@ -154,8 +154,8 @@ static inline rg_case_t rg_case_make(rg_chan_t *c, const void *elem, int dir)
 /*
  * select over cases[0..n-1].  When several cases are ready one is chosen
  * uniformly at random; block true waits until one is, block false is a
- * select with a default: branch (returns -EAGAIN at once when none is
- * ready, as rg_chan_try_send does).
+ * select with a default: branch: it returns -1 at once when none is
+ * ready (the default branch's index, not an error code).
  * Returns the index of the case that ran; a chosen send to a closed
  * channel panics, a chosen receive sets cases[i].ok.  The same channel
  * may appear in several cases, sends and receives mixed.  n == 0 with

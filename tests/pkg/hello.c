@@ -47,7 +47,7 @@ static int run(void *arg)
 	rg_close(p[0]);
 	rg_close(p[1]);
 
-	rg_stats_t st = {.size = sizeof(st)};
+	rg_stats_t st;
 	if (rg_stats(&st) != 0 || st.procs != rg_procs() || st.spawned < 4)
 		return 4;
 	rg_chan_free(results);

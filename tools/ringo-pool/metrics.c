@@ -225,7 +225,7 @@ static void render_requests(out_t *o)
 
 static void render_runtime(out_t *o)
 {
-	rg_stats_t st = {.size = sizeof(st)};
+	rg_stats_t st;
 	if (rg_stats(&st) < 0)
 		return;
 	gauge(o, "ringo_runtime_goroutines", "Goroutines alive.", (double)st.goroutines);
