@@ -1,7 +1,8 @@
 # ringo — build, test, benchmark.
 #
 #   make            libringo.a, libringo.so, tests, benchmarks, tools
-#   make run        installs what is missing, builds, runs the echo server
+#   make run        installs what is missing, builds, runs ringo-pool (HTTP)
+#   make run-echo   the same for the echo server
 #   make test       installs what is missing, builds, runs the whole suite
 #                   (plain build, then again under AddressSanitizer)
 #   make check      the suite once, in the current build (SAN=... to pick)
@@ -75,6 +76,19 @@ GO_BIN    := $(GO_SRC:tests/bench/go/%.go=$(B)/bench/go_%)
 TOOL_SRC  := $(wildcard tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(B)/%)
 
+# ringo-pool has a directory of its own and links libhttp_parser and
+# libcrypto.  POOL_HAVE tells it which parts of ringo that are still
+# landing (pool, keyed limiter, processes, signal contexts) the public
+# headers declare.
+POOL_SRC  := $(wildcard tools/ringo-pool/*.c)
+POOL_OBJ  := $(POOL_SRC:%.c=$(B)/obj/%.o) $(B)/obj/tools/ringo-pool/status.o
+POOL_LIBS := -lhttp_parser -lcrypto -lm
+pool_have = $(if $(shell grep -ls '$(1)' include/ringo.h include/ringo/*.h),-DRINGO_POOL_HAVE_$(2)=1)
+POOL_HAVE := $(call pool_have,rg_pool_new,POOL) $(call pool_have,rg_keyed_allow,KEYED) \
+	$(call pool_have,rg_command,PROC) $(call pool_have,rg_signal_notify_ctx,SIGNALS) \
+	$(call pool_have,cancelling and freeing are two separate acts,CTX_RELEASE)
+TOOL_BIN  += $(B)/ringo-pool
+
 # ringo-trace (tools/ringo-trace, BPF programs in bpf/): built when the
 # toolchain is there (clang, bpftool, libbpf, libdw, a kernel with BTF);
 # `make trace` says what is missing.
@@ -96,7 +110,7 @@ ifeq ($(TRACE_MISSING),)
 TOOL_BIN  += $(B)/ringo-trace
 endif
 
-.PHONY: all lib tests benches gobenches tools deps run test check bench clean trace \
+.PHONY: all lib tests benches gobenches tools deps run run-echo test check bench clean trace \
 	install uninstall
 all: lib tests benches tools
 
@@ -109,9 +123,15 @@ gobenches: $(GO_BIN)
 deps:
 	@sh scripts/deps.sh
 
-# The main job: the echo server on localhost until Ctrl+C
-# (ARGS="--addr 127.0.0.1:7000 --procs 2" to change it).
+# The main job: the worker-pool HTTP server on 127.0.0.1:8080 until
+# Ctrl+C, serving this repository at /v1/files/ and two commands at
+# /v1/exec/ (ARGS="--addr 127.0.0.1:9000 --workers 8" to change it).
+# run-echo: the echo server on 127.0.0.1:7000.
 run: deps
+	@$(MAKE) --no-print-directory tools
+	./$(B)/ringo-pool --root . --allow wc=/usr/bin/wc --allow sort=/usr/bin/sort $(ARGS)
+
+run-echo: deps
 	@$(MAKE) --no-print-directory tools
 	./$(B)/ringo-echo $(ARGS)
 
@@ -213,6 +233,51 @@ $(B)/%: tools/%.c $(B)/libringo.a
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -rdynamic -o $@ $< $(B)/libringo.a $(LDFLAGS) $(LIBS)
+
+$(B)/obj/tools/ringo-pool/%.o: tools/ringo-pool/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(POOL_HAVE) -c -o $@ $<
+
+$(B)/obj/tools/ringo-pool/status.o: tools/ringo-pool/status.S tools/ringo-pool/status.html
+	@mkdir -p $(dir $@)
+	$(call msg,AS,$<)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/ringo-pool: $(POOL_OBJ) $(B)/libringo.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -rdynamic -o $@ $(POOL_OBJ) $(B)/libringo.a $(LDFLAGS) \
+		$(POOL_LIBS) $(LIBS)
+
+# libFuzzer harness for ringo-pool's request handling (tests/fuzz/):
+# make fuzz-pool [FUZZ_SECS=60].  libFuzzer needs clang, and gcc's and
+# clang's ASan runtimes do not mix, so the library and the server's
+# objects are rebuilt with clang in build-fuzz/.
+FUZZ_SECS ?= 60
+FUZZ_B    := build-fuzz
+FUZZ_POOL := $(filter-out %/main.o,$(POOL_OBJ))
+.PHONY: fuzz-pool
+fuzz-pool:
+	@$(MAKE) --no-print-directory CC=clang SAN=address B=$(FUZZ_B) \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" $(FUZZ_B)/fuzz_pool_http
+	@mkdir -p $(FUZZ_B)/corpus/pool_http
+	$(FUZZ_B)/fuzz_pool_http -max_total_time=$(FUZZ_SECS) -timeout=20 -max_len=8192 \
+		-dict=tests/fuzz/pool_http.dict $(FUZZ_B)/corpus/pool_http tests/fuzz/corpus/pool_http
+
+# The harness's inputs replayed without libFuzzer, in any build (see
+# tests/fuzz/replay.c): make fuzz-pool-replay [SAN=...].
+.PHONY: fuzz-pool-replay
+fuzz-pool-replay: $(B)/fuzz_pool_replay
+
+$(B)/fuzz_pool_replay: tests/fuzz/replay.c tests/fuzz/fuzz_pool_http.c $(FUZZ_POOL) $(B)/libringo.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(POOL_HAVE) -Itools/ringo-pool -o $@ tests/fuzz/replay.c \
+		tests/fuzz/fuzz_pool_http.c $(FUZZ_POOL) $(B)/libringo.a $(LDFLAGS) $(POOL_LIBS) $(LIBS)
+
+$(B)/fuzz_pool_http: tests/fuzz/fuzz_pool_http.c $(FUZZ_POOL) $(B)/libringo.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(POOL_HAVE) -fsanitize=fuzzer -Itools/ringo-pool -o $@ $< \
+		$(FUZZ_POOL) $(B)/libringo.a $(LDFLAGS) $(POOL_LIBS) $(LIBS)
 
 # ---- ringo-trace ------------------------------------------------------
 trace:

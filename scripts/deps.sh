@@ -27,6 +27,11 @@ uthash-dev:/usr/include/uthash.h
 libxxhash-dev:/usr/include/xxhash.h
 golang-golang-x-time-dev:/usr/share/gocode/src/golang.org/x/time/rate/rate.go
 golang-golang-x-sync-dev:/usr/share/gocode/src/golang.org/x/sync/errgroup/errgroup.go
+libhttp-parser-dev:/usr/include/http_parser.h
+libssl-dev:/usr/include/openssl/evp.h
+wrk:/usr/bin/wrk
+chromium:/usr/bin/chromium
+curl:/usr/bin/curl
 "
 
 missing=""

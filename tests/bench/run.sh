@@ -332,6 +332,7 @@ fi
 	fi
 } >"$MD"
 
+[ "${BENCH_POOL:-1}" = 0 ] || { sh "$HERE/pool.sh" "$BUILD" && cat "$B/pool.md" >>"$MD"; } || failed=1 # ringo-pool vs net/http (wrk)
 if sh "$HERE/chart.sh" "$TSV" "$SVG"; then
 	echo
 	echo "wrote $MD, $TSV, $SVG"
