@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # ringo — build, test, benchmark.
 #
 #   make            libringo.a, libringo.so, tests, benchmarks, tools

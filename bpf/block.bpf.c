@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * block.bpf.c — where goroutines wait, and for how long (Go's block
  * profile, for every wait reason).  go_park stashes the time, reason and
@@ -8,7 +9,7 @@
  */
 #include "common.bpf.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct parked {
 	__u64 ts;

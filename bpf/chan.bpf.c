@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * chan.bpf.c — per-channel activity: operations (chan_send, chan_recv),
  * blocked sends and receives with the time they waited (from
@@ -7,7 +8,7 @@
  */
 #include "common.bpf.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);

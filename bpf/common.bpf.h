@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * common.bpf.h — helpers every ringo BPF program includes: the layout
  * constants the tool fills in before loading (from the target's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * io.bpf.c — I/O requests per opcode: submitted, completed, failed, a
  * log2 latency histogram (io_complete's latency_ns), and errors by
@@ -7,7 +8,7 @@
  */
 #include "common.bpf.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * mutex.bpf.c — lock contention (Go's mutex profile).  A contended
  * rg_mutex_lock fires mutex_acquire(mutex, wait_ns) once it has the lock;
@@ -7,7 +8,7 @@
  */
 #include "common.bpf.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);

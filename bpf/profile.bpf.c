@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * profile.bpf.c — on-CPU sampling (perf CPU-clock events on every CPU).
  * A sample of the target counts under (goroutine, user stack, kernel
@@ -8,7 +9,7 @@
  */
 #include "common.bpf.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * ringo_trace.h — what the BPF programs (bpf/NAME.bpf.c) and ringo-trace
  * (tools/ringo-trace) share: map keys and values, ring-buffer events and

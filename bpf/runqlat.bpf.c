@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * runqlat.bpf.c — run-queue latency of goroutines: from the moment a
  * goroutine becomes runnable (go_create, go_ready, go_yield) to the
@@ -6,7 +7,7 @@
  */
 #include "common.bpf.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

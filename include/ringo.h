@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * ringo — Go's concurrency model for C on Linux.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * bucket.h — token-bucket arithmetic as golang.org/x/time/rate does it,
  * shared by the limiter (rate.c) and the per-key limiter (keyed.c) so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * chan.c — channels (Go's chan T): make, send, receive, close, len, cap.
  * select lives in select.c; the shared structures in chan_impl.h.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * chan_impl.h — what chan.c and select.c share: the channel, its wait
  * queues and the waiting records (Go's hchan, waitq and sudog).  The

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * ctx.c — contexts (Go's context package) without a collector.
  *
@@ -62,7 +63,7 @@
  *   - Pooling freed contexts: it would hide use-after-release from
  *     AddressSanitizer, which is the only detector a C user has.
  */
-#include "ctx.h"
+#include "ctx_cb.h"
 
 #include <errno.h>
 #include <stdlib.h>

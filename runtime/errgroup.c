@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * errgroup.c — golang.org/x/sync/errgroup's Group: goroutines working
  * on parts of one task, the first error cancelling the rest.

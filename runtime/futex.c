@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Futexes, the runtime lock and notes.  See futex.h.
  *

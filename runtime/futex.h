@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Futexes, the runtime's own lock and one-shot notes.
  *

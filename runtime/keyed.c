@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * keyed.c — a token bucket per key (a client address, a user id) with
  * bounded memory: the limiter a server needs per client, where Go

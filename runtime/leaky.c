@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * leaky.c — the leaky bucket as a meter: callers queue, and are let out
  * one at a time, turns at least 1/rate apart, in arrival order; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * mutex.c — rg_mutex_t, Go's sync.Mutex.
  *

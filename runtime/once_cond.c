@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * once_cond.c — rg_once_t (Go's sync.Once) and rg_cond_t (sync.Cond).
  *

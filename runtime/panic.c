@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Failure reports, as Go gives them: panics, fatal errors (deadlock,
  * stack overflow), and goroutine dumps on SIGQUIT or on demand.

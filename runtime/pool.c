@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * pool.c — the worker pool: a fixed set of worker goroutines taking
  * jobs (fn, arg) from a bounded FIFO queue, the seed's jobs channel

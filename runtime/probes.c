@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * probes.c — the USDT semaphores, one per probe of RG_PROBE_LIST
  * (probes.h).

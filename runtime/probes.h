@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * USDT probe sites (provider "ringo"), with semaphores.
  *

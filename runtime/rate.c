@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * rate.c — the token bucket of golang.org/x/time/rate (v0.3.0, the
  * version Debian ships), step for step: the same state (tokens as a

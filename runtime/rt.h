@@ -1,11 +1,16 @@
+// SPDX-License-Identifier: MIT
 /*
  * rt.h — the runtime's internal structures and the internal API that the
- * other layers (channels, sync, timers, I/O) are written against.
+ * other layers (channels, sync, timers, I/O) are written against.  This
+ * file holds G, M, P and the scheduler; the rest is split by concept
+ * into rt_timer.h, rt_slab.h, rt_stack.h and rt_fail.h, included at the
+ * end, so that a file includes rt.h and gets them all.
  *
  * Glossary (Go's names, Go's design):
- *   G  a goroutine: its saved stack pointer, state, id, wait reason.  The
- *      G header lives at the top of its own stack slot (see stack.c), so a
- *      parked goroutine costs one page when its frames fit in it.
+ *   G  a goroutine: its saved stack pointer, state, id, wait reason.  G
+ *      records live in dense slabs apart from the stacks (stack.c); a G
+ *      gets a stack only when it first runs, and a parked goroutine costs
+ *      the pages its frames touched.
  *   M  an OS thread running the scheduler loop on its own thread stack
  *      ("g0").  An M must hold a P to run Gs.
  *   P  a logical processor: a local run queue, a runnext slot, a timer
@@ -359,165 +364,6 @@ void rg__wakep(void) RG_HIDDEN;
 /* A cheap per-thread random number (per-P on a goroutine). */
 uint32_t rg__fastrand(void) RG_HIDDEN;
 
-/* ---- timers (timer.c) ---------------------------------------------- */
-
-enum rg_timer_state {
-	RG_TIMER_IDLE = 0,   /* not in a heap */
-	RG_TIMER_ARMED,      /* in p->timers */
-	RG_TIMER_FIRING,     /* fn running */
-};
-
-/*
- * A timer in a P's heap.  fn(arg, now) runs on whichever M services that
- * P's heap, holding a P but no lock; it must not block.
- *   One-shot (period <= 0): the timer is IDLE before fn runs and the
- *   runtime never touches it afterwards, so fn may free it (or ready the
- *   goroutine on whose stack it lives).  rg__timer_del returns false once
- *   fn is about to run: an owner that must know fn finished synchronises
- *   in fn (e.g. the timer holds a reference that fn drops, or that the
- *   caller drops when rg__timer_del returns true).
- *   Periodic (period > 0): re-armed after fn returns; rg__timer_del waits
- *   for a running fn, so the owner keeps t alive until del returns.
- */
-struct rg_timer {
-	int64_t when;                /* monotonic ns */
-	int64_t period;              /* > 0: repeats */
-	void (*fn)(void *arg, int64_t now);
-	void *arg;
-	_Atomic(rg_p *) pp;          /* heap it is in (under pp->tlock) */
-	_Atomic uint32_t state;      /* enum rg_timer_state */
-	int32_t idx;                 /* index in the heap (pp->tlock) */
-	rg_m *firing;                /* M running a periodic fn (pp->tlock) */
-};
-
-/* Arms t (t->when, fn, arg, period set by the caller) on the caller's P,
- * or P 0 from a foreign thread.  t must be IDLE. */
-void rg__timer_add(rg_timer *t) RG_HIDDEN;
-
-/* Disarms t.  Returns true if it was removed before firing; false if it
- * had fired (or is firing) or was not armed.  For a periodic timer, waits
- * for a running fn to return unless called from that fn. */
-bool rg__timer_del(rg_timer *t) RG_HIDDEN;
-
-/* Runs p's expired timers; returns the next `when` (0 if none).  The
- * caller holds a P (fn may ready goroutines onto it). */
-int64_t rg__timers_run(rg_p *p, int64_t now) RG_HIDDEN;
-
-/* Earliest timer over all Ps, 0 if none. */
-int64_t rg__timers_earliest(void) RG_HIDDEN;
-
-/* Called after a timer was armed for `when`: wakes whoever must notice. */
-void rg__timer_wake(int64_t when) RG_HIDDEN;
-
-void rg__timers_free(rg_p *p) RG_HIDDEN;
-
-/* Waits d ns or until ctx ends (NULL: never): 0 when the time came, else
- * ctx's error; d <= 0 returns at once (ctx's error if it has ended).
- * Any thread (time.c; the limiters' waits). */
-int rg__sleep_ctx(int64_t d, rg_ctx_t *ctx) RG_HIDDEN;
-
-/* ---- fixed-size blocks (slab.c) ------------------------------------ */
-
-/* Blocks of one size, 64-byte aligned, for objects made by the million
- * (timers): carved from 1 MiB mmap chunks, recycled through per-thread
- * caches and a global list; malloc'd one by one under ASan and TSan. */
-typedef struct rg__slab {
-	size_t size;                  /* block bytes (constant) */
-	int id;                       /* per-thread cache index (constant) */
-	rg__lock_t lock;              /* guards the rest */
-	void *free;                   /* global free list */
-	char *bump, *end;             /* unused part of the last chunk */
-} rg__slab_t;
-
-/* Sets s up for blocks of size bytes (at most 4 slabs per process). */
-void rg__slab_init(rg__slab_t *s, size_t size) RG_HIDDEN;
-/* A block, or NULL when out of memory.  Any thread; never blocks beyond
- * the slab's lock. */
-void *rg__slab_alloc(rg__slab_t *s) RG_HIDDEN;
-void rg__slab_free(rg__slab_t *s, void *p) RG_HIDDEN;
-
-/* ---- stacks (stack.c) ---------------------------------------------- */
-
-/* Sets up stack allocation (page size, guard mode from RINGO_GUARD).
- * Returns 0 or -errno. */
-int rg__stack_setup(size_t stack_size) RG_HIDDEN;
-
-/* A zeroed G (its TSan fiber kept) from p's cache or the slabs; NULL:
- * out of memory.  p may be NULL (foreign thread). */
-rg_g *rg__galloc(rg_p *p) RG_HIDDEN;
-
-/* Returns a G whose stack was released to p's cache (p may be NULL). */
-void rg__gfree(rg_p *p, rg_g *g) RG_HIDDEN;
-
-/* Gives g a stack (warmest first) and sets stack_lo/stack_hi; -ENOMEM. */
-int rg__stack_bind(rg_p *p, rg_g *g) RG_HIDDEN;
-
-/* Takes g's stack back (into p's cache, or further). */
-void rg__stack_release(rg_p *p, rg_g *g) RG_HIDDEN;
-
-/* Gives the memory of surplus cached stacks back to the kernel (all:
- * every cached one).  Any thread but the hot paths: sysmon calls it. */
-void rg__stack_scavenge(bool all) RG_HIDDEN;
-
-/* Unmaps every stack and frees every G.  No goroutine may run. */
-void rg__stack_teardown(void) RG_HIDDEN;
-
-/* Calls fn for every G that is not FREE (dumps, deadlock reports).
- * Lock-free and async-signal-safe: slabs are only ever added. */
-void rg__for_each_g(void (*fn)(rg_g *g, void *arg), void *arg) RG_HIDDEN;
-
-/* Which guard mechanism is in use: "madvise" or "mprotect". */
-const char *rg__stack_guard_mode(void) RG_HIDDEN;
-
-/* If addr lies in a stack guard, the G running on that stack, else NULL. */
-rg_g *rg__stack_guard_owner(const void *addr) RG_HIDDEN;
-
-/* ---- context switch (switch_*.S) ----------------------------------- */
-
-/* Saves the callee-saved state on the current stack, stores the stack
- * pointer in *save, loads `load` and returns into that context. */
-void rg__ctx_switch(void **save, void *load) RG_HIDDEN;
-
-/* Prepares g's stack so that switching to g->sp calls rg__goentry(g). */
-void rg__ctx_init(rg_g *g, void *stack_top) RG_HIDDEN;
-
-/* First frame of every goroutine (never returns). */
-_Noreturn void rg__goentry(rg_g *g) RG_HIDDEN;
-
-/* Return address and frame pointer saved by rg__ctx_switch, to walk a
- * parked goroutine's frames. */
-void rg__ctx_frame(const void *sp, uintptr_t *pc, uintptr_t *fp) RG_HIDDEN;
-
-/* ---- failure reports (panic.c) ------------------------------------- */
-
-void rg__signals_install(void) RG_HIDDEN;
-void rg__signals_restore(void) RG_HIDDEN;
-int rg__sigstack_alloc(rg_m *m) RG_HIDDEN;
-void rg__sigstack_free(rg_m *m) RG_HIDDEN;
-_Noreturn void rg__fatal_deadlock(void) RG_HIDDEN;
-_Noreturn void rg__throw(const char *msg) RG_HIDDEN;
-
-/* Growable public structs (the rule is in version.c); `size` is the
- * caller's sizeof, min_size the smallest layout accepted (one holding
- * the first field).  check_in: 0, or -EINVAL / -E2BIG for a caller's
- * input struct.  copy_out: writes own (own_size bytes) into the caller's
- * output struct as far as size reaches, zeroes what lies beyond ours; 0
- * or -EINVAL.  RG_ABI_HAS: a caller's struct *s of `size` bytes holds
- * field wholly. */
-int rg__abi_check_in(const void *user, size_t size, size_t min_size,
-		     size_t own_size) RG_HIDDEN;
-int rg__abi_copy_out(void *user, size_t size, size_t min_size, const void *own,
-		     size_t own_size) RG_HIDDEN;
-#define RG_ABI_HAS(s, size, field) \
-	(offsetof(__typeof__(*(s)), field) + sizeof((s)->field) <= (size))
-#define RG_ABI_MIN(type, first) (offsetof(type, first) + sizeof(((type *)0)->first))
-
-/* ---- tracing (trace.c) --------------------------------------------- */
-
-/* Keeps trace.c's descriptor in statically linked programs (the linker
- * would drop an object nothing calls). */
-void rg__trace_keep(void) RG_HIDDEN;
-
 /* ---- small helpers ------------------------------------------------- */
 
 /* Fields that one thread owns but sysmon or a dump reads while it runs
@@ -563,5 +409,12 @@ static inline int64_t rg__nanotime(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+/* ---- the rest, by concept ------------------------------------------
+ * (as Go splits runtime2.go from time.go and stack.go) */
+#include "rt_timer.h"   /* per-P timer heaps (timer.c) */
+#include "rt_slab.h"    /* fixed-size blocks (slab.c) */
+#include "rt_stack.h"   /* stacks and the context switch (stack.c, switch_*.S) */
+#include "rt_fail.h"    /* failure reports, growable structs, tracing */
 
 #endif

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Run queues.  See runq.h for the invariants.
  */

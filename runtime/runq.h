@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Run queues: each P's bounded lock-free local queue with its runnext
  * slot, and the global queue.  Go's design (runtime/proc.go runqput,

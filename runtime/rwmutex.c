@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * rwmutex.c — rg_rwmutex_t, Go's sync.RWMutex.
  *

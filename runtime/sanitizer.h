@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Fiber annotations for AddressSanitizer and ThreadSanitizer.
  *

@@ -1,5 +1,10 @@
+// SPDX-License-Identifier: MIT
 /*
- * The scheduler: Gs, Ms and Ps as in Go (see rt.h for the glossary).
+ * sched.c — the scheduler: Gs, Ms and Ps as in Go (see rt.h for the
+ * glossary).  This file is the scheduling loop (findrunnable, schedule,
+ * switches, park/ready, spinning Ms, syscalls); sysmon.c is the monitor
+ * thread, start.c starts and stops the runtime; sched_impl.h is what the
+ * three share.  The I/O layer is reached only through netpoll.h.
  *
  * Where Go and ringo differ, and why:
  *   - Switches go G -> G directly when the P has a next G (rt.h), instead
@@ -40,10 +45,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../uring/io.h"
+#include "netpoll.h"
 #include "probes.h"
 #include "runq.h"
 #include "sanitizer.h"
+#include "sched_impl.h"
 
 struct rg_sched rg__sched;
 
@@ -65,7 +71,7 @@ __attribute__((noinline)) rg_m *rg__getm_slow(void)
 }
 #endif
 
-static void setm(rg_m *m)
+void rg__setm(rg_m *m)
 {
 	rg__tls_m = m;
 }
@@ -100,14 +106,9 @@ static int64_t coarse_now(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static inline bool stopping(void)
-{
-	return atomic_load_explicit(&rg__sched.stopping, memory_order_acquire) != 0;
-}
-
 /* ---- idle Ps and Ms (sched.lock held) ------------------------------ */
 
-static void pidleput(rg_p *p)
+void rg__pidleput(rg_p *p)
 {
 	atomic_store_explicit(&p->status, RG_P_IDLE, memory_order_release);
 	RG_STORE_RELAXED(p->m, NULL);
@@ -116,7 +117,7 @@ static void pidleput(rg_p *p)
 	atomic_fetch_add_explicit(&rg__sched.npidle, 1, memory_order_seq_cst);
 }
 
-static rg_p *pidleget(void)
+rg_p *rg__pidleget(void)
 {
 	rg_p *p = rg__sched.pidle;
 	if (!p)
@@ -212,11 +213,11 @@ static bool newm(rg_p *p, bool spinning)
 
 /* Hands p (or an idle P if p is NULL) to an idle or new M.  spinning: the
  * M starts out spinning (the caller already counted it). */
-static void startm(rg_p *p, bool spinning)
+void rg__startm(rg_p *p, bool spinning)
 {
 	rg__lock(&rg__sched.lock);
 	if (!p) {
-		p = pidleget();
+		p = rg__pidleget();
 		if (!p) {
 			rg__unlock(&rg__sched.lock);
 			if (spinning)
@@ -239,7 +240,7 @@ static void startm(rg_p *p, bool spinning)
 	}
 	if (!newm(p, spinning)) {
 		rg__lock(&rg__sched.lock);
-		pidleput(p);
+		rg__pidleput(p);
 		rg__unlock(&rg__sched.lock);
 		if (spinning)
 			atomic_fetch_sub_explicit(&rg__sched.nmspinning, 1, memory_order_seq_cst);
@@ -268,7 +269,7 @@ void rg__wakep(void)
 	    !atomic_compare_exchange_strong_explicit(&rg__sched.nmspinning, &zero, 1,
 			memory_order_seq_cst, memory_order_relaxed))
 		return;
-	startm(NULL, true);
+	rg__startm(NULL, true);
 }
 
 static void resetspinning(rg_m *m)
@@ -283,7 +284,7 @@ static void resetspinning(rg_m *m)
  * sched.lock held. */
 static void checkdead(void)
 {
-	if (rg__sched.embedded || stopping())
+	if (rg__sched.embedded || rg__stopping())
 		return;
 	if (atomic_load(&rg__sched.nrefs) > 0 || atomic_load(&rg__sched.nsyscall) > 0)
 		return;
@@ -306,7 +307,7 @@ static void stopm(rg_m *m, int64_t until)
 	bool timed = false;
 
 	rg__lock(&rg__sched.lock);
-	if (stopping()) {
+	if (rg__stopping()) {
 		rg__unlock(&rg__sched.lock);
 		return;
 	}
@@ -347,7 +348,7 @@ static void stopm(rg_m *m, int64_t until)
 }
 
 /* Wakes every idle M (shutdown).  sched.lock held. */
-static void wake_all_idle(void)
+void rg__wake_all_idle(void)
 {
 	rg_m *m;
 	while ((m = mget()) != NULL) {
@@ -477,7 +478,7 @@ static void switch_out(rg_m *m, rg_g *g, bool dies)
 
 	/* Every RG_GLOBAL_TICK schedules, and when stopping, go through g0:
 	 * it checks timers and the global queue. */
-	if (p && !stopping()) {
+	if (p && !rg__stopping()) {
 		uint32_t tick = atomic_load_explicit(&p->schedtick, memory_order_relaxed) + 1;
 		if (tick % RG_GLOBAL_TICK != 0)
 			next = rg__runqget(p);
@@ -513,14 +514,7 @@ _Noreturn void rg__goentry(rg_g *g)
 	goexit1();
 }
 
-struct main_arg {
-	int (*fn)(void *);
-	void *arg;
-	rg__note_t done;
-	int result;
-};
-
-static struct main_arg *main_arg;
+static rg__main_arg_t *main_arg;
 
 static void main_finished(int result)
 {
@@ -531,7 +525,7 @@ static void main_finished(int result)
 
 static void main_tramp(void *arg)
 {
-	struct main_arg *ma = arg;
+	rg__main_arg_t *ma = arg;
 	main_finished(ma->fn(ma->arg));
 }
 
@@ -540,7 +534,7 @@ static _Noreturn void goexit1(void)
 	rg_m *m = rg__getm();
 	rg_g *g = m->curg;
 
-	if (g->is_main && !stopping())
+	if (g->is_main && !rg__stopping())
 		main_finished(0); /* rg_exit from the main goroutine */
 	RG_PROBE(go_end, g->id, m->p->id);
 	rg__count(&m->p->nexit);
@@ -608,6 +602,15 @@ static int newproc(const char *name, void (*fn)(void *), void *arg, bool is_main
 	}
 	rg__wakep();
 	return 0;
+}
+
+int rg__go_main(rg__main_arg_t *ma)
+{
+	main_arg = ma;
+	int r = ma ? newproc("main", main_tramp, ma, true) : 0;
+	if (r < 0 || !ma)
+		main_arg = NULL;
+	return r;
 }
 
 int rg_go(void (*fn)(void *), void *arg)
@@ -750,7 +753,7 @@ static rg_g *stealwork(rg_p *p)
 		bool last = round == 3;
 		uint32_t start = rg__fastrand() % (uint32_t)n;
 		for (int i = 0; i < n; i++) {
-			if (stopping())
+			if (rg__stopping())
 				return NULL;
 			rg_p *v = rg__sched.allp[(start + (uint32_t)i) % (uint32_t)n];
 			if (v == p)
@@ -773,11 +776,11 @@ static rg_g *findrunnable(rg_m *m)
 	rg_g *g;
 
 	for (;;) {
-		if (stopping())
+		if (rg__stopping())
 			return NULL;
 		if (!m->p) {
 			rg__lock(&rg__sched.lock);
-			rg_p *p = pidleget();
+			rg_p *p = rg__pidleget();
 			rg__unlock(&rg__sched.lock);
 			if (p)
 				acquirep(m, p);
@@ -859,7 +862,7 @@ static rg_g *findrunnable(rg_m *m)
 
 		/* Nothing: give the P back and sleep. */
 		rg__lock(&rg__sched.lock);
-		if (stopping()) {
+		if (rg__stopping()) {
 			rg__unlock(&rg__sched.lock);
 			return NULL;
 		}
@@ -871,7 +874,7 @@ static rg_g *findrunnable(rg_m *m)
 			continue;
 		}
 		releasep(m);
-		pidleput(p);
+		rg__pidleput(p);
 		rg__unlock(&rg__sched.lock);
 		stopm(m, rg__timers_earliest());
 		continue;
@@ -905,7 +908,7 @@ static void schedule(rg_m *m)
 static void *mstart(void *arg)
 {
 	rg_m *m = arg;
-	setm(m);
+	rg__setm(m);
 	rg__sigstack_alloc(m);
 	rg__san_thread_start(&m->g0_stack_lo, &m->g0_stack_size, &m->g0_tsan_fiber);
 	if (m->nextp) {
@@ -917,11 +920,11 @@ static void *mstart(void *arg)
 		rg__lock(&rg__sched.lock);
 		rg_p *p = m->p;
 		releasep(m);
-		pidleput(p);
+		rg__pidleput(p);
 		rg__unlock(&rg__sched.lock);
 	}
 	rg__sigstack_free(m);
-	setm(NULL);
+	rg__setm(NULL);
 	atomic_fetch_sub_explicit(&rg__sched.nmlive, 1, memory_order_release);
 	rg__note_wake(&rg__sched.mexit);
 	return NULL;
@@ -961,7 +964,7 @@ void rg_syscall_exit(void)
 	 * ourselves globally and let this M go idle. */
 	m->p = NULL;
 	rg__lock(&rg__sched.lock);
-	rg_p *np = stopping() ? NULL : pidleget();
+	rg_p *np = rg__stopping() ? NULL : rg__pidleget();
 	rg__unlock(&rg__sched.lock);
 	if (np) {
 		acquirep(m, np);
@@ -978,352 +981,6 @@ void rg_syscall_exit(void)
 	g->waitreason = RG_WAIT_NONE;
 	after_switch(m);
 	RG_PROBE(go_resume, g->id, m->p->id);
-}
-
-/* ---- sysmon -------------------------------------------------------- */
-
-#define SYSCALL_HANDOFF_NS (20 * RG_MICROSECOND)
-#define HOG_NS (10 * RG_MILLISECOND)
-
-/* Hands a P retaken from a syscall to whoever can use it. */
-static void handoffp(rg_p *p)
-{
-	if (!rg__runqempty(p) || atomic_load(&rg__sched.runqsize) > 0) {
-		startm(p, false);
-		return;
-	}
-	int32_t zero = 0;
-	if (atomic_load(&rg__sched.nmspinning) + atomic_load(&rg__sched.npidle) == 0 &&
-	    atomic_compare_exchange_strong(&rg__sched.nmspinning, &zero, 1)) {
-		startm(p, true);
-		return;
-	}
-	rg__lock(&rg__sched.lock);
-	pidleput(p);
-	rg__unlock(&rg__sched.lock);
-	int64_t t0 = atomic_load(&p->timer0);
-	if (t0)
-		rg__timer_wake(t0);
-}
-
-/* One pass over the Ps; returns true if it did something. */
-static bool retake(int64_t now)
-{
-	bool acted = false;
-	for (int i = 0; i < rg__sched.nprocs; i++) {
-		rg_p *p = rg__sched.allp[i];
-		uint32_t st = atomic_load_explicit(&p->status, memory_order_acquire);
-		if (st == RG_P_SYSCALL) {
-			uint32_t t = atomic_load_explicit(&p->syscalltick, memory_order_relaxed);
-			if (p->sm_syscalltick != t) {
-				p->sm_syscalltick = t;
-				p->sm_syscallwhen = now;
-				continue;
-			}
-			if (now - p->sm_syscallwhen < SYSCALL_HANDOFF_NS)
-				continue;
-			/* Go's rule: leave a P with nothing queued to its
-			 * syscall while others can pick up new work, for up
-			 * to 10 ms. */
-			if (rg__runqempty(p) &&
-			    atomic_load(&rg__sched.nmspinning) + atomic_load(&rg__sched.npidle) > 0 &&
-			    now - p->sm_syscallwhen < HOG_NS)
-				continue;
-			uint32_t sys = RG_P_SYSCALL;
-			if (atomic_compare_exchange_strong(&p->status, &sys, RG_P_IDLE)) {
-				atomic_fetch_add(&rg__sched.nhandoff, 1);
-				RG_PROBE(syscall_handoff, p->id);
-				handoffp(p);
-				acted = true;
-			}
-		} else if (st == RG_P_RUNNING) {
-			uint32_t t = atomic_load_explicit(&p->schedtick, memory_order_relaxed);
-			if (p->sm_schedtick != t) {
-				p->sm_schedtick = t;
-				p->sm_schedwhen = now;
-				RG_STORE_RELAXED(p->sm_hogging, false);
-				continue;
-			}
-			if (now - p->sm_schedwhen < HOG_NS)
-				continue;
-			/* On g0 with no goroutine: asleep in its ring waiting
-			 * for I/O (rg__io_idle_wait), not hogging. */
-			rg_m *hm = RG_LOAD_RELAXED(p->m);
-			if (!hm || !RG_LOAD_RELAXED(hm->curg))
-				continue;
-			if (!p->sm_hogging) {
-				/* Counted once per scheduling tick. */
-				RG_STORE_RELAXED(p->sm_hogging, true);
-				rg_m *m = RG_LOAD_RELAXED(p->m);
-				RG_PROBE(hog, p->id, m ? RG_LOAD_RELAXED(m->curg) : NULL);
-				atomic_fetch_add(&rg__sched.nhogs, 1);
-			}
-			/* Without preemption the hog's P schedules nothing: move
-			 * what waits on it where other Ps will find it — its
-			 * queue to the global queue, its expired timers run
-			 * here (their goroutines go to the global queue). */
-			/* Goroutines will be in our hands, in no queue: count a
-			 * reference, under the lock checkdead holds, so it sees
-			 * either the reference or the work still queued. */
-			rg__lock(&rg__sched.lock);
-			rg__sched_ref();
-			rg__unlock(&rg__sched.lock);
-			int moved = rg__runqdrain_global(p);
-			int64_t t0 = atomic_load_explicit(&p->timer0, memory_order_relaxed);
-			if (t0 && t0 <= now)
-				rg__timers_run(p, now);
-			rg__sched_unref();
-			if (moved || (t0 && t0 <= now))
-				rg__wakep();
-			acted = true;
-		}
-	}
-	/* Timers of a P whose M is busy for long: make sure someone looks. */
-	int64_t t0 = rg__timers_earliest();
-	if (t0 && t0 + HOG_NS < now)
-		rg__wakep();
-	return acted;
-}
-
-/* sysmon's identity: not a scheduler M (no P, no g0 to switch to), but
- * it runs timers of hogged Ps, and a timer fn that stops its own
- * periodic timer must see the thread that fires it as itself. */
-static rg_m sysmon_m;
-
-static void *sysmon(void *arg)
-{
-	(void)arg;
-	memset(&sysmon_m, 0, sizeof(sysmon_m));
-	sysmon_m.id = -1;
-	sysmon_m.rand = (uint64_t)rg__nanotime();
-	setm(&sysmon_m);
-	int64_t delay = 20 * RG_MICROSECOND;
-	int64_t last_scavenge = rg__nanotime();
-	int idle = 0;
-
-	while (!stopping()) {
-		int64_t now = rg__nanotime();
-		if (now - last_scavenge >= RG_SECOND) {
-			last_scavenge = now;
-			rg__stack_scavenge(false);
-		}
-		if (retake(now)) {
-			idle = 0;
-			delay = 20 * RG_MICROSECOND;
-		} else if (++idle > 50 && delay < 10 * RG_MILLISECOND) {
-			delay *= 2;
-		}
-		if (atomic_load(&rg__sched.npidle) == rg__sched.nprocs) {
-			/* All Ps idle: nothing to retake.  Sleep until a P is
-			 * taken (pidleget wakes us).  seq_cst: see pidleget. */
-			atomic_store_explicit(&rg__sched.sysmonwait, 1, memory_order_seq_cst);
-			if (atomic_load_explicit(&rg__sched.npidle, memory_order_seq_cst) ==
-			    rg__sched.nprocs) {
-				/* Going idle: give cached stacks back first. */
-				rg__stack_scavenge(false);
-				rg__note_sleep(&rg__sched.sysmon_note, -1);
-			}
-			atomic_store(&rg__sched.sysmonwait, 0);
-			idle = 0;
-			delay = 20 * RG_MICROSECOND;
-			continue;
-		}
-		rg__note_sleep(&rg__sched.sysmon_note, rg__nanotime() + delay);
-	}
-	return NULL;
-}
-
-/* ---- start and stop ------------------------------------------------ */
-
-static int env_int(const char *name, long dflt)
-{
-	const char *s = getenv(name);
-	if (!s || !*s)
-		return (int)dflt;
-	char *end;
-	long v = strtol(s, &end, 10);
-	return (*end || v <= 0 || v > INT_MAX) ? (int)dflt : (int)v;
-}
-
-static size_t env_size(const char *name, size_t dflt)
-{
-	const char *s = getenv(name);
-	if (!s || !*s)
-		return dflt;
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (*end == 'k' || *end == 'K')
-		v <<= 10, end++;
-	else if (*end == 'm' || *end == 'M')
-		v <<= 20, end++;
-	return (*end || v == 0) ? dflt : (size_t)v;
-}
-
-static void teardown(void)
-{
-	for (int i = 0; i < rg__sched.nprocs; i++) {
-		rg_p *p = rg__sched.allp[i];
-		rg__timers_free(p);
-		free(p);
-	}
-	rg__io_stop();
-	free(rg__sched.allp);
-	rg__sched.allp = NULL;
-	rg__sched.nprocs = 0;
-	rg__globrunqfree();
-	rg__stack_teardown();
-	rg_m *m = rg__sched.allm;
-	while (m) {
-		rg_m *next = m->alllink;
-		free(m);
-		m = next;
-	}
-}
-
-static int rt_start(const rg_config_t *cfg, size_t cfg_size, bool embedded)
-{
-	int expected = 0;
-	if (!atomic_compare_exchange_strong(&rg__sched.running, &expected, 2))
-		return -EBUSY;
-
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int procs = cfg && RG_ABI_HAS(cfg, cfg_size, procs) && cfg->procs > 0
-			    ? cfg->procs
-			    : env_int("RINGO_PROCS", ncpu > 0 ? ncpu : 1);
-	if (procs > RG_MAX_PROCS)
-		procs = RG_MAX_PROCS;
-	size_t ssize = cfg && RG_ABI_HAS(cfg, cfg_size, stack_size) && cfg->stack_size
-			       ? cfg->stack_size
-			       : env_size("RINGO_STACK_SIZE", 256 * 1024);
-
-	memset(&rg__sched, 0, sizeof(rg__sched));
-	atomic_store(&rg__sched.running, 2);
-	atomic_store(&rg__sched.sleep_until, INT64_MAX);
-	rg__sched.embedded = embedded;
-	rg__sched.stack_size = ssize;
-	rg__futex_setup();
-	int r = -ENOMEM;
-	rg__sched.allp = calloc((size_t)procs, sizeof(rg_p *));
-	if (!rg__sched.allp)
-		goto fail;
-	rg__sched.nprocs = procs;
-	for (int i = procs - 1; i >= 0; i--) {
-		rg_p *p = aligned_alloc(RG_CACHELINE, sizeof(rg_p));
-		if (!p)
-			goto fail;
-		memset(p, 0, sizeof(*p));
-		p->id = i;
-		p->rand = (uint64_t)rg__nanotime() * 2654435761u + (uint64_t)i;
-		rg__sched.allp[i] = p;
-		pidleput(p);
-	}
-	r = rg__stack_setup(ssize);
-	if (r < 0)
-		goto fail;
-	r = rg__io_start();
-	if (r < 0) {
-		rg__stack_teardown();
-		goto fail;
-	}
-	rg__signals_install();
-	rg__trace_keep();
-	atomic_store_explicit(&rg__sched.running, 1, memory_order_release);
-	if (pthread_create(&rg__sched.sysmon, NULL, sysmon, NULL) == 0)
-		rg__sched.sysmon_started = true;
-	return 0;
-fail:
-	if (rg__sched.allp) {
-		for (int i = 0; i < procs; i++)
-			free(rg__sched.allp[i]);
-		free(rg__sched.allp);
-	}
-	atomic_store(&rg__sched.running, 0);
-	return r;
-}
-
-static void rt_stop(void)
-{
-	atomic_store_explicit(&rg__sched.stopping, 1, memory_order_release);
-	rg__lock(&rg__sched.lock);
-	wake_all_idle();
-	rg__unlock(&rg__sched.lock);
-	rg__io_poke_before(0);
-	rg__note_wake(&rg__sched.sysmon_note);
-	if (rg__sched.sysmon_started)
-		pthread_join(rg__sched.sysmon, NULL);
-
-	/* Ms exit at their next scheduling point.  One that runs a
-	 * goroutine which never yields, or sits in a syscall that never
-	 * returns, cannot be stopped: after the grace period we leave the
-	 * runtime's memory to it (leaked, never freed under its feet). */
-	int64_t deadline = rg__nanotime() + 500 * RG_MILLISECOND;
-	while (atomic_load_explicit(&rg__sched.nmlive, memory_order_acquire) > 0) {
-		if (!rg__note_sleep(&rg__sched.mexit, deadline) && rg__nanotime() >= deadline)
-			break;
-		rg__lock(&rg__sched.lock);
-		wake_all_idle();
-		rg__unlock(&rg__sched.lock);
-		rg__io_poke_before(0);
-	}
-	bool all_exited = atomic_load(&rg__sched.nmlive) == 0;
-	for (rg_m *m = rg__sched.allm; m; m = m->alllink) {
-		if (!m->thread)
-			continue;
-		if (all_exited)
-			pthread_join(m->thread, NULL);
-		else
-			pthread_detach(m->thread);
-	}
-	rg__signals_restore();
-	/* Not running from here on: calls that arrive now fail cleanly
-	 * (-EINVAL, or a panic for deadlines) instead of touching what
-	 * teardown frees. */
-	atomic_store_explicit(&rg__sched.running, 0, memory_order_release);
-	if (all_exited)
-		teardown();
-}
-
-int rg_init_sized(const rg_config_t *cfg, size_t cfg_size)
-{
-	if (rg__getm())
-		return -EBUSY;
-	int r = cfg ? rg__abi_check_in(cfg, cfg_size, RG_ABI_MIN(rg_config_t, procs),
-				       sizeof(*cfg))
-		    : 0;
-	return r < 0 ? r : rt_start(cfg, cfg_size, true);
-}
-
-void rg_shutdown(void)
-{
-	rg_m *m = rg__getm();
-	if (m)
-		rg_panic("rg_shutdown called from a goroutine");
-	if (atomic_load(&rg__sched.running) != 1 || !rg__sched.embedded)
-		return;
-	rt_stop();
-}
-
-int rg_main(int (*fn)(void *), void *arg)
-{
-	if (!fn)
-		return -EINVAL;
-	if (rg__getm())
-		return -EBUSY;
-	int r = rt_start(NULL, 0, false);
-	if (r < 0)
-		return r;
-	struct main_arg ma = {.fn = fn, .arg = arg};
-	main_arg = &ma;
-	r = newproc("main", main_tramp, &ma, true);
-	if (r < 0) {
-		rt_stop();
-		main_arg = NULL;
-		return r;
-	}
-	rg__note_sleep(&ma.done, -1);
-	rt_stop();
-	main_arg = NULL;
-	return ma.result;
 }
 
 /* ---- queries ------------------------------------------------------- */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * select.c — Go's select over channels (rg_select).
  *

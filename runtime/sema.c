@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * sema.c — parking on a wait queue, and the counting semaphore that the
  * RWMutex is built on (Go's runtime_Semacquire / runtime_Semrelease).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * slab.c — fixed-size blocks for objects made by the million: timers
  * (time.c), each one channel + timer in one 64-byte-aligned block.

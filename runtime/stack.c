@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Goroutine stacks and G structs.
  *

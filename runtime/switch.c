@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Architecture glue for the assembly context switch: the initial frame of
  * a new goroutine and reading a parked goroutine's saved frame.  The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Context switch for AArch64 (AAPCS64).  Compiled only on aarch64; not
  * yet exercised by CI (x86-64 only there).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * time.c — the public time API (Go's time.Timer, Ticker, After,
  * AfterFunc) on the per-P timer heaps of timer.c.

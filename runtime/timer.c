@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Timers: a 4-ary min-heap per P (Go's layout: shallower than a binary
  * heap, and a node's four children share a cache line or two), rg_sleep

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * trace.c — the descriptor through which ringo-trace reads a live
  * process's counters (trace_abi.h says what it holds and why).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * trace_abi.h — what the runtime tells an outside reader (ringo-trace
  * top, profile) about where its counters and structures are.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * version.c — what the library promises across releases: its version
  * (rg_version) and the rule the growable public structs follow.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * waitgroup.c — rg_waitgroup_t, Go's sync.WaitGroup.
  *

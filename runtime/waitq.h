@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * waitq.h — the wait queues under the sync primitives (mutex.c,
  * rwmutex.c, waitgroup.c, once_cond.c, sema.c).
@@ -134,7 +135,7 @@ static inline void rg__waitq_wake(rg__wnode_t *n)
 
 /* ---- waits a context can cut short (weighted.c) --------------------- */
 
-#include "ctx.h"
+#include "ctx_cb.h"
 
 enum rg__cwait_state {
 	RG_CWAIT_INIT = 0,   /* not queued yet */

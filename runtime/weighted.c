@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * weighted.c — the weighted semaphore (golang.org/x/sync/semaphore's
  * Weighted), and the context-cancellable queue wait (rg__cwait, waitq.h)

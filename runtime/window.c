@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * window.c — window rate limiters: the seed's fixed window, Cloudflare's
  * sliding window counter, and the sliding log.  "At most limit events

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages ringo needs to build, test and benchmark.
 # Idempotent: it asks apt only for what is missing, and runs
 # 'apt-get update' at most once per call.  Needs root (or sudo) on Debian 12.

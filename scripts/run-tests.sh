@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs every test binary in BUILD/tests under a timeout and totals the
 # cmocka results.  Usage: run-tests.sh BUILD [test-name-pattern]
 set -u

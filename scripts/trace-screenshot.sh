@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # scripts/trace-screenshot.sh [BUILD] — the pictures in the README's
 # ringo-trace section, made from the echo server under load:
 #   docs/img/ringo-trace-top.png          `ringo-trace top` in a terminal

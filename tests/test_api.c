@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_api.c — the library's promises as a whole, beyond any one module:
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_chan.c — channel semantics, one at a time, then stress and
  * foreign threads.  Each scenario runs as the main goroutine (rgc_main);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_ctx.c — contexts: cancellation trees, Done channels, deadlines
  * from the timer heap, values, reference counting, cancellation
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctx.h"
+#include "ctx_cb.h"
 #include "helpers/rgpark.h"
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_cxx.cc — ringo.h from C++ (built with -std=c++11 -pedantic-errors,
  * see the Makefile): the select-case macros, RG_CHAN and RG_RANGE, the

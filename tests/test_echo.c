@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * The echo server (build/ringo-echo) as its users meet it: a real process
  * on a loopback port, driven by plain blocking sockets, including clients

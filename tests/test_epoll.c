@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_epoll.c — the epoll backend (uring/epoll.c), white-box: goroutines
  * wait for socketpair ends through rg__epoll_wait_fd with the runtime
@@ -26,8 +27,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ctx.h"
-#include "io.h"
+#include "ctx_cb.h"
+#include "backend.h"
 #include "rt.h"
 
 /* ---- scaffolding --------------------------------------------------- */

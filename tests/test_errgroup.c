@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_errgroup.c — x/sync's errgroup: every function runs in its own
  * goroutine, Wait returns the first error, which cancels the group's

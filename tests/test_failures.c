@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Failure reports: panics, deadlock detection, SIGQUIT dumps, on-demand
  * dumps and the runtime's own fatal errors.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_io.c — files and other non-socket fds: open, write, fsync, stat,
  * read back, pread/pwrite, readv/writev, read_file/write_file, errors,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_keyed.c — per-key token buckets: each key answers exactly as an
  * rg_limiter of its own (checked call by call against one, at explicit

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_leaky.c — the leaky bucket: turns at least 1/rate apart in
  * arrival order, no burst after idle time, -EAGAIN at once when the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_limiter.c — the token bucket against golang.org/x/time/rate's
  * behaviour: sequences of calls at explicit times (d = 100 ms steps at

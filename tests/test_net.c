@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_net.c — sockets: addresses, listen/dial/accept, reads and writes
  * over loopback TCP, UDP and unix sockets, large and partial transfers,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_pool.c — the worker pool: every job runs once, in order with one
  * worker; the bounded queue (try_submit -EAGAIN, submit parks while full

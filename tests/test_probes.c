@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * USDT probe sites against their documentation: the notes in the built
  * library (BUILD/libringo.so) and in this statically linked test binary

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * ringo-pool (build/ringo-pool) as its users meet it: a real process on
  * a loopback port, driven by plain blocking sockets speaking HTTP/1.1,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * The scheduler: spawning, yielding, sleeping, several Ms, foreign
  * threads and embedding, ids, rg_exit, rg_main's result, counters,

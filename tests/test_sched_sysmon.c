@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * The scheduler's owner-only shortcuts against sysmon: sysmon drains
  * the run queue of a P whose goroutine hogs it (> 10 ms without a

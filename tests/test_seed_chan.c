@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_seed_chan.c — the Go examples of the seed's sections on channels,
  * buffered channels, channel synchronisation, select (multiplexing) and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_seed_sync.c — the seed's WaitGroup, channels+WaitGroup, Mutex,
  * atomic-counter, stateful-goroutine and context examples, ported to C.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_seed_time.c — the seed's programs on timers, tickers, worker
  * pools and rate limiting, ported to the library calls (rg_timer_*,

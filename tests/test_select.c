@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_select.c — rg_select: default, mixed directions, repeated
  * channels, NULL channels, fairness, contention, foreign threads and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_sema.c — the weighted semaphore (x/sync's semaphore.Weighted):
  * weights, FIFO service that does not starve a large waiter, contexts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Goroutine stacks: both guard mechanisms, overflow reports, the stack
  * size setting, deep use of the default stack, and reuse of stacks.

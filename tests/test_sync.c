@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_sync.c — Mutex, RWMutex, WaitGroup, Once and Cond, from
  * goroutines on several Ps and from foreign threads.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_timer.c — the time API: Timer, Ticker, After, AfterFunc, with
  * Go 1.23's Stop/Reset guarantees (no stale value once they return),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * ringo-trace against programs with a known workload
  * (tests/trace_workload.c, linked statically and with libringo.so):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_window.c — the window limiters at explicit times: the seed's
  * fixed-window walkthrough and its 2x burst around a restart, which the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * trace_workload — a ringo program with a known workload, traced by
  * tests/test_trace.c through ringo-trace.  Built twice: linked with

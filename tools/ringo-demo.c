@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * ringo-demo: the main job until the echo server lands.  A pipeline of
  * goroutines on every P: producers hand numbers to workers that sleep a

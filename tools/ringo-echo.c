@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * ringo-echo: a TCP echo server, one goroutine per connection.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * ringo-load — closed-loop TCP echo load generator.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * addr.c — Go-style network addresses: "tcp" "127.0.0.1:8080", ":8080",
  * "[::1]:9000", "localhost:http"; "unix" "/run/x.sock", "@abstract".

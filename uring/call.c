@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * call.c — one request, three paths: io_uring, syscall + epoll wait, plain
  * syscall (see calls.h).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * calls.h — what the blocking-style I/O calls share (rw.c, net.c,
  * file.c, addr.c).
@@ -30,7 +31,7 @@
 
 #include <sys/socket.h>
 
-#include "io.h"
+#include "backend.h"
 
 enum rg_io_path {
 	RG_PATH_URING,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * epoll.c — the epoll backend: goroutines wait for a non-blocking fd to
  * become ready, when io_uring is unavailable (kernel.io_uring_disabled,
@@ -64,7 +65,7 @@
  * edge-triggered readiness the others would sleep through what the
  * first left unconsumed: two connections, one accept).
  */
-#include "io.h"
+#include "backend.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -76,7 +77,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "ctx.h"
+#include "ctx_cb.h"
 #include "probes.h"
 
 #ifndef SYS_epoll_pwait2
@@ -662,7 +663,7 @@ static int wait_foreign(int fd, uint32_t events, rg_ctx_t *ctx)
 }
 
 /*
- * As io.h says, and: events is exactly EPOLLIN or EPOLLOUT (else
+ * As backend.h says, and: events is exactly EPOLLIN or EPOLLOUT (else
  * -EINVAL); several goroutines may wait on one fd and direction (an
  * edge wakes them all; those that find nothing wait again); -EPERM for
  * a fd epoll refuses (regular files, directories), -EBADF for one not

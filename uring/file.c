@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * file.c — files: rg_open, rg_close, rg_fsync, rg_stat, rg_read_file,
  * rg_write_file; and rg_io_backend.

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: MIT
 /*
  * io.c — choosing the I/O backend, and the scheduler's entry points,
  * which go to the chosen backend through one table.
  */
-#include "io.h"
+#include "backend.h"
 
 #include <stdlib.h>
 #include <string.h>

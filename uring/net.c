@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * net.c — sockets: rg_listen, rg_dial, rg_accept, rg_recv, rg_send,
  * rg_recvfrom, rg_sendto.

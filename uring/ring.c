@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * ring.c — the io_uring backend: one ring per P.
  *
@@ -23,7 +24,7 @@
  * wake word, ended by a plain futex_wake (6.7), or else a read on an
  * eventfd, ended by a write.  The probe picks.
  */
-#include "io.h"
+#include "backend.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -33,7 +34,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "ctx.h"
+#include "ctx_cb.h"
 #include "probes.h"
 
 #ifndef IORING_OP_FUTEX_WAIT

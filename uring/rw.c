@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * rw.c — reading and writing any fd: rg_read, rg_write, rg_readv,
  * rg_writev, rg_pread, rg_pwrite.

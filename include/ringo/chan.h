@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Part of <ringo.h>; include that instead. */
 #ifndef RINGO_CHAN_H
 #define RINGO_CHAN_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Part of <ringo.h>; include that instead.
  *
  * I/O through io_uring (or, where io_uring is unavailable or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Part of <ringo.h>; include that instead. */
 #ifndef RINGO_TIMER_H
 #define RINGO_TIMER_H

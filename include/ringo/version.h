@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Part of <ringo.h>; include that instead.
  *
  * Versions.  The macros are the version of the headers a program was

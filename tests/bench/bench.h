@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Helpers shared by the ringo side of the benchmarks (tests/bench/bench_*.c):
  * Go-flag-style option parsing (-n 5, -n=5, --n 5), reading /proc/self/status

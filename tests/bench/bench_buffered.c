@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * buffered: one producer, one consumer, a channel of int with capacity
  * 1024; ns per element.  Mirrors go/buffered.go.

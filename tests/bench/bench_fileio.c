@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * fileio: concurrent file reads.  64 goroutines each read all of 32 files
  * of 256 KiB (page-cached after the first pass) with rg_read_file, in a

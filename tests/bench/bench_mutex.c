@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * mutex: 4 goroutines incrementing one counter under an rg_mutex_t, N/4
  * increments each; ns per increment.  RINGO_PROCS comes from the

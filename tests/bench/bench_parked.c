@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * parked: N goroutines (default 1,000,000) parked; reports resident memory
  * per goroutine in bytes = (VmRSS once all are parked - VmRSS before) / N,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * bench_patterns: the time, limiter and pool workloads (ringo side),
  * one per run:   bench_patterns WORKLOAD [-n N]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * bench_ratediff: the C side of tests/bench/go/ratediff.go: the same
  * random calls on rg_limiter at explicit times (same generator, same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * select: one consumer selecting over two buffered channels (capacity
  * 1024 each) fed by two producers, N/2 elements each; ns per received

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * spawn: start N goroutines that each signal completion, wait for all;
  * reports ns per goroutine (whole batch / N). Mirrors go/spawn.go, where

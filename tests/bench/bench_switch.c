@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * switch: two goroutines on one P calling rg_yield() in a loop; reports ns
  * per switch = elapsed / total rg_yield calls. Mirrors go/switch.go

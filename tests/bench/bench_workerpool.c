@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * workerpool: a producer feeds N jobs into a jobs channel (capacity 256);
  * 2 x P workers each answer job*2+1 on a results channel (capacity 256);

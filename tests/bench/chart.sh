@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Draws the ratios of a results table as a horizontal bar chart in SVG.
 #
 #   tests/bench/chart.sh BUILD/bench/results.tsv BUILD/bench/results.svg

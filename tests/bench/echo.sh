@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/bench/echo.sh BUILD — the echo benchmark, side by side.
 #
 # Starts each echo server it finds in BUILD (default: build), one at a time,

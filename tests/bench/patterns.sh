@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The time, limiter and pool workloads (issue "timers, tickers, rate
 # limiters, semaphores, errgroup and worker pools"), ringo against Go in
 # one run, appended as rows to run.sh's results table.

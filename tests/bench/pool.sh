@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/bench/pool.sh BUILD — ringo-pool against Go's net/http, under wrk.
 #
 # Both servers get the same limits (flags below), one at a time, on

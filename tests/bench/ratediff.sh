@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Differential check of the token bucket against golang.org/x/time/rate:
 # the same 12,000 random calls at explicit times on both, every answer
 # compared.  Prints "ratediff: N answers identical" or the first lines

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs the ringo benchmarks against their Go peers and prints the ratios.
 #
 #   tests/bench/run.sh [BUILD]        (BUILD defaults to "build")

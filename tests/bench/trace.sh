@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/bench/trace.sh BUILD — what tracing costs (issue 11).
 #
 #  1. Probes compiled in but not attached, against a build without them

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * fuzz_pool_http.c — libFuzzer harness for ringo-pool's request handling:
  * the bytes a client sends, through the real connection goroutine

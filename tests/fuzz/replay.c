@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * replay.c — runs a libFuzzer harness's inputs without libFuzzer: every
  * file in the given directories, ROUNDS times over, through

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * White-box helpers for the channel and select tests: how many waiters a
  * channel has queued (so tests wait for goroutines to be really parked,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Checks that run inside goroutines.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Running a seed example: its main goroutine in a child process, its
  * stdout read back and compared with what the seed prints.  Header-only

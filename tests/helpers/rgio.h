@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * I/O tests: every case runs twice, on the io_uring backend (RINGO_BACKEND
  * unset) and on the epoll backend (RINGO_BACKEND=epoll), as libuv runs

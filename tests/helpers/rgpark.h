@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Waiting until goroutines are parked, instead of sleeping and hoping
  * they are.  A test that must act only once another goroutine blocks

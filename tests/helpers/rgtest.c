@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * Shared test helpers: child processes for panics and fatal reports.
  */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * hello.c — a small program built against an installed ringo (by
  * tests/pkg/install.sh, with $(pkg-config --cflags --libs ringo), once

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The installed library works as a user meets it (make check).
 #
 #   1. make install PREFIX=<a temporary prefix>; the files are where the

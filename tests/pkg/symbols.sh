@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The public API, the symbol map and the library agree (make check).
 #
 #   declared   every function declared extern in include/ (the compiler

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * files.c — GET /v1/files/PATH: a file under --root, streamed.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * flags.c — the value syntaxes of ringo-pool's flags.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * http.c — HTTP/1.1 on one connection: one goroutine reads, parses with
  * Debian's libhttp_parser (nodejs/http-parser 2.9), answers in order,

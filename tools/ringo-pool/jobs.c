@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * jobs.c — the work that runs on the bounded pool: hash, sleep, exec.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * ringo-pool: an HTTP/1.1 job server built from ringo's parts.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * metrics.c — what ringo-pool counts, and /metrics in Prometheus text
  * format (version 0.0.4).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * routes.c — the endpoint table, the per-client rate limit, and the
  * endpoints that answer at once (health, readiness, metrics, the status

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tools/ringo-pool/screenshot.sh [BUILD] [OUT.png]
 #
 # Makes the README's picture of ringo-pool's status page: starts the

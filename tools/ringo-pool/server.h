@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * server.h — the parts of ringo-pool and how they meet.
  *

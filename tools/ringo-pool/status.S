@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * status.S — links status.html into ringo-pool as read-only bytes
  * (status_html .. status_html_end, then a NUL), so the binary serves

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * attach.c — loading and attaching BPF programs.
  *

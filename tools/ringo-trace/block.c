@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * block.c — `ringo-trace block` and `ringo-trace mutex`: where goroutines
  * wait and for how long (Go's block and mutex profiles).

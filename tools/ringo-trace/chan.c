@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * chan.c — `ringo-trace chan`: per channel, its operations, blocked
  * sends and receives with the time they waited, whether it was closed,

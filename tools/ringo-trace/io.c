@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * io.c — `ringo-trace io`: I/O requests per opcode (io_uring's names;
  * "epoll wait" for the epoll backend's readiness waits): submitted,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * list.c — `ringo-trace list PID|BINARY`: the ringo probes of a program,
  * with the documented arguments (RG_PROBE_LIST in runtime/probes.h),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * ringo-trace — tracing live ringo programs: scheduler, channels, locks
  * and I/O, from the runtime's USDT probes and counters.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * profile.c — `ringo-trace profile`: on-CPU sampling at -F HZ (default
  * 99) with perf CPU-clock events on every CPU, the sample attributed to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * record.c — `ringo-trace record -o FILE.json`: a timeline in Chrome's
  * trace-event JSON, which ui.perfetto.dev (and chrome://tracing) opens.

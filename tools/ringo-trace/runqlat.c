@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * runqlat.c — `ringo-trace runqlat`: how long goroutines wait in run
  * queues, from runnable (created, readied, yielded) to running, as a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * stacks.c — aggregated stacks and the files made from them.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * sym.c — addresses to names with elfutils' libdwfl.
  *

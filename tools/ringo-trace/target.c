@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * target.c — the traced process.
  *

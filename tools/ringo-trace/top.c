@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * top.c — `ringo-trace top`: a live view of a ringo process, read from
  * the counters the runtime keeps anyway (per P, owner-written; see

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * trace.h — ringo-trace's internal interfaces.
  *

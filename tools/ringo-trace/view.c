@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * view.c — the trace window every BPF view shares: release a -c target
  * once attached, wait for the duration, the target's exit or ^C, and

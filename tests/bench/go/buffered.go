@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // buffered: one producer, one consumer, channel of int with capacity 1024.
 // Reports ns per element (elapsed until the consumer has all N / N).
 // Ringo side: tests/bench/bench_buffered.c (later).

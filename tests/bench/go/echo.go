@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Command echo is the Go peer of ringo's echo benchmark: a TCP echo server
 // with one goroutine per connection, each copying what it reads straight
 // back (the io.Copy loop, written out with its own buffer).

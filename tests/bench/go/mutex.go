@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mutex: 4 goroutines incrementing one counter under a sync.Mutex, N/4
 // increments each. GOMAXPROCS is left to the environment (the harness
 // sets GOMAXPROCS=2). Reports ns per increment.

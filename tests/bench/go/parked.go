@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // parked: N goroutines (default 1,000,000) parked on a channel receive.
 // Reports resident memory per goroutine in bytes:
 // (VmRSS once all are parked - VmRSS before) / N, from /proc/self/status.

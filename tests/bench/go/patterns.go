@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // patterns: the Go side of tests/bench/bench_patterns.c, one workload per
 // run:  go_patterns WORKLOAD [-n N]. Uses Debian's golang.org/x/time/rate
 // and golang.org/x/sync (built with GOPATH=/usr/share/gocode). See

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // pingpong: round trip over unbuffered channels between two goroutines
 // (main sends on ping, an echo goroutine answers on pong).
 // Reports ns per round trip. Ringo side: tests/bench/bench_pingpong.c (later).

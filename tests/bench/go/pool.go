@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Go peer of ringo-pool for the HTTP benchmarks (tests/bench/pool.sh):
 // net/http with the same endpoints, limits and defaults, written as a Go
 // programmer would with the standard library only (GOPATH-style build, no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ratediff: a script of random calls (AllowN, ReserveN, CancelAt,
 // TokensAt, SetLimitAt, SetBurstAt at explicit times) on x/time/rate,
 // printing every answer; tests/bench/bench_ratediff.c makes the same calls

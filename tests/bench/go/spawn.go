@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // spawn: start N goroutines that each call wg.Done(), wait for all.
 // Reports ns per goroutine (start to finish of the whole batch / N).
 // Ringo side: tests/bench/bench_spawn.c.

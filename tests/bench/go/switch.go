@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // switch: two goroutines on one P (GOMAXPROCS(1)) calling runtime.Gosched()
 // in a loop. Reports ns per switch = elapsed / total Gosched calls.
 // The main goroutine is one of the two, so exactly two are runnable.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // timers: 10,000 goroutines (-g) each sleep N rounds (-n, default 10), each
 // time for a different duration between 1 and 10 ms (goroutine i, round r:
 // 1 ms + ((i*37 + r*1009) mod 9000) µs). Reports the mean oversleep

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // workerpool: a producer goroutine feeds N jobs (ints) into a jobs channel
 // (capacity 256); 2×GOMAXPROCS workers each answer job*2+1 on a results
 // channel (capacity 256); main collects all N results. Reports ns per job.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * echo_epoll — the hand-written baseline: a single-threaded epoll TCP echo
  * server with no runtime at all.  Benchmark peer for ringo's echo server.

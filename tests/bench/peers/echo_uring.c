@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * echo_uring — the hand-written io_uring baseline: a single-threaded TCP
  * echo server on liburing, with no runtime.  Benchmark peer for ringo.

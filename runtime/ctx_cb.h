@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: MIT
 /*
- * ctx.h — the runtime's internal view of contexts: cancellation
+ * ctx_cb.h — the runtime's internal view of contexts: cancellation
  * callbacks, for layers that must act when a context is cancelled
  * rather than wait on its Done channel (the io_uring layer cancels an
  * in-flight request with IORING_OP_ASYNC_CANCEL; a semaphore acquire

@@ -1,6 +1,9 @@
+// SPDX-License-Identifier: MIT
 /*
- * io.h — the I/O backend's internal API: what the scheduler calls (poll,
- * idle wait, poke) and what the blocking-style calls are built on.
+ * backend.h — the I/O backends' internal API: what the blocking-style
+ * calls (io.c, net.c, rw.c, call.c) are built on, and each backend's
+ * implementation of the scheduler's contract (runtime/netpoll.h, which
+ * io.c dispatches to the backend chosen at start).
  *
  * Two backends, chosen once at start:
  *   io_uring (ring.c): one ring per P.  A goroutine's request goes into
@@ -25,39 +28,8 @@
 
 #include <liburing.h>
 
+#include "netpoll.h"
 #include "rt.h"
-
-enum rg_io_backend {
-	RG_IO_NONE = 0,    /* not started */
-	RG_IO_URING,
-	RG_IO_EPOLL,
-};
-
-/* Which backend runs (RG_IO_NONE before start). */
-int rg__io_backend(void) RG_HIDDEN;
-
-/* Probes and starts the backend for rg__sched.allp (RINGO_BACKEND=epoll
- * forces the fallback).  0 or -errno. */
-int rg__io_start(void) RG_HIDDEN;
-void rg__io_stop(void) RG_HIDDEN;
-
-/* Submits what p has queued and readies the goroutines whose requests
- * completed.  Non-blocking; the caller holds p.  Returns true if it
- * readied any. */
-bool rg__io_poll(rg_p *p) RG_HIDDEN;
-
-/* If p has requests in flight, sleeps until one completes, a poke, or
- * `until` (monotonic ns, 0: none), keeping p, and returns true; else
- * returns false at once.  The caller holds p and loops back to look for
- * work. */
-bool rg__io_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
-
-/* Wakes one P sleeping in rg__io_idle_wait (work arrived and no P is
- * idle).  Returns true if there was one. */
-bool rg__io_poke_any(void) RG_HIDDEN;
-
-/* Wakes every P sleeping in rg__io_idle_wait past `when` (0: all). */
-void rg__io_poke_before(int64_t when) RG_HIDDEN;
 
 /* ---- requests (io_uring backend) ----------------------------------- */
 

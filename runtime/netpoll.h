@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netpoll.h — the scheduler's contract with the I/O layer, declared on
+ * the scheduler's side (as Go's runtime/netpoll.go declares what each
+ * netpoll_*.go implements).  runtime/ includes this and never uring/:
+ * the scheduler knows that some backend polls, waits and pokes, not how.
+ * uring/io.c implements it by dispatching to the backend chosen at
+ * start (io_uring in uring/ring.c, epoll in uring/epoll.c).
+ *
+ * Who calls what:
+ *   start.c      rg__io_start / rg__io_stop, rg__io_poke_before(0) at stop;
+ *   sched.c      rg__io_poll from findrunnable, rg__io_idle_wait when a P
+ *                has nothing to run, rg__io_poke_any / _before when work
+ *                or a timer appears and no P is idle;
+ *   anything     rg__io_backend (rg_io_backend() reports it).
+ */
+#ifndef RG_NETPOLL_H
+#define RG_NETPOLL_H
+
+#include "rt.h"
+
+enum rg_io_backend {
+	RG_IO_NONE = 0,    /* not started */
+	RG_IO_URING,
+	RG_IO_EPOLL,
+};
+
+/* Which backend runs (RG_IO_NONE before start). */
+int rg__io_backend(void) RG_HIDDEN;
+
+/* Probes and starts the backend for rg__sched.allp (RINGO_BACKEND=epoll
+ * forces the fallback).  0 or -errno. */
+int rg__io_start(void) RG_HIDDEN;
+void rg__io_stop(void) RG_HIDDEN;
+
+/* Submits what p has queued and readies the goroutines whose requests
+ * completed.  Non-blocking; the caller holds p.  Returns true if it
+ * readied any. */
+bool rg__io_poll(rg_p *p) RG_HIDDEN;
+
+/* If p has requests in flight, sleeps until one completes, a poke, or
+ * `until` (monotonic ns, 0: none), keeping p, and returns true; else
+ * returns false at once.  The caller holds p and loops back to look for
+ * work. */
+bool rg__io_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
+
+/* Wakes one P sleeping in rg__io_idle_wait (work arrived and no P is
+ * idle).  Returns true if there was one. */
+bool rg__io_poke_any(void) RG_HIDDEN;
+
+/* Wakes every P sleeping in rg__io_idle_wait past `when` (0: all). */
+void rg__io_poke_before(int64_t when) RG_HIDDEN;
+
+#endif

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+/*
+ * start.c — bringing the runtime up and down: rg_main (runs fn as the
+ * main goroutine and returns its result), rg_init/rg_shutdown (the
+ * embedded form, for a host program that keeps its own main thread), the
+ * RINGO_PROCS / RINGO_STACK_SIZE settings, and teardown.
+ *
+ * Start: the Ps, the stack allocator, the I/O backend (netpoll.h), the
+ * runtime's signal handlers, then sysmon.  Stop: every M is woken and
+ * leaves at its next scheduling point; one that runs a goroutine that
+ * never yields, or sits in a syscall that never returns, cannot be
+ * stopped, and after a 500 ms grace the runtime's memory is left to it
+ * (leaked, never freed under its feet).
+ */
+#include "rt.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "netpoll.h"
+#include "runq.h"
+#include "sched_impl.h"
+
+static int env_int(const char *name, long dflt)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return (int)dflt;
+	char *end;
+	long v = strtol(s, &end, 10);
+	return (*end || v <= 0 || v > INT_MAX) ? (int)dflt : (int)v;
+}
+
+static size_t env_size(const char *name, size_t dflt)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return dflt;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (*end == 'k' || *end == 'K')
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20, end++;
+	return (*end || v == 0) ? dflt : (size_t)v;
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < rg__sched.nprocs; i++) {
+		rg_p *p = rg__sched.allp[i];
+		rg__timers_free(p);
+		free(p);
+	}
+	rg__io_stop();
+	free(rg__sched.allp);
+	rg__sched.allp = NULL;
+	rg__sched.nprocs = 0;
+	rg__globrunqfree();
+	rg__stack_teardown();
+	rg_m *m = rg__sched.allm;
+	while (m) {
+		rg_m *next = m->alllink;
+		free(m);
+		m = next;
+	}
+}
+
+static int rt_start(const rg_config_t *cfg, size_t cfg_size, bool embedded)
+{
+	int expected = 0;
+	if (!atomic_compare_exchange_strong(&rg__sched.running, &expected, 2))
+		return -EBUSY;
+
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int procs = cfg && RG_ABI_HAS(cfg, cfg_size, procs) && cfg->procs > 0
+			    ? cfg->procs
+			    : env_int("RINGO_PROCS", ncpu > 0 ? ncpu : 1);
+	if (procs > RG_MAX_PROCS)
+		procs = RG_MAX_PROCS;
+	size_t ssize = cfg && RG_ABI_HAS(cfg, cfg_size, stack_size) && cfg->stack_size
+			       ? cfg->stack_size
+			       : env_size("RINGO_STACK_SIZE", 256 * 1024);
+
+	memset(&rg__sched, 0, sizeof(rg__sched));
+	atomic_store(&rg__sched.running, 2);
+	atomic_store(&rg__sched.sleep_until, INT64_MAX);
+	rg__sched.embedded = embedded;
+	rg__sched.stack_size = ssize;
+	rg__futex_setup();
+	int r = -ENOMEM;
+	rg__sched.allp = calloc((size_t)procs, sizeof(rg_p *));
+	if (!rg__sched.allp)
+		goto fail;
+	rg__sched.nprocs = procs;
+	for (int i = procs - 1; i >= 0; i--) {
+		rg_p *p = aligned_alloc(RG_CACHELINE, sizeof(rg_p));
+		if (!p)
+			goto fail;
+		memset(p, 0, sizeof(*p));
+		p->id = i;
+		p->rand = (uint64_t)rg__nanotime() * 2654435761u + (uint64_t)i;
+		rg__sched.allp[i] = p;
+		rg__pidleput(p);
+	}
+	r = rg__stack_setup(ssize);
+	if (r < 0)
+		goto fail;
+	r = rg__io_start();
+	if (r < 0) {
+		rg__stack_teardown();
+		goto fail;
+	}
+	rg__signals_install();
+	rg__trace_keep();
+	atomic_store_explicit(&rg__sched.running, 1, memory_order_release);
+	if (pthread_create(&rg__sched.sysmon, NULL, rg__sysmon, NULL) == 0)
+		rg__sched.sysmon_started = true;
+	return 0;
+fail:
+	if (rg__sched.allp) {
+		for (int i = 0; i < procs; i++)
+			free(rg__sched.allp[i]);
+		free(rg__sched.allp);
+	}
+	atomic_store(&rg__sched.running, 0);
+	return r;
+}
+
+static void rt_stop(void)
+{
+	atomic_store_explicit(&rg__sched.stopping, 1, memory_order_release);
+	rg__lock(&rg__sched.lock);
+	rg__wake_all_idle();
+	rg__unlock(&rg__sched.lock);
+	rg__io_poke_before(0);
+	rg__note_wake(&rg__sched.sysmon_note);
+	if (rg__sched.sysmon_started)
+		pthread_join(rg__sched.sysmon, NULL);
+
+	/* Ms exit at their next scheduling point.  One that runs a
+	 * goroutine which never yields, or sits in a syscall that never
+	 * returns, cannot be stopped: after the grace period we leave the
+	 * runtime's memory to it (leaked, never freed under its feet). */
+	int64_t deadline = rg__nanotime() + 500 * RG_MILLISECOND;
+	while (atomic_load_explicit(&rg__sched.nmlive, memory_order_acquire) > 0) {
+		if (!rg__note_sleep(&rg__sched.mexit, deadline) && rg__nanotime() >= deadline)
+			break;
+		rg__lock(&rg__sched.lock);
+		rg__wake_all_idle();
+		rg__unlock(&rg__sched.lock);
+		rg__io_poke_before(0);
+	}
+	bool all_exited = atomic_load(&rg__sched.nmlive) == 0;
+	for (rg_m *m = rg__sched.allm; m; m = m->alllink) {
+		if (!m->thread)
+			continue;
+		if (all_exited)
+			pthread_join(m->thread, NULL);
+		else
+			pthread_detach(m->thread);
+	}
+	rg__signals_restore();
+	/* Not running from here on: calls that arrive now fail cleanly
+	 * (-EINVAL, or a panic for deadlines) instead of touching what
+	 * teardown frees. */
+	atomic_store_explicit(&rg__sched.running, 0, memory_order_release);
+	if (all_exited)
+		teardown();
+}
+
+int rg_init_sized(const rg_config_t *cfg, size_t cfg_size)
+{
+	if (rg__getm())
+		return -EBUSY;
+	int r = cfg ? rg__abi_check_in(cfg, cfg_size, RG_ABI_MIN(rg_config_t, procs),
+				       sizeof(*cfg))
+		    : 0;
+	return r < 0 ? r : rt_start(cfg, cfg_size, true);
+}
+
+void rg_shutdown(void)
+{
+	rg_m *m = rg__getm();
+	if (m)
+		rg_panic("rg_shutdown called from a goroutine");
+	if (atomic_load(&rg__sched.running) != 1 || !rg__sched.embedded)
+		return;
+	rt_stop();
+}
+
+int rg_main(int (*fn)(void *), void *arg)
+{
+	if (!fn)
+		return -EINVAL;
+	if (rg__getm())
+		return -EBUSY;
+	int r = rt_start(NULL, 0, false);
+	if (r < 0)
+		return r;
+	rg__main_arg_t ma = {.fn = fn, .arg = arg};
+	r = rg__go_main(&ma);
+	if (r < 0) {
+		rt_stop();
+		return r;
+	}
+	rg__note_sleep(&ma.done, -1);
+	rt_stop();
+	rg__go_main(NULL);
+	return ma.result;
+}
+
