@@ -276,6 +276,8 @@ static bool stay_parked(rg_g *g, void *arg)
 
 _Noreturn void rg__block_forever(rg_wait_reason_t reason)
 {
+	if (atomic_load_explicit(&rg__sched.running, memory_order_acquire) == 0)
+		rg_panic("blocking on a nil channel needs the runtime: call rg_init or rg_main first");
 	if (rg__getg())
 		for (;;)  /* nobody can ready us: no record of us exists */
 			rg__park(stay_parked, NULL, reason);
@@ -324,6 +326,13 @@ rg_chan_t *rg_chan_make(size_t elem_size, size_t cap)
 	size_t bytes;
 	void *mem;
 
+	/* Go refuses element types over 64 KiB (at compile time); a
+	 * larger elem_size here is a wrong argument, SIZE_MAX included,
+	 * not a channel whose elements are never copied. */
+	if (elem_size > RG_CHAN_ELEM_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
 	if (__builtin_mul_overflow(elem_size, cap, &bytes) ||
 	    bytes > SIZE_MAX - sizeof(rg_chan_t)) {
 		errno = ENOMEM;
@@ -422,6 +431,9 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 			return false;
 		rg__block_forever(RG_WAIT_CHAN_SEND_NIL);
 	}
+	if (RG_UNLIKELY(!elem && c->elem_size))
+		rg_panic("send of a NULL element on a channel of %zu-byte elements",
+			 c->elem_size);
 	if (!block && send_would_block(c))
 		return false;
 

@@ -306,13 +306,14 @@ static void ctx_timer_fire(void *arg, int64_t now)
 	ctx_put(c); /* the timer's reference */
 }
 
+/* Go's cancel(): idempotent (ctx_cancel_tree does nothing to a node
+ * cancelled already), and it drops no reference: freeing is the
+ * reference count's business alone (rg_ctx_release), so a second
+ * cancel, deferred-cleanup style, never meets freed memory. */
 void rg_ctx_cancel(rg_ctx_t *ctx)
 {
-	if (!counted(ctx))
-		return;
-	if (ctx->kind == CTX_CANCEL)
+	if (counted(ctx) && ctx->kind == CTX_CANCEL)
 		ctx_cancel_tree(ctx, -ECANCELED);
-	ctx_put(ctx); /* the creator's reference */
 }
 
 /* ---- creation ------------------------------------------------------ */

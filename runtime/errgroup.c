@@ -15,9 +15,10 @@
  *   - err is written once, by the CAS from 0 of the first function that
  *     fails; whoever wins it also cancels the context (at most one
  *     rg_ctx_cancel per group: cancel_once).
- *   - The group holds two references on its context: the creator's,
- *     consumed by the one rg_ctx_cancel, and its own, dropped by
- *     rg_group_free, so the context stays valid (cancelled) until free.
+ *   - The group holds one reference on its context (the creator's),
+ *     dropped by rg_group_free, so the context stays valid (cancelled)
+ *     until free.  rg_ctx_cancel is idempotent and drops none; the
+ *     cancelled flag only keeps the probe's count of cancels honest.
  *   - limit and sem change only while active == 0 (SetLimit panics
  *     otherwise), so a running function always releases into the
  *     semaphore it acquired from.
@@ -38,13 +39,13 @@
 #include <stdlib.h>
 
 struct rg_group {
-	rg_ctx_t *ctx;               /* child of the parent (two refs, above) */
+	rg_ctx_t *ctx;               /* child of the parent (one ref, above) */
 	rg_waitgroup_t wg;           /* functions running */
 	rg_sema_t sem;               /* limit slots (limit >= 0) */
 	int limit;                   /* < 0: none (changed while active == 0) */
 	_Atomic int active;          /* functions started, not finished */
 	_Atomic int err;             /* first non-zero result */
-	_Atomic int cancelled;       /* rg_ctx_cancel done (once) */
+	_Atomic int cancelled;       /* rg_ctx_cancel done (once: the cancel probe counts one) */
 };
 
 /* One function's start record: a goroutine takes one pointer. */
@@ -57,7 +58,7 @@ struct gofn {
 static void cancel_once(rg_group_t *g)
 {
 	if (!atomic_exchange_explicit(&g->cancelled, 1, memory_order_relaxed))
-		rg_ctx_cancel(g->ctx);  /* consumes the creator's reference */
+		rg_ctx_cancel(g->ctx);
 }
 
 static void group_tramp(void *p)
@@ -85,7 +86,7 @@ rg_group_t *rg_group_new(rg_ctx_t *parent)
 		errno = ENOMEM;
 		return NULL;
 	}
-	g->ctx = rg_ctx_retain(rg_ctx_with_cancel(parent));  /* two refs */
+	g->ctx = rg_ctx_with_cancel(parent);  /* one ref, the group's */
 	g->limit = -1;
 	return g;
 }

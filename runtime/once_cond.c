@@ -35,6 +35,8 @@ static void once_slow(rg_once_t *once, void (*fn)(void *), void *arg)
 {
 	rg__mutex_lock_as(&once->m, RG_WAIT_ONCE);
 	if (!atomic_load_explicit(&once->done, memory_order_relaxed)) {
+		if (!fn)
+			rg_panic("once: NULL function");  /* Go: nil func call */
 		fn(arg);
 		/* Release: fn's writes happen before any acquire load that
 		 * sees done == 1 (the fast path below). */

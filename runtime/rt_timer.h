@@ -10,6 +10,18 @@
 
 /* ---- timers (timer.c) ---------------------------------------------- */
 
+/* now + ns, saturated: ns <= 0 is now, and an ns past the clock's end
+ * is INT64_MAX - 1 ("never", short of the heaps' INT64_MAX sentinel),
+ * never a wrap into the past.  Every deadline computed from a caller's
+ * duration goes through here (issue 14: rg_sleep(INT64_MAX)). */
+static inline int64_t rg__deadline_in(int64_t ns)
+{
+	int64_t now = rg__nanotime();
+	if (ns <= 0)
+		return now;
+	return ns > INT64_MAX - 1 - now ? INT64_MAX - 1 : now + ns;
+}
+
 enum rg_timer_state {
 	RG_TIMER_IDLE = 0,   /* not in a heap */
 	RG_TIMER_ARMED,      /* in p->timers */

@@ -707,6 +707,11 @@ void rg__waiter_wait(rg_waiter_t *w, rg_unlockf unlockf, void *arg,
 		rg__park(unlockf, arg, reason);
 		return;
 	}
+	/* No goroutine and no runtime (before rg_init or rg_main, or after
+	 * it stopped): nobody could ever wake us.  Timers say the same. */
+	if (atomic_load_explicit(&rg__sched.running, memory_order_acquire) == 0)
+		rg_panic("waiting (%s) needs the runtime: call rg_init or rg_main first",
+			 rg__wait_reason_str(reason));
 	/* A foreign thread: it counts as something that may still wake a
 	 * goroutine, so the deadlock detector leaves the program alone. */
 	rg__sched_ref();

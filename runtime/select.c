@@ -375,6 +375,8 @@ static int select_cases(rg_case_t *cases, int ncases, bool block)
 
 	if (RG_UNLIKELY(ncases < 0 || ncases > RG_SELECT_MAX))
 		rg_panic("select: %d cases (at most %d)", ncases, RG_SELECT_MAX);
+	if (RG_UNLIKELY(!cases && ncases > 0))
+		rg_panic("select: NULL cases array with %d cases", ncases);
 	if (RG_UNLIKELY(ncases > RG_SELECT_STACK)) {
 		pollorder = malloc(2 * (size_t)ncases * sizeof(uint16_t));
 		if (!pollorder)

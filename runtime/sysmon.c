@@ -121,7 +121,7 @@ static bool retake(int64_t now)
 	}
 	/* Timers of a P whose M is busy for long: make sure someone looks. */
 	int64_t t0 = rg__timers_earliest();
-	if (t0 && t0 + HOG_NS < now)
+	if (t0 && t0 < now - HOG_NS)  /* not t0 + HOG_NS: t0 may be near INT64_MAX */
 		rg__wakep();
 	return acted;
 }

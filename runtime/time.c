@@ -99,12 +99,7 @@ typedef struct rg_time_timer tmr;
 /* now + d, saturated: d <= 0 is now, a d past the clock's end never. */
 static int64_t due_in(int64_t d)
 {
-	int64_t now = rg__nanotime();
-	if (d <= 0)
-		return now;
-	if (d > INT64_MAX - 1 - now)
-		return INT64_MAX - 1;
-	return now + d;
+	return rg__deadline_in(d);
 }
 
 /* Channel timers are one slab block each: channel, one-slot buffer,

@@ -353,7 +353,7 @@ void rg_sleep(int64_t ns)
 		return;
 	}
 	rg_timer t = {
-		.when = rg__nanotime() + ns,
+		.when = rg__deadline_in(ns),
 		.fn = sleep_fire,
 		.arg = g,
 	};

@@ -211,9 +211,12 @@ static void test_ctx_constructors_out_of_memory(void **state)
 	assert_non_null(t);
 	assert_ptr_equal(rg_ctx_value(t, &key), parent);
 	rg_ctx_cancel(parent); /* cancels t too */
+	rg_ctx_release(parent);
 	assert_int_equal(rg_ctx_err(t), -ECANCELED);
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	rg_ctx_cancel(v);
+	rg_ctx_release(v);
 	/* rg_chan_make, the other constructor, follows the same rule. */
 	errno = 0;
 	assert_null(rg_chan_make(SIZE_MAX / 2, 4));
@@ -258,6 +261,7 @@ static void cancel_mid_write(void *arg)
 		!rgp_parked(s->writer, NULL, RG_WAIT_IO)))
 		rg_sleep(100 * RG_MICROSECOND);
 	rg_ctx_cancel(s->ctx);
+	rg_ctx_release(s->ctx);
 	rg_wg_done(&s->wg);
 }
 

@@ -62,12 +62,14 @@ static int scen_roots(void *arg)
 		CHECK(rg_ctx_retain(r) == r);
 		rg_ctx_release(r);
 		rg_ctx_cancel(r);
+		rg_ctx_release(r);
 		CHECK(rg_ctx_err(r) == 0);
 	}
 	/* A NULL parent reads as Background. */
 	rg_ctx_t *c = rg_ctx_with_cancel(NULL);
 	CHECK(rg_ctx_err(c) == 0 && rg_ctx_done(c) != NULL);
 	rg_ctx_cancel(c);
+	rg_ctx_release(c);
 	return 0;
 }
 
@@ -101,6 +103,7 @@ static int scen_cancel_propagates(void *arg)
 	CHECK(!done_closed(avcc));
 
 	rg_ctx_cancel(avc);                       /* a subtree only */
+	rg_ctx_release(avc);
 	CHECK(rg_ctx_err(avc) == -ECANCELED && rg_ctx_err(avcc) == -ECANCELED);
 	CHECK(done_closed(avcc) && rg_ctx_done(avcc) == d_avcc);
 	CHECK(rg_ctx_err(a) == 0 && rg_ctx_err(av) == 0 && rg_ctx_err(root) == 0);
@@ -108,6 +111,7 @@ static int scen_cancel_propagates(void *arg)
 
 	rg_ctx_retain(root);                      /* to look at it after */
 	rg_ctx_cancel(root);
+	rg_ctx_release(root);
 	for (int i = 0; i < 7; i++) {
 		if (all[i] == avc)
 			continue;                 /* its reference is gone */
@@ -116,10 +120,14 @@ static int scen_cancel_propagates(void *arg)
 	}
 	rg_ctx_release(root);
 	rg_ctx_cancel(a);
+	rg_ctx_release(a);
 	rg_ctx_release(av);
 	rg_ctx_cancel(avcc);
+	rg_ctx_release(avcc);
 	rg_ctx_cancel(b);
+	rg_ctx_release(b);
 	rg_ctx_cancel(bc);
+	rg_ctx_release(bc);
 	return 0;
 }
 
@@ -137,12 +145,14 @@ static int scen_born_cancelled(void *arg)
 	rg_ctx_t *p = rg_ctx_with_cancel(rg_ctx_background());
 	rg_ctx_retain(p);
 	rg_ctx_cancel(p);
+	rg_ctx_release(p);
 	rg_ctx_t *c = rg_ctx_with_timeout(p, RG_HOUR);
 	rg_ctx_t *v = rg_ctx_with_value(c, &key_a, NULL);
 	CHECK(rg_ctx_err(c) == -ECANCELED && rg_ctx_err(v) == -ECANCELED);
 	CHECK(done_closed(v));
 	rg_ctx_release(v);
 	rg_ctx_cancel(c);
+	rg_ctx_release(c);
 	rg_ctx_release(p);
 
 	rg_ctx_t *t = rg_ctx_with_timeout(rg_ctx_background(), -RG_SECOND);
@@ -150,8 +160,10 @@ static int scen_born_cancelled(void *arg)
 	rg_ctx_t *tc = rg_ctx_with_cancel(t);
 	CHECK(rg_ctx_err(tc) == -ETIMEDOUT);
 	rg_ctx_cancel(tc);
+	rg_ctx_release(tc);
 	rg_ctx_retain(t);
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	CHECK(rg_ctx_err(t) == -ETIMEDOUT); /* cancel after: reason kept */
 	rg_ctx_release(t);
 	return 0;
@@ -209,6 +221,7 @@ static int scen_done_wakes_waiters(void *arg)
 	CHECK(rgp_wait_parked(0, recv_on_done, -1, 1, RGT_NEVER_MS));
 	CHECK(atomic_load(&w.how) == 0);
 	rg_ctx_cancel(w.ctx);
+	rg_ctx_release(w.ctx);
 	rg_wg_wait(&w.wg); /* only the cancel can end their waits */
 	CHECK(atomic_load(&w.how) == 3);
 	return 0;
@@ -248,6 +261,7 @@ static int scen_timeout_fires(void *arg)
 	CHECK(now - dl < RGT_NEVER_MS * RG_MILLISECOND); /* not lost */
 	CHECK(rg_ctx_err(c) == -ETIMEDOUT);
 	rg_ctx_cancel(c);
+	rg_ctx_release(c);
 	CHECK(rg_num_goroutines() == before);
 
 	/* Deadline in absolute monotonic time; Done made after it fired
@@ -258,9 +272,12 @@ static int scen_timeout_fires(void *arg)
 		rg_sleep(RG_MILLISECOND);
 	CHECK(rg_ctx_err(d) == -ETIMEDOUT && done_closed(d));
 	rg_ctx_cancel(d);
+	rg_ctx_release(d);
 
-	for (int i = 0; i < 100; i++)
+	for (int i = 0; i < 100; i++) {
 		rg_ctx_cancel(many[i]);                /* disarms their timers */
+		rg_ctx_release(many[i]);
+	}
 	return 0;
 }
 
@@ -308,9 +325,13 @@ static int scen_deadline_inheritance(void *arg)
 
 	rg_ctx_release(v);
 	rg_ctx_cancel(late);
+	rg_ctx_release(late);
 	rg_ctx_cancel(early);
+	rg_ctx_release(early);
 	rg_ctx_cancel(p);
+	rg_ctx_release(p);
 	rg_ctx_cancel(nodl);
+	rg_ctx_release(nodl);
 	rg_ctx_release(bv);
 	return 0;
 }
@@ -352,8 +373,10 @@ static int scen_values(void *arg)
 	rg_ctx_release(req);
 
 	rg_ctx_cancel(v3);   /* a value node: just drops the reference */
+	rg_ctx_release(v3);
 	CHECK(rg_ctx_err(c) == 0);
 	rg_ctx_cancel(c);
+	rg_ctx_release(c);
 	rg_ctx_release(v2);
 	rg_ctx_release(v1);
 	return 0;
@@ -401,6 +424,7 @@ static int scen_lifetimes(void *arg)
 	rg_ctx_retain(h.ctx);         /* the goroutine's reference */
 	CHECK(rg_go(holder_goroutine, &h) == 0);
 	rg_ctx_cancel(h.ctx);         /* creator done: the goroutine's ref remains */
+	rg_ctx_release(h.ctx);
 	rg_wg_wait(&h.wg);
 	CHECK(atomic_load(&h.saw) == 1);
 
@@ -412,14 +436,19 @@ static int scen_lifetimes(void *arg)
 		rg_ctx_t *cc = rg_ctx_with_cancel(c);
 		if (i % 2)
 			rg_ctx_release(cc);
-		else
+		else {
 			rg_ctx_cancel(cc);
+			rg_ctx_release(cc);
+		}
 		if (i % 3)
 			rg_ctx_release(c);   /* its timer keeps it until disarmed... */
-		else
+		else {
 			rg_ctx_cancel(c);
+			rg_ctx_release(c);
+		}
 	}
 	rg_ctx_cancel(p);            /* ...which the parent's cancel does */
+	rg_ctx_release(p);
 	return 0;
 }
 
@@ -434,6 +463,7 @@ static int uaf_main(void *arg)
 	(void)arg;
 	rg_ctx_t *c = rg_ctx_with_cancel(rg_ctx_background());
 	rg_ctx_cancel(c);               /* the last reference */
+	rg_ctx_release(c);
 	return rg_ctx_err(c) == 0 ? 3 : 4; /* use after release */
 }
 
@@ -503,6 +533,7 @@ static int scen_callbacks(void *arg)
 
 	rg_ctx_retain(p);
 	rg_ctx_cancel(p);
+	rg_ctx_release(p);
 	CHECK(atomic_load(&n1.calls) == 1 && atomic_load(&n1.err) == -ECANCELED);
 	CHECK(atomic_load(&n2.calls) == 1 && atomic_load(&n2.err) == -ECANCELED);
 	CHECK(!rg__ctx_cb_unregister(&cb1));    /* ran: nothing to remove */
@@ -512,6 +543,7 @@ static int scen_callbacks(void *arg)
 	CHECK(!rg__ctx_cb_register(c, &cb5));   /* cancelled: runs now */
 	CHECK(atomic_load(&n5.calls) == 1 && atomic_load(&n5.err) == -ECANCELED);
 	rg_ctx_cancel(c);
+	rg_ctx_release(c);
 	CHECK(atomic_load(&n1.calls) == 1 && atomic_load(&n2.calls) == 1);
 	rg_ctx_release(v);
 	rg_ctx_release(p);
@@ -530,6 +562,7 @@ static int scen_callbacks(void *arg)
 	CHECK(atomic_load(&n6.calls) == 1 && atomic_load(&n6.err) == -ETIMEDOUT);
 	CHECK(!rg__ctx_cb_unregister(&cb6));
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	return 0;
 }
 
@@ -560,6 +593,7 @@ static void slow_canceller(void *arg)
 {
 	struct slowcb *s = arg;
 	rg_ctx_cancel(s->ctx);
+	rg_ctx_release(s->ctx);
 	rg_wg_done(&s->wg);
 }
 
@@ -598,6 +632,7 @@ static void *cancel_thread(void *arg)
 	struct timespec ts = {0, 5 * 1000 * 1000};
 	nanosleep(&ts, NULL);
 	rg_ctx_cancel(arg);
+	rg_ctx_release(arg);
 	return NULL;
 }
 
@@ -619,7 +654,9 @@ static int scen_foreign_cancel(void *arg)
 	rg_syscall_exit();
 	rg__sched_unref();
 	rg_ctx_cancel(child);
+	rg_ctx_release(child);
 	rg_ctx_cancel(c);
+	rg_ctx_release(c);
 	return 0;
 }
 
@@ -647,8 +684,8 @@ static void churn_goroutine(void *arg)
 		rg_ctx_done(cc);
 		rg_ctx_release(v);
 		rg_ctx_cancel(cc);
-		if (!(i % 2))
-			rg_ctx_release(c);
+		rg_ctx_release(cc);
+		rg_ctx_release(c);
 		if (i % 16 == 0)
 			rg_yield();
 	}
@@ -673,6 +710,7 @@ static int scen_churn(void *arg)
 		}
 		rg_sleep((round % 4) * 100 * RG_MICROSECOND);
 		rg_ctx_cancel(ch.parent);
+		rg_ctx_release(ch.parent);
 		rg_wg_wait(&ch.wg);
 	}
 	return 0;

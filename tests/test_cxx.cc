@@ -150,6 +150,7 @@ static int ctx_main(void *)
 	GCHECK(rg_ctx_deadline(ro, &t) && t > 0);
 	GCHECK(rg_ctx_value(ro, &t) == nullptr);
 	rg_ctx_cancel(ctx);
+	rg_ctx_release(ctx);
 
 	rg_stats_t st;
 	GCHECK(rg_stats(&st) == 0 && st.procs == rg_procs() && st.goroutines >= 1);

@@ -169,6 +169,7 @@ static int scen_ready_before(void *arg)
 	CHECK(read(sv[0], buf, sizeof(buf)) == 1 && buf[0] == 'b');
 	CHECK_CMP(ms_since(t0), <, 2000);
 	rg_ctx_cancel(guard);
+	rg_ctx_release(guard);
 	pair_close(sv);
 	return 0;
 }
@@ -559,12 +560,14 @@ static void cancel_later(void *arg)
 	rg_ctx_t *ctx = arg;
 	rg_sleep(20 * RG_MILLISECOND);
 	rg_ctx_cancel(ctx); /* and drops the reference it was given */
+	rg_ctx_release(ctx);
 }
 
 static void *cancel_thread(void *arg)
 {
 	usleep(20 * 1000);
 	rg_ctx_cancel(arg);
+	rg_ctx_release(arg);
 	return NULL;
 }
 
@@ -625,6 +628,7 @@ static int scen_deadline(void *arg)
 			rg_ctx_t *c = rg_ctx_with_timeout(rg_ctx_background(), RG_MILLISECOND);
 			rg__epoll_wait_fd(sv[0], EPOLLOUT, c);
 			rg_ctx_cancel(c);
+			rg_ctx_release(c);
 		}
 		int64_t t0 = rg_now();
 		rg_ctx_t *ctx = rg_ctx_with_timeout(rg_ctx_background(), 30 * RG_MILLISECOND);
@@ -639,6 +643,7 @@ static int scen_deadline(void *arg)
 		CHECK_CMP(ms_since(t0), >=, 25);
 		CHECK_CMP(ms_since(t0), <, 1000);
 		rg_ctx_cancel(ctx);
+		rg_ctx_release(ctx);
 	}
 	pair_close(sv);
 	return 0;
@@ -773,6 +778,7 @@ static int scen_foreign(void *arg)
 	CHECK_CMP(f.res, ==, -ETIMEDOUT);
 	CHECK_CMP(ms_since(t0), <, 1000);
 	rg_ctx_cancel(f.ctx);
+	rg_ctx_release(f.ctx);
 
 	memset(&f, 0, sizeof(f));
 	f.fd = sv[0];
@@ -783,6 +789,7 @@ static int scen_foreign(void *arg)
 	rg_sleep(20 * RG_MILLISECOND);
 	t0 = rg_now();
 	rg_ctx_cancel(f.ctx);
+	rg_ctx_release(f.ctx);
 	rg_wg_wait(&f.wg);
 	thread_join(t);
 	rg_ctx_release(f.ctx);
@@ -1027,6 +1034,7 @@ static int scen_refs_balance(void *arg)
 	if (rg__epoll_wait_fd(sv[0], EPOLLIN, ctx) != -ETIMEDOUT)
 		return 4;
 	rg_ctx_cancel(ctx);
+	rg_ctx_release(ctx);
 	struct forget_arg f = {.fd = sv[0], .waiter = rg__getg()};
 	rg_go(forget_later, &f);
 	if (rg__epoll_wait_fd(sv[0], EPOLLIN, NULL) != -EBADF)

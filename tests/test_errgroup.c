@@ -117,6 +117,7 @@ static int scen_parent_cancel(void *arg)
 	for (int i = 0; i < 4; i++)
 		rg_group_go(g, wait_cancel_fn, NULL);
 	rg_ctx_cancel(parent);
+	rg_ctx_release(parent);
 	CHECK(rg_group_wait(g) == -ECANCELED);
 	rg_group_free(g);
 	return 0;

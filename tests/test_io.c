@@ -311,6 +311,7 @@ static int body_file_ctx(void)
 	rg_ctx_t *c = rg_ctx_with_cancel(NULL);
 	rg_ctx_retain(c);
 	rg_ctx_cancel(c);
+	rg_ctx_release(c);
 	rg_ctx_t *t = rg_ctx_with_timeout(NULL, -1);
 
 	CHECK_CMP(rg_open(tmp("c"), O_CREAT | O_WRONLY, 0600, c), ==, -ECANCELED);
@@ -331,6 +332,7 @@ static int body_file_ctx(void)
 	CHECK_CMP(rg_close(fd), ==, 0);
 	rg_ctx_release(c);
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	return 0;
 }
 FILE_CASE(file_ctx, "1")
@@ -372,6 +374,7 @@ static int body_pipes(void)
 	CHECK_CMP(rg_read(p[0], buf, sizeof(buf), t), ==, -ETIMEDOUT);
 	int64_t dt = rg_now() - t0;
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	CHECK_CMP(dt, >=, 30 * RG_MILLISECOND);
 	CHECK_CMP(dt, <, 500 * RG_MILLISECOND);
 	CHECK(rgio_all(buf, 0xa5, sizeof(buf)));
@@ -388,6 +391,7 @@ static int body_pipes(void)
 		t = rg_ctx_with_timeout(NULL, 30 * RG_MILLISECOND);
 		CHECK_CMP(rg_read(p[0], buf, sizeof(buf), t), ==, -ETIMEDOUT);
 		rg_ctx_cancel(t);
+		rg_ctx_release(t);
 		CHECK_CMP(rg_write(p[1], "ok", 2, NULL), ==, 2);
 		CHECK_CMP(rg_read(p[0], buf, sizeof(buf), NULL), ==, 2);
 		rg_close(p[0]);
@@ -475,6 +479,7 @@ static void *plain_thread_io(void *arg)
 	rg_ctx_t *c = rg_ctx_with_cancel(NULL);
 	rg_ctx_retain(c);
 	rg_ctx_cancel(c);
+	rg_ctx_release(c);
 	GCHECK(rg_open(io->path, O_RDONLY, 0, c) == -ECANCELED);
 	rg_ctx_release(c);
 	/* A non-blocking pipe with nothing in it: the thread polls, within
@@ -486,6 +491,7 @@ static void *plain_thread_io(void *arg)
 	GCHECK(rg_read(p[0], b, sizeof(b), t) == -ETIMEDOUT);
 	GCHECK(rg_now() - t0 >= 20 * RG_MILLISECOND);
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	close(p[0]);
 	close(p[1]);
 	return NULL;

@@ -170,6 +170,7 @@ static int scen_ctx(void *arg)
 		CHECK(wait_waiting(l, i + 1));
 	}
 	rg_ctx_cancel(c);                        /* the head leaves */
+	rg_ctx_release(c);
 	int id;
 	CHECK(rg_chan_recv(done, &id) && id == 0 && cs[0].rc == -ECANCELED);
 	CHECK(rg__leaky_waiting(l) == 2);
@@ -179,6 +180,7 @@ static int scen_ctx(void *arg)
 	rg_ctx_t *t = rg_ctx_with_timeout(NULL, 5 * MS);
 	CHECK(rg_leaky_wait(l, t) == -ETIMEDOUT);
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	CHECK(rg__leaky_waiting(l) == 0);
 	rg_chan_free(done);
 	rg_leaky_free(l);

@@ -323,6 +323,7 @@ static void cancel_later(void *arg)
 	struct canceller *c = arg;
 	rg_sleep(c->after);
 	rg_ctx_cancel(c->ctx);
+	rg_ctx_release(c->ctx);
 }
 
 /*
@@ -337,6 +338,7 @@ static int scen_wait(void *arg)
 	rg_limiter_t *l = rg_limiter_new(100, 3);  /* 10 ms per token */
 	rg_ctx_t *gone = rg_ctx_with_cancel(NULL);
 	rg_ctx_cancel(rg_ctx_retain(gone));
+	rg_ctx_release(rg_ctx_retain(gone));
 	CHECK(rg_limiter_wait_n(l, 1, gone) == -ECANCELED);
 	rg_ctx_release(gone);
 	CHECK(rg_limiter_wait_n(l, 4, NULL) == -EINVAL);
@@ -358,6 +360,7 @@ static int scen_wait(void *arg)
 	rg_go(cancel_later, &cc);
 	CHECK(rg_limiter_wait_n(slow, 3, c) == -ECANCELED);
 	rg_ctx_cancel(c);
+	rg_ctx_release(c);
 	double toks = rg_limiter_tokens(slow, rg_now());
 	CHECK(toks >= 1 && toks <= 3);
 	rg_limiter_free(slow);
@@ -371,6 +374,7 @@ static int scen_wait(void *arg)
 	CHECK_CMP(rg_now() - t0, <, 2500 * MS);
 	CHECK(rg_limiter_wait_n(two, 1, t) == 0);  /* 1 token is there */
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	rg_limiter_free(two);
 
 	/* Infinite rate: burst is ignored. */

@@ -642,6 +642,7 @@ static int scen_conn_server(void *arg)
 	rg_wg_wait(&M.closed);
 	rg_close(ln);
 	rg_ctx_cancel(M.ctx);
+	rg_ctx_release(M.ctx);
 	return 0;
 }
 
@@ -698,6 +699,7 @@ static int scen_conn_clients(void *arg)
 	rg_chan_free(M.tokens);
 	rg_chan_free(M.release);
 	rg_ctx_cancel(M.ctx);
+	rg_ctx_release(M.ctx);
 	return 0;
 }
 
@@ -999,6 +1001,7 @@ static void cancel_when_parked(void *arg)
 	bool parked = rgp_wait_parked(c->goid, NULL, RG_WAIT_IO, 1, RGT_NEVER_MS);
 	atomic_store(&c->at, parked ? rg_now() : 0);
 	rg_ctx_cancel(c->ctx); /* drops the creator's reference */
+	rg_ctx_release(c->ctx);
 	rg_wg_done(&c->wg);
 }
 
@@ -1098,6 +1101,7 @@ static int scen_deadline_blocked(void *arg)
 		int64_t dt = rg_now() - t0;
 		r = stopped_result(op, &b, r, ctx);
 		rg_ctx_cancel(ctx);
+		rg_ctx_release(ctx);
 		if (r != -ETIMEDOUT)
 			return fail_op(op, "call past its deadline returned", r);
 		if (dt < 30 * RG_MILLISECOND || dt >= RGT_NEVER_MS * RG_MILLISECOND)
@@ -1122,6 +1126,7 @@ static int scen_ctx_done_before(void *arg)
 	rg_ctx_t *expired = rg_ctx_with_timeout(NULL, -1);
 	rg_ctx_retain(cancelled);
 	rg_ctx_cancel(cancelled);
+	rg_ctx_release(cancelled);
 	CHECK_CMP(rg_ctx_err(expired), ==, -ETIMEDOUT);
 
 	CHECK_CMP(rgio_tcp_pair(p), ==, 0);
@@ -1150,6 +1155,7 @@ static int scen_ctx_done_before(void *arg)
 	rg_ctx_t *t = rg_ctx_with_timeout(NULL, 20 * RG_MILLISECOND);
 	CHECK_CMP(rg_accept(ln, NULL, NULL, t), ==, -ETIMEDOUT);
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	rg_close(s);
 	rg_close(c);
 	rg_close(ln);
@@ -1157,6 +1163,7 @@ static int scen_ctx_done_before(void *arg)
 	rg_close(p[1]);
 	rg_ctx_release(cancelled);
 	rg_ctx_cancel(expired);
+	rg_ctx_release(expired);
 	return 0;
 }
 RGIO_CASE(ctx_done_before, "2")
@@ -1194,6 +1201,7 @@ static int scen_close_wakes_reader(void *arg)
 	rg_ctx_t *t = rg_ctx_with_timeout(NULL, RGT_NEVER_MS * RG_MILLISECOND);
 	ssize_t r = rg_read(p[1], buf, sizeof(buf), t);
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	rg_wg_wait(&c.wg);
 	rg_close(p[0]);
 	CHECK_CMP(r, ==, -EBADF);
@@ -1224,6 +1232,7 @@ static void *foreign_client(void *arg)
 	rg_ctx_t *cancelled = rg_ctx_with_cancel(NULL);
 	rg_ctx_retain(cancelled);
 	rg_ctx_cancel(cancelled);
+	rg_ctx_release(cancelled);
 	GCHECK(rg_read(fd, buf, sizeof(buf), cancelled) == -ECANCELED);
 	rg_ctx_release(cancelled);
 	/* On the epoll backend the socket is non-blocking: the thread
@@ -1234,6 +1243,7 @@ static void *foreign_client(void *arg)
 		GCHECK(rg_read(fd, buf, sizeof(buf), t) == -ETIMEDOUT);
 		GCHECK(rg_now() - t0 >= 30 * RG_MILLISECOND);
 		rg_ctx_cancel(t);
+		rg_ctx_release(t);
 	}
 	GCHECK(rg_close(fd) == 0);
 	return NULL;

@@ -165,6 +165,7 @@ static int scen_full(void *arg)
 	/* Waiters hold their places: newcomers may not jump ahead. */
 	CHECK(rg_pool_try_submit(p, order_job, (void *)(intptr_t)99) == -EAGAIN);
 	rg_ctx_cancel(c);                               /* id 3 gives up */
+	rg_ctx_release(c);
 	int id;
 	CHECK(rg_chan_recv(done, &id) && id == 3 && s[1].rc == -ECANCELED);
 	CHECK(rg__pool_waiting(p) == 3);
@@ -188,6 +189,7 @@ static int scen_full(void *arg)
 	rg_ctx_t *t = rg_ctx_with_timeout(NULL, 5 * MS);
 	CHECK_CMP(rg_pool_submit(p, order_job, (void *)(intptr_t)51, t), ==, -ETIMEDOUT);
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	rg_chan_close(g2.gate);
 	rg_pool_free(p);
 	CHECK(atomic_load(&norder) == 6 && order[5] == 50);

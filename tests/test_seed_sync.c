@@ -748,6 +748,7 @@ static void cancel_after(void *arg)
 {
 	rg_sleep(2 * SEED_SECOND);
 	rg_ctx_cancel(arg); /* signal cancellation */
+	rg_ctx_release(arg);
 }
 
 /* "1. WithCancel" */
@@ -781,6 +782,7 @@ static int ex_ctx_with_timeout(void *arg)
 		break;
 	}
 	rg_ctx_cancel(ctx); /* defer cancel() */
+	rg_ctx_release(ctx);
 	rg_chan_free(a);
 	return 0;
 }
@@ -799,6 +801,7 @@ static int ex_ctx_with_deadline(void *arg)
 	if (rg_now() >= deadline)
 		printf("%s\n", ctx_err_str(rg_ctx_err(ctx)));
 	rg_ctx_cancel(ctx);
+	rg_ctx_release(ctx);
 	return 0;
 }
 
@@ -855,6 +858,7 @@ static int ex_ctx_web(void *arg)
 	rg_ctx_t *r1 = rg_ctx_with_cancel(rg_ctx_background());
 	handle(r1);
 	rg_ctx_cancel(r1);
+	rg_ctx_release(r1);
 	/* A request whose client closes the browser after 1 s. */
 	rg_ctx_t *r2 = rg_ctx_with_cancel(rg_ctx_background());
 	rg_ctx_retain(r2);
@@ -932,7 +936,9 @@ static int ex_do_with_timeout(void *arg)
 	e = do_with_timeout(parent, 5 * SEED_SECOND, 10 * SEED_SECOND, &v);
 	printf("parent cancelled: %s\n", ctx_err_str(e));
 	rg_ctx_cancel(parent);
+	rg_ctx_release(parent);
 	rg_ctx_cancel(ctx);
+	rg_ctx_release(ctx);
 	return 0;
 }
 

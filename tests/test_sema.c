@@ -215,6 +215,7 @@ static int scen_ctx(void *arg)
 	rg_go(acquirer, &small);
 	CHECK(wait_queued(&s, 2));
 	rg_ctx_cancel(c);                            /* big leaves the head */
+	rg_ctx_release(c);
 	/* The canceller wakes both (big with its error, small granted):
 	 * their reports may come in either order.  Wait for both before
 	 * checking, so that no goroutine outlives this frame. */
@@ -234,12 +235,14 @@ static int scen_ctx(void *arg)
 	rg_ctx_t *t = rg_ctx_with_timeout(NULL, 5 * MS);
 	CHECK(rg_sema_acquire(&s, 1, t) == -ETIMEDOUT);
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	CHECK(queued(&s) == 0);
 
 	/* Ended already but weight free: succeeds, as in Go. */
 	rg_sema_release(&s, 10);
 	rg_ctx_t *gone = rg_ctx_with_cancel(NULL);
 	rg_ctx_cancel(rg_ctx_retain(gone));
+	rg_ctx_release(rg_ctx_retain(gone));
 	CHECK(rg_sema_acquire(&s, 4, gone) == 0);
 	/* Ended already, weight not free: the error at once. */
 	CHECK(rg_sema_acquire(&s, 7, gone) == -ECANCELED);
@@ -271,11 +274,13 @@ static int scen_oversize(void *arg)
 	CHECK(rg_sema_acquire(&s, 3, NULL) == 0);   /* others go on */
 	rg_sema_release(&s, 3);
 	rg_ctx_cancel(c);
+	rg_ctx_release(c);
 	int id;
 	CHECK(rg_chan_recv(done, &id) && id == 7 && huge.rc == -ECANCELED);
 	rg_ctx_t *t = rg_ctx_with_timeout(NULL, 2 * MS);
 	CHECK(rg_sema_acquire(&s, 100, t) == -ETIMEDOUT);
 	rg_ctx_cancel(t);
+	rg_ctx_release(t);
 	rg_chan_free(done);
 	return 0;
 }
@@ -362,6 +367,7 @@ static void st_body(uint32_t seed)
 				c = rg_ctx_with_timeout(NULL, 20 * RG_MICROSECOND);
 			got = rg_sema_acquire(&st_sem, n, c) == 0;
 			rg_ctx_cancel(c);
+			rg_ctx_release(c);
 		}
 		if (!got)
 			continue;

@@ -162,6 +162,7 @@ static void signal_watcher(void *arg)
 		fprintf(stderr, "ringo-echo: %s, draining connections (grace %.1f s)\n",
 			strsignal((int)si.ssi_signo), opt.grace_s);
 	rg_ctx_cancel(accept_ctx);
+	rg_ctx_release(accept_ctx);
 }
 
 static void wait_conns(void *arg)
@@ -230,11 +231,14 @@ static int serve(void *arg)
 		fprintf(stderr, "ringo-echo: grace period over, closing %ld connections\n",
 			atomic_load(&stats.active));
 		rg_ctx_cancel(conn_ctx);
+		rg_ctx_release(conn_ctx);
 		rg_chan_recv(done, NULL);
 	} else {
 		rg_ctx_cancel(conn_ctx);
+		rg_ctx_release(conn_ctx);
 	}
 	rg_ctx_cancel(grace);
+	rg_ctx_release(grace);
 	rg_chan_free(done);
 	printf("ringo-echo: accepted %ld, closed %ld, echoed %ld bytes, errors %ld, "
 	       "accept back-offs %ld\n",

@@ -29,10 +29,15 @@
 /* A channel (Go's chan T).  Opaque. */
 typedef struct rg_chan rg_chan_t;
 
+/* The largest element a channel carries, as Go's 64 KiB limit. */
+#define RG_CHAN_ELEM_MAX 65536
+
 /*
  * Makes a channel of elem_size-byte elements with room for cap of them
  * (cap 0: unbuffered, every send waits for its receiver).  Returns NULL,
- * with errno ENOMEM, when memory (or elem_size * cap) runs out.  The
+ * with errno EINVAL when elem_size is over RG_CHAN_ELEM_MAX, or ENOMEM
+ * when memory (or elem_size * cap) runs out.  rg_chan_send panics on a
+ * NULL element unless elem_size is 0.  The
  * caller owns it: free it with rg_chan_free.  Any thread.
  */
 RG_API rg_chan_t *rg_chan_make(size_t elem_size, size_t cap);

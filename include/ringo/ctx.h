@@ -12,13 +12,16 @@
  *     if (rg_select(cs, 2, true) == 1)
  *             printf("gave up: %s\n", strerror(-rg_ctx_err(ctx)));
  *     rg_ctx_cancel(ctx);             // Go's defer cancel()
+ *     rg_ctx_release(ctx);            // what Go's collector would do
  *
  * Ownership.  C has no collector, so contexts are reference counted.
  * Every rg_ctx_with_* call returns a context holding one reference, the
- * creator's (or NULL with errno ENOMEM when out of memory);
- * rg_ctx_cancel drops it (after cancelling, for cancellable contexts),
- * exactly as Go's `defer cancel()`.  rg_ctx_release drops it
- * too, without cancelling.  Hand a context to a goroutine that may
+ * creator's (or NULL with errno ENOMEM when out of memory).
+ * As in Go, cancelling and freeing are two separate acts: rg_ctx_cancel cancels
+ * (Go's cancel(): idempotent, call it as often as you like) and drops
+ * no reference; rg_ctx_release drops one, and the last one frees the
+ * context.  So Go's `defer cancel()` is rg_ctx_cancel then
+ * rg_ctx_release, once each, from the creator.  Hand a context to a goroutine that may
  * outlive the caller's reference with rg_ctx_retain, and have the
  * goroutine rg_ctx_release it.  A child holds a reference on its parent,
  * so a parent stays valid while any descendant does.  Using a context
@@ -45,7 +48,7 @@ RG_API rg_ctx_t *rg_ctx_todo(void);
  * context.WithCancel(parent): a child of parent cancelled by
  * rg_ctx_cancel or when parent is.  If parent is already cancelled the
  * child is born cancelled, with parent's reason.  Returns the context
- * with one reference (the creator's; drop it with rg_ctx_cancel), or
+ * with one reference (the creator's; drop it with rg_ctx_release), or
  * NULL with errno ENOMEM when out of memory.  Check it: the calls that
  * take a context read NULL as Background, so an unchecked failure would
  * wait without the cancellation or deadline meant for it.
@@ -73,15 +76,16 @@ RG_API rg_ctx_t *rg_ctx_with_timeout(rg_ctx_t *parent, int64_t d);
  * NULL with errno ENOMEM when out of memory, as rg_ctx_with_cancel.  A value context
  * has no cancellation of its own: it is cancelled, times out and reports
  * Done and Err exactly as its nearest cancellable ancestor does (so
- * rg_ctx_cancel on it only drops the reference).
+ * rg_ctx_cancel on it does nothing).
  */
 RG_API rg_ctx_t *rg_ctx_with_value(rg_ctx_t *parent, const void *key, void *val);
 
 /*
  * Go's cancel(): cancels ctx and every descendant (reason -ECANCELED,
  * unless it was cancelled already: the first reason stays), closes their
- * Done channels, then drops the creator's reference.  Call it exactly
- * once per rg_ctx_with_* result.
+ * Done channels.  Idempotent, as Go's cancel(): a second call does
+ * nothing.  It drops no reference: rg_ctx_release does that, and using
+ * ctx after its last release is a use-after-free.
  */
 RG_API void rg_ctx_cancel(rg_ctx_t *ctx);
 

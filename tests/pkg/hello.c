@@ -40,6 +40,7 @@ static int run(void *arg)
 	int chosen = rg_select(cs, 2, true);
 	int err = rg_ctx_err(ctx);
 	rg_ctx_cancel(ctx);
+	rg_ctx_release(ctx);
 
 	char buf[8] = {0};
 	if (pipe(p) < 0 || rg_write(p[1], "ring", 4, NULL) != 4 ||
