@@ -326,16 +326,16 @@ rg_chan_t *rg_chan_make(size_t elem_size, size_t cap)
 	size_t bytes;
 	void *mem;
 
-	/* Go refuses element types over 64 KiB (at compile time); a
-	 * larger elem_size here is a wrong argument, SIZE_MAX included,
-	 * not a channel whose elements are never copied. */
-	if (elem_size > RG_CHAN_ELEM_MAX) {
-		errno = EINVAL;
-		return NULL;
-	}
 	if (__builtin_mul_overflow(elem_size, cap, &bytes) ||
 	    bytes > SIZE_MAX - sizeof(rg_chan_t)) {
 		errno = ENOMEM;
+		return NULL;
+	}
+	/* Go refuses element types over 64 KiB (at compile time); a
+	 * larger elem_size is a wrong argument even with cap 0 (SIZE_MAX
+	 * included), not a channel whose elements are never stored. */
+	if (elem_size > RG_CHAN_ELEM_MAX) {
+		errno = EINVAL;
 		return NULL;
 	}
 	if (posix_memalign(&mem, RG_CACHELINE, sizeof(rg_chan_t) + bytes)) {
