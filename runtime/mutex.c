@@ -268,8 +268,9 @@ void rg__mutex_lock_as(rg_mutex_t *mu, rg_wait_reason_t reason)
 	/* Load, then CAS from what we saw: under contention the word
 	 * carries waiter bits while the mutex is free, and a CAS expecting
 	 * 0 would fail (a locked RMW for nothing) before the slow path
-	 * retried.  On BENCH.md's mutex workload this is ~20% faster at two
-	 * Ps; an uncontended lock costs the same (the line is local).
+	 * retried.  On the mutex workload (tests/bench/bench_mutex.c, as
+	 * the project's BENCH.md runs it) this is ~20% faster at two Ps; an
+	 * uncontended lock costs the same (the line is local).
 	 * Acquire: the previous holder's critical section happens before
 	 * ours. */
 	uint32_t old = atomic_load_explicit(&mu->state, memory_order_relaxed);

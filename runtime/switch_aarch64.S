@@ -7,7 +7,7 @@
  *
  * Saves x19-x28, fp (x29), lr (x30), d8-d15 and FPCR on the current
  * stack, stores sp in *save, loads `load` and restores the same frame.
- * Frame, from the saved stack pointer up (switch.h mirrors it):
+ * Frame, from the saved stack pointer up (switch.c's struct rg_switch_frame mirrors it):
  *
  *   +0 x19 x20  +16 x21 x22  +32 x23 x24  +48 x25 x26  +64 x27 x28
  *   +80 x29 (fp)  +88 x30 (lr)  +96 d8 d9  +112 d10 d11  +128 d12 d13

@@ -9,7 +9,7 @@
  * ABI) on the current stack, stores the stack pointer in *save, switches
  * to `load` and pops the same frame from there.  The caller-saved
  * registers are dead across the call by the ABI, so nothing else needs
- * saving.  Frame, from the saved stack pointer up (switch.h mirrors it):
+ * saving.  Frame, from the saved stack pointer up (switch.c's struct rg_switch_frame mirrors it):
  *
  *   +0  x87 control word (16 bits)     +4  MXCSR (32 bits)
  *   +8  r15   +16 r14   +24 r13   +32 r12   +40 rbx   +48 rbp

@@ -174,11 +174,6 @@ void rg__ring_stop(void)
 	R.n = 0;
 }
 
-const char *rg__ring_wake_mode(void)
-{
-	return R.futex_wake ? "futex" : "eventfd";
-}
-
 static inline rg_pring *pring(rg_p *p)
 {
 	return R.rings[p->id];

@@ -82,7 +82,6 @@ typedef struct job {
 	char extra[96];          /* extra response headers */
 } job_t;
 
-#if RINGO_POOL_HAVE_POOL
 static rg_pool_t *pool;
 static const EVP_MD *sha256;
 
@@ -356,25 +355,6 @@ static void submit(req_t *r, job_t *j)
 	job_unref(j);
 }
 
-#else /* !RINGO_POOL_HAVE_POOL */
-
-/* Until rg_pool_* lands (issue 9): the job endpoints say so. */
-int jobs_init(void)
-{
-	fprintf(stderr, "ringo-pool: warning: no job pool: this build's ringo has no "
-			"rg_pool (issue 9); /v1/hash, /v1/sleep, /v1/exec answer 501\n");
-	return 0;
-}
-
-void jobs_drain(void) {}
-
-/* The job's request is valid; only the pool is missing. */
-static void submit(req_t *r, job_t *j)
-{
-	free(j);
-	resp_error(r, 501, NULL, "jobs need rg_pool, which this build's ringo lacks (issue 9)");
-}
-#endif
 
 /* ---- the endpoints ---------------------------------------------------- */
 

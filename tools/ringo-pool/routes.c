@@ -31,16 +31,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if RINGO_POOL_HAVE_KEYED
 static rg_keyed_limiter_t *limiter;
-#else
-/* Until rg_keyed_limiter_* lands (issue 9) there is no limiter. */
-static void *limiter;
-#endif
 
 int routes_init(void)
 {
-#if RINGO_POOL_HAVE_KEYED
 	if (cfg.rate > 0) {
 		limiter = rg_keyed_limiter_new(cfg.rate, cfg.burst, cfg.max_keys);
 		if (!limiter) {
@@ -48,11 +42,6 @@ int routes_init(void)
 			return -errno;
 		}
 	}
-#else
-	if (cfg.rate > 0)
-		fprintf(stderr, "ringo-pool: warning: --rate is not enforced: this build's "
-				"ringo has no rg_keyed_limiter (issue 9)\n");
-#endif
 	int e = files_init();
 	if (e < 0)
 		return e;
@@ -61,10 +50,8 @@ int routes_init(void)
 
 void routes_fini(void)
 {
-#if RINGO_POOL_HAVE_KEYED
 	if (limiter)
 		rg_keyed_limiter_free(limiter);
-#endif
 	limiter = NULL;
 }
 
@@ -93,14 +80,10 @@ static bool rate_ok(req_t *r)
 {
 	if (!limiter)
 		return true;
-#if RINGO_POOL_HAVE_KEYED
 	size_t len;
 	const void *key = peer_key(r->peer, &len);
 	if (rg_keyed_allow(limiter, key, len, rg_now()))
 		return true;
-#else
-	(void)peer_key;
-#endif
 	char extra[64];
 	long secs = (long)ceil(1.0 / cfg.rate);
 	snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", secs < 1 ? 1 : secs);
