@@ -805,13 +805,29 @@ static rg_g *findrunnable(rg_m *m)
 		 * RG_GLOBAL_TICK (switch_out sends it here) looks at the
 		 * global queue first, so it cannot starve. */
 		uint32_t tick = atomic_load_explicit(&p->schedtick, memory_order_relaxed) + 1;
-		if (tick % RG_GLOBAL_TICK == 0 &&
-		    atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) > 0) {
-			rg__lock(&rg__sched.lock);
-			g = rg__globrunqget(p, 1);
-			rg__unlock(&rg__sched.lock);
-			if (g)
-				goto found;
+		if (tick % RG_GLOBAL_TICK == 0) {
+			/* That schedule also reaps the P's completions, however
+			 * full its queue: goroutines parked on its I/O must not
+			 * wait for the queue to empty (issue 7; Go polls the
+			 * network from findRunnable whatever its queue holds).
+			 * Non-blocking, and a few loads when nothing is in
+			 * flight; what it readies runs next. */
+			rg__io_poll(p);
+			if (atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) > 0) {
+				rg__lock(&rg__sched.lock);
+				g = rg__globrunqget(p, 1);
+				rg__unlock(&rg__sched.lock);
+				if (g)
+					goto found;
+			}
+			/* And it ends a runnext chain: a ping-pong pair readying
+			 * each other into runnext would otherwise run forever
+			 * ahead of the queue (Go ends such a chain when its
+			 * inherited time slice runs out; without preemption we
+			 * count schedules).  runnext goes to the tail. */
+			rg_g *nx = atomic_exchange_explicit(&p->runnext, NULL, memory_order_acq_rel);
+			if (nx)
+				rg__runqput(p, nx, false);
 		}
 		if ((g = rg__runqget(p)) != NULL)
 			goto found;

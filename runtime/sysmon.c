@@ -11,6 +11,12 @@
  *     moves the hog's queue to the global queue and runs its expired
  *     timers, and other Ps carry on with them;
  *   - once a second it gives surplus cached stacks back to the kernel.
+ * It does not reap a hog's I/O completions: ring.c's CQ has one reader,
+ * the M holding the P, and taking it from here would put a lock on every
+ * reap.  A goroutine that never yields therefore keeps the completions of
+ * goroutines parked on its P's ring (a P that schedules reaps them every
+ * RG_GLOBAL_TICK schedules, sched.c); issue 7's one-ring-per-thread
+ * redesign is to let another thread take them.
  * It may call into sched.c only through sched_impl.h, and touches a P's
  * structures only where they are built for it (runq.c's drain CASes the
  * head; the timer heap has its lock).

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_iolive.c — I/O liveness (issue 7 §1): a goroutine parked in
+ * rg_read on a socket whose data has arrived must resume while other
+ * goroutines keep every P busy, as Go's scheduler polls the network from
+ * findRunnable even when run queues are full.  Table: both backends
+ * (rgio.h) x 1 and 2 Ps x two kinds of busy load:
+ *   - yield: goroutines looping on rg_yield();
+ *   - pingpong: pairs bouncing a token over two unbuffered channels.
+ * The busy goroutines stop when the reader has its data (an event, not a
+ * time); a run that never wakes the reader would hang, so each case runs
+ * in a child process that a 20 s watchdog kills (rgt_run_child) — a
+ * bound on failure, never synchronisation.
+ *
+ * Not covered here: a goroutine that never yields at all (sysmon's
+ * case); see sysmon.c.
+ */
+#include "helpers/rgio.h"
+
+#include <ringo/chan.h>
+
+#define WATCHDOG_S 20
+
+enum busy_kind { BUSY_YIELD, BUSY_PINGPONG };
+
+static enum busy_kind busy_kind;
+static _Atomic int stop;      /* set by the reader once it has its data */
+static rg_chan_t *exited;     /* each busy goroutine sends once, on exit */
+static rg_chan_t *ready;      /* the reader sends once, before rg_read */
+static rg_chan_t *got;        /* the reader sends its result */
+static int rfd;
+
+static void yielder(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop))
+		rg_yield();
+	int one = 1;
+	rg_chan_send(exited, &one);
+}
+
+struct pair {
+	rg_chan_t *a, *b;
+};
+
+static void ping(void *arg)
+{
+	struct pair *pr = arg;
+	int x = 0;
+	while (!atomic_load(&stop)) {
+		rg_chan_send(pr->a, &x);
+		rg_chan_recv(pr->b, &x);
+		x++;
+	}
+	rg_chan_close(pr->a);
+	int one = 1;
+	rg_chan_send(exited, &one);
+}
+
+static void pong(void *arg)
+{
+	struct pair *pr = arg;
+	int x;
+	while (rg_chan_recv(pr->a, &x))
+		rg_chan_send(pr->b, &x);
+	int one = 1;
+	rg_chan_send(exited, &one);
+}
+
+static void reader(void *arg)
+{
+	(void)arg;
+	char buf[16] = {0};
+	int one = 1;
+	rg_chan_send(ready, &one);
+	ssize_t n = rg_read(rfd, buf, sizeof(buf), NULL);
+	GCHECK(n == 5 && memcmp(buf, "hello", 5) == 0);
+	atomic_store(&stop, 1);
+	int r = (int)n;
+	rg_chan_send(got, &r);
+}
+
+static int scen_live(void *arg)
+{
+	(void)arg;
+	int fds[2];
+	CHECK_CMP(rgio_tcp_pair(fds), ==, 0);
+	rfd = fds[1];
+	atomic_store(&stop, 0);
+	int nprocs = rg_procs();
+	/* More busy goroutines than Ps: stealing spreads them so that every
+	 * P, the reader's included, always has one to run. */
+	int nbusy = busy_kind == BUSY_YIELD ? 2 * nprocs : 4 * nprocs;
+	struct pair pairs[8];
+	CHECK((exited = RG_CHAN(int, 64)) && (ready = RG_CHAN(int, 1)) &&
+	      (got = RG_CHAN(int, 1)));
+
+	int one;
+	CHECK_CMP(rg_go(reader, NULL), ==, 0);
+	CHECK(rg_chan_recv(ready, &one));
+	for (int i = 0; i < nbusy; i++) {
+		if (busy_kind == BUSY_YIELD) {
+			CHECK_CMP(rg_go(yielder, NULL), ==, 0);
+		} else if (i % 2 == 0) {
+			struct pair *pr = &pairs[i / 2];
+			CHECK((pr->a = RG_CHAN(int, 0)) && (pr->b = RG_CHAN(int, 0)));
+			CHECK_CMP(rg_go(ping, pr), ==, 0);
+			CHECK_CMP(rg_go(pong, pr), ==, 0);
+		}
+	}
+	/* Let the busy goroutines take the Ps (and the reader park) before
+	 * the data arrives: yield a while, as one more busy goroutine. */
+	for (int i = 0; i < 1000; i++)
+		rg_yield();
+	/* A plain write(2): the reader's wake-up must not depend on the
+	 * writer going through the runtime. */
+	CHECK_CMP(write(fds[0], "hello", 5), ==, 5);
+	int r = 0;
+	CHECK(rg_chan_recv(got, &r));
+	CHECK_CMP(r, ==, 5);
+	for (int i = 0; i < nbusy; i++)
+		CHECK(rg_chan_recv(exited, &one));
+	if (busy_kind == BUSY_PINGPONG)
+		for (int i = 0; i < nbusy / 2; i++) {
+			rg_chan_free(pairs[i].a);
+			rg_chan_free(pairs[i].b);
+		}
+	rg_chan_free(exited);
+	rg_chan_free(ready);
+	rg_chan_free(got);
+	rg_close(fds[0]);
+	rg_close(fds[1]);
+	return 0;
+}
+
+struct live_args {
+	const char *backend, *procs;
+	enum busy_kind kind;
+};
+
+static int live_child(void *arg)
+{
+	struct live_args *a = arg;
+	busy_kind = a->kind;
+	int r = rgio_main(a->backend, a->procs, scen_live, NULL);
+	if (r < 0)
+		fprintf(stderr, "%s\n", rgc_msg);
+	return r < 0 ? 1 : r == 1 ? 77 : 0;
+}
+
+static void run_live(const char *backend, const char *procs, enum busy_kind kind)
+{
+	struct live_args a = {backend, procs, kind};
+	rgt_child_t *res = malloc(sizeof(*res));
+	assert_non_null(res);
+	assert_int_equal(rgt_run_child(live_child, &a, WATCHDOG_S, res), 0);
+	int code = res->exited ? res->code : -1;
+	if (code != 0 && code != 77)
+		print_message("%s%s\n", res->out,
+			      res->exited ? "" : "killed by the watchdog: the reader never woke");
+	free(res);
+	if (code == 77)
+		skip();
+	assert_int_equal(code, 0);
+}
+
+#define LIVE(name, backend, procs, kind)                                    \
+	static void name(void **state)                                      \
+	{                                                                   \
+		(void)state;                                                \
+		run_live(backend, procs, kind);                             \
+	}
+
+LIVE(yield_1p_uring, "io_uring", "1", BUSY_YIELD)
+LIVE(yield_2p_uring, "io_uring", "2", BUSY_YIELD)
+LIVE(pingpong_1p_uring, "io_uring", "1", BUSY_PINGPONG)
+LIVE(pingpong_2p_uring, "io_uring", "2", BUSY_PINGPONG)
+LIVE(yield_1p_epoll, "epoll", "1", BUSY_YIELD)
+LIVE(yield_2p_epoll, "epoll", "2", BUSY_YIELD)
+LIVE(pingpong_1p_epoll, "epoll", "1", BUSY_PINGPONG)
+LIVE(pingpong_2p_epoll, "epoll", "2", BUSY_PINGPONG)
+
+int main(void)
+{
+	rgio_ignore_sigpipe();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(yield_1p_uring),
+		cmocka_unit_test(yield_2p_uring),
+		cmocka_unit_test(pingpong_1p_uring),
+		cmocka_unit_test(pingpong_2p_uring),
+		cmocka_unit_test(yield_1p_epoll),
+		cmocka_unit_test(yield_2p_epoll),
+		cmocka_unit_test(pingpong_1p_epoll),
+		cmocka_unit_test(pingpong_2p_epoll),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
