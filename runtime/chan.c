@@ -87,6 +87,10 @@
 #include <stdlib.h>
 
 #include "probes.h"
+#include "sanitizer.h"
+#ifdef RG_SAN_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 /* ---- wait queues --------------------------------------------------- */
 
@@ -355,6 +359,15 @@ void rg_chan_free(rg_chan_t *c)
 {
 	if (!c)
 		return;
+	/* Go panics on a second close; a second free is the same mistake.
+	 * Under ASan freed memory is poisoned (quarantined), so ask it
+	 * rather than read the state word and be reported for that. */
+#ifdef RG_SAN_ASAN
+	if (__asan_address_is_poisoned(&c->freed))
+		rg_panic("free of a freed channel");
+#endif
+	if (*(volatile uint32_t *)&c->freed == RG_CHAN_FREED)
+		rg_panic("free of a freed channel");
 	rg__lock(&c->lock);
 	bool busy = chanq_first(&c->recvq) || chanq_first(&c->sendq);
 	rg__unlock(&c->lock);
@@ -366,6 +379,8 @@ void rg_chan_free(rg_chan_t *c)
 		return;
 	}
 	RG_PROBE(chan_free, c);
+	/* volatile: a store just before free is dead to the compiler. */
+	*(volatile uint32_t *)&c->freed = RG_CHAN_FREED;
 	free(c);
 }
 

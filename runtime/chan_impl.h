@@ -67,7 +67,13 @@ struct rg_chan {
 					elem_size 0 */
 	void (*release)(rg_chan_t *c); /* owner's hook for rg_chan_free
 					(constant; NULL: plain channel) */
+	uint32_t freed;              /* RG_CHAN_FREED once rg_chan_free ran:
+					last, past what malloc's free lists
+					overwrite, so a second free panics
+					unless the memory was reused */
 } __attribute__((aligned(RG_CACHELINE)));
+
+#define RG_CHAN_FREED 0xf4eed0c5u
 
 /* ---- element copies ----------------------------------------------- */
 

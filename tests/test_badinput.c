@@ -116,6 +116,15 @@ static int chan_make_absurd(void *arg)
 	return 0;
 }
 
+static int chan_free_twice(void *arg)
+{
+	(void)arg;
+	rg_chan_t *c = rg_chan_make(4, 2);
+	rg_chan_free(c);
+	rg_chan_free(c);
+	return 1;
+}
+
 static int chan_send_null_elem(void *arg)
 {
 	(void)arg;
@@ -211,6 +220,7 @@ static const row_t rows[] = {
 	{"rg_ctx_cancel twice, deadline parent", ctx_cancel_twice_deadline, IN_MAIN, NO_IO, NULL},
 	{"rg_ctx_cancel twice on a value ctx", ctx_cancel_value_twice, IN_MAIN, NO_IO, NULL},
 	{"rg_chan_make(SIZE_MAX, 0) and absurd sizes", chan_make_absurd, IN_MAIN, NO_IO, NULL},
+	{"rg_chan_free twice", chan_free_twice, IN_MAIN, NO_IO, "free of a freed channel"},
 	{"rg_chan_send(4-byte chan, NULL)", chan_send_null_elem, IN_MAIN, NO_IO,
 	 "send of a NULL element"},
 	{"rg_select(NULL, 2, true)", select_null_cases, IN_MAIN, NO_IO, "select: NULL cases"},
