@@ -572,6 +572,17 @@ static bool pd_commit(rg_g *g, void *arg)
 
 /* Context cancellation or deadline, on any thread: claims the waiter
  * if nobody did yet.  Never blocks (a short descriptor lock). */
+/* A waiter claimed by someone other than the poller (a cancel, a
+ * forget) may have been the set's last: a poller blocked with no
+ * timeout would sleep on with nothing to wait for, its M (and P) hidden
+ * from the deadlock detector (test_epoll's test_refs_balance hung so).
+ * Poke it: it wakes, sees nwait == 0 and goes idle. */
+static void poke_if_unwatched(void)
+{
+	if (atomic_load_explicit(&E.nwait, memory_order_seq_cst) == 0)
+		rg__epoll_poke_any();
+}
+
 static void pd_cancel(void *arg, int err)
 {
 	rg_pdwait *w = arg;
@@ -582,6 +593,7 @@ static void pd_cancel(void *arg, int err)
 		claim_one(pd, w, err, &l);
 	rg__unlock(&pd->lock);
 	wake_list(l.head);
+	poke_if_unwatched();
 }
 
 /* A foreign thread's wait: its cancellation wakes poll(2) through an
@@ -766,4 +778,5 @@ void rg__epoll_forget(int fd)
 	claim_all(pd, PD_WRITE, -EBADF, &l);
 	rg__unlock(&pd->lock);
 	wake_list(l.head);
+	poke_if_unwatched();
 }
