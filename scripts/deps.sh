@@ -16,6 +16,7 @@ libdw-dev:/usr/include/elfutils/libdwfl.h
 zlib1g-dev:/usr/include/zlib.h
 bpftool:/usr/sbin/bpftool
 clang:/usr/bin/clang
+libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 llvm:/usr/bin/llvm-strip
 golang-go:/usr/bin/go
 make:/usr/bin/make

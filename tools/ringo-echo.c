@@ -16,6 +16,10 @@
  * netutil.LimitListener does); EMFILE from accept backs off.
  *
  * It uses only the public API (include/ringo.h), like any user would.
+ *
+ * The fuzz harness tests/fuzz/fuzz_echo.c includes this file with
+ * RINGO_ECHO_NO_MAIN defined (everything but usage and main) and drives
+ * conn_start/conn_main with its inputs.
  */
 #include <ringo.h>
 
@@ -97,6 +101,26 @@ static void conn_main(void *arg)
 	conn_end(fd);
 }
 
+/* Serves an accepted connection (its slot taken) in a goroutine of its
+ * own.  The accept loop's half of a connection's life, and what the
+ * fuzz harness (tests/fuzz/fuzz_echo.c) calls to drive conn_main with
+ * its bytes. */
+static void conn_start(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	atomic_fetch_add(&stats.accepted, 1);
+	atomic_fetch_add(&stats.active, 1);
+	rg_wg_add(&conns, 1);
+	/* Each connection holds a reference on conn_ctx: serve's
+	 * rg_ctx_cancel drops only its own. */
+	rg_ctx_retain(conn_ctx);
+	if (rg_go_named("conn", conn_main, (void *)(intptr_t)fd) < 0) {
+		atomic_fetch_add(&stats.errors, 1);
+		conn_end(fd);
+	}
+}
+
 /* Waits for a connection slot; false once accept_ctx is cancelled. */
 static bool take_slot(rg_ctx_t *accept_ctx)
 {
@@ -133,18 +157,7 @@ static void accept_loop(int lfd, rg_ctx_t *accept_ctx)
 			continue;
 		}
 		backoff = 0;
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		atomic_fetch_add(&stats.accepted, 1);
-		atomic_fetch_add(&stats.active, 1);
-		rg_wg_add(&conns, 1);
-		/* Each connection holds a reference on conn_ctx: serve's
-		 * rg_ctx_cancel drops only its own. */
-		rg_ctx_retain(conn_ctx);
-		if (rg_go_named("conn", conn_main, (void *)(intptr_t)fd) < 0) {
-			atomic_fetch_add(&stats.errors, 1);
-			conn_end(fd);
-		}
+		conn_start(fd);
 	}
 }
 
@@ -250,6 +263,7 @@ static int serve(void *arg)
 	return 0;
 }
 
+#ifndef RINGO_ECHO_NO_MAIN
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ringo-echo [--addr HOST:PORT] [--procs N] [--max-conns N] "
@@ -316,3 +330,4 @@ int main(int argc, char **argv)
 	}
 	return rc;
 }
+#endif /* RINGO_ECHO_NO_MAIN */

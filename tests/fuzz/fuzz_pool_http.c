@@ -5,7 +5,7 @@
  * (tools/ringo-pool/http.c: libhttp_parser, pipelining, deadlines,
  * routing, every endpoint but exec), to the bytes it gets back.
  *
- *   make fuzz-pool [FUZZ_SECS=60]      (clang -fsanitize=fuzzer,address)
+ *   make fuzz FUZZ_HARNESSES=pool_http [FUZZ_SECONDS=60]   (fuzz.mk)
  *
  * Each input is one connection: the harness makes a socketpair, starts
  * conn_main on the server end in a goroutine (as the accept loop does),
@@ -31,6 +31,7 @@
  * the two globals main.c owns (cfg, srv).
  */
 #include "server.h"
+#include "fuzz.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -196,7 +197,7 @@ static size_t serve_bytes(const uint8_t *data, size_t size, uint32_t peer_ip, ch
 	bool wr_open = true;
 	for (;;) {
 		struct pollfd p = {.fd = sv[0], .events = POLLIN | (wr_open ? POLLOUT : 0)};
-		if (poll(&p, 1, 10000) <= 0) {
+		if (fuzz_poll(&p, 1, 10000) <= 0) {
 			/* The server neither reads nor answers: show where
 			 * every goroutine is, then fail. */
 			fprintf(stderr, "fuzz_pool_http: no progress in 10 s\n");
