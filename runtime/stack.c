@@ -38,6 +38,16 @@
  * allgs), with the same per-P / global free lists.  A G takes a stack
  * only when it first runs (sched.c), so spawning does not touch a stack.
  *
+ * Reservation.  rg_go must say -ENOMEM when no stack can be had (mmap
+ * refused: RLIMIT_AS, vm.max_map_count, the stack_mmap fault), since
+ * the goroutine's first run is too late to tell anyone.  So spawning
+ * reserves a slot (rg__stack_reserve) and exiting gives it back, and
+ * the chunks always hold at least every reserved slot plus what the
+ * per-P caches can hide (RG_PCACHE + 1 each): a stack bind then always
+ * finds a warm or cold slot, and never maps.  Reservations are counted
+ * globally in batches of RG_RESERVE_BATCH per P (like Go's goidcache),
+ * so a spawn costs no shared write but one in 16.
+ * *
  * Rejected: one mmap per stack (a VMA or two each, and an mmap/munmap
  * pair per goroutine); the G header inside its stack (a page fault and a
  * TLB miss per spawn, and a fresh stack per not-yet-started goroutine);
@@ -51,6 +61,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "rt_fault.h"
 #include "sanitizer.h"
 #ifdef RG_SAN_ASAN
 #include <sanitizer/asan_interface.h>
@@ -65,6 +76,7 @@
 #define RG_PCACHE 64        /* per-P cached stacks and Gs */
 #define RG_WARM_MAX 1024    /* warm stacks kept by the scavenger */
 #define RG_SLAB_GS 256      /* Gs per slab */
+#define RG_RESERVE_BATCH 16 /* stack reservations a P takes at once */
 
 /* Header at the top of every stack slot. */
 typedef struct rg_stk {
@@ -92,6 +104,7 @@ typedef struct rg_gslab {
 typedef struct rg_pstk {
 	rg_stk *free;
 	int n;
+	int budget;              /* reservations taken and not yet used */
 } rg_pstk;
 
 static struct {
@@ -102,6 +115,8 @@ static struct {
 	size_t page;
 	bool use_madvise;        /* MADV_GUARD_INSTALL, else mprotect */
 	rg_chunk *_Atomic chunks;/* every chunk; never shrinks until teardown */
+	_Atomic long reserved;   /* live goroutines + P budgets (see top) */
+	_Atomic long capacity;   /* slots in all chunks */
 	rg_chunk *cold;          /* chunks with cold slots (lock) */
 	rg_stk *warm;            /* global warm stacks (lock) */
 	int nwarm;
@@ -256,9 +271,10 @@ static rg_chunk *chunk_new(void)
 	rg_chunk *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	char *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-			  -1, 0);
+	char *base = rg__fault(RG_FAULT_STACK_MMAP)
+			     ? MAP_FAILED
+			     : mmap(NULL, len, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (base == MAP_FAILED) {
 		free(c);
 		return NULL;
@@ -284,19 +300,29 @@ static rg_chunk *chunk_new(void)
 	return c;
 }
 
-/* Takes a cold slot, making a chunk if needed.  stk.lock held. */
+/* Maps a chunk and puts it on the cold list; false: mmap refused.
+ * stk.lock held. */
+static bool chunk_add(void)
+{
+	rg_chunk *c = chunk_new();
+	if (!c)
+		return false;
+	c->next = atomic_load_explicit(&stk.chunks, memory_order_relaxed);
+	atomic_store_explicit(&stk.chunks, c, memory_order_release);
+	c->on_cold_list = true;
+	c->next_cold = stk.cold;
+	stk.cold = c;
+	atomic_fetch_add_explicit(&stk.capacity, RG_CHUNK_SLOTS, memory_order_relaxed);
+	return true;
+}
+
+/* Takes a cold slot, making a chunk if needed (never, while the
+ * reservations hold).  stk.lock held. */
 static rg_stk *cold_get(void)
 {
+	if (!stk.cold && !chunk_add())
+		return NULL;
 	rg_chunk *c = stk.cold;
-	if (!c) {
-		c = chunk_new();
-		if (!c)
-			return NULL;
-		c->next = atomic_load_explicit(&stk.chunks, memory_order_relaxed);
-		atomic_store_explicit(&stk.chunks, c, memory_order_release);
-		c->on_cold_list = true;
-		stk.cold = c;
-	}
 	uint32_t i = (uint32_t)__builtin_ctzll(c->cold);
 	c->cold &= ~((uint64_t)1 << i);
 	if (!c->cold) {
@@ -307,6 +333,53 @@ static rg_stk *cold_get(void)
 	s->chunk = c;
 	s->slot = i;
 	return s;
+}
+
+/* Reserves n slots, mapping chunks until the reservations and what the
+ * per-P caches may hold fit; -ENOMEM when mmap refuses. */
+static int reserve(long n)
+{
+	long need = atomic_fetch_add_explicit(&stk.reserved, n, memory_order_relaxed) + n +
+		    (long)stk.nprocs * (RG_PCACHE + 1);
+	if (RG_LIKELY(need <= atomic_load_explicit(&stk.capacity, memory_order_relaxed)))
+		return 0;
+	rg__lock(&stk.lock);
+	while (atomic_load_explicit(&stk.capacity, memory_order_relaxed) < need) {
+		if (!chunk_add()) {
+			rg__unlock(&stk.lock);
+			atomic_fetch_sub_explicit(&stk.reserved, n, memory_order_relaxed);
+			return -ENOMEM;
+		}
+	}
+	rg__unlock(&stk.lock);
+	return 0;
+}
+
+int rg__stack_reserve(rg_p *p)
+{
+	rg_pstk *ps = p ? &stk.pstk[p->id] : NULL;
+	if (ps && ps->budget > 0) {
+		ps->budget--;
+		return 0;
+	}
+	if (ps && reserve(RG_RESERVE_BATCH) == 0) {
+		ps->budget = RG_RESERVE_BATCH - 1;
+		return 0;
+	}
+	return reserve(1);
+}
+
+void rg__stack_unreserve(rg_p *p)
+{
+	rg_pstk *ps = p ? &stk.pstk[p->id] : NULL;
+	if (!ps) {
+		atomic_fetch_sub_explicit(&stk.reserved, 1, memory_order_relaxed);
+		return;
+	}
+	if (++ps->budget > 2 * RG_RESERVE_BATCH) {
+		ps->budget -= RG_RESERVE_BATCH;
+		atomic_fetch_sub_explicit(&stk.reserved, RG_RESERVE_BATCH, memory_order_relaxed);
+	}
 }
 
 int rg__stack_bind(rg_p *p, rg_g *g)

@@ -36,6 +36,7 @@
 
 #include "ctx_cb.h"
 #include "probes.h"
+#include "rt_fault.h"
 
 #ifndef IORING_OP_FUTEX_WAIT
 #define IORING_OP_FUTEX_WAIT 51 /* Linux 6.7; liburing 2.3 predates it */
@@ -89,8 +90,11 @@ static int ring_init(rg_pring *r)
 		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CLAMP | IORING_SETUP_CQSIZE,
 		IORING_SETUP_CLAMP | IORING_SETUP_CQSIZE,
 	};
-	int ret = -EINVAL;
+	int ret = rg__fault(RG_FAULT_RING_INIT);
 
+	if (ret < 0)
+		return ret;
+	ret = -EINVAL;
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		memset(&params, 0, sizeof(params));
 		params.flags = flags[i];
