@@ -46,7 +46,8 @@
  * per-P caches can hide (RG_PCACHE + 1 each): a stack bind then always
  * finds a warm or cold slot, and never maps.  Reservations are counted
  * globally in batches of RG_RESERVE_BATCH per P (like Go's goidcache),
- * so a spawn costs no shared write but one in 16.
+ * so a spawn costs no shared write but one in 16; when mmap refuses, the
+ * budgets the Ps hold are taken back before rg_go gives up.
  * *
  * Rejected: one mmap per stack (a VMA or two each, and an mmap/munmap
  * pair per goroutine); the G header inside its stack (a page fault and a
@@ -104,7 +105,8 @@ typedef struct rg_gslab {
 typedef struct rg_pstk {
 	rg_stk *free;
 	int n;
-	int budget;              /* reservations taken and not yet used */
+	_Atomic int budget;      /* reservations taken and not yet used: the
+				  * owner's, but reclaimable (see reserve) */
 } rg_pstk;
 
 static struct {
@@ -355,17 +357,37 @@ static int reserve(long n)
 	return 0;
 }
 
+/* Takes back the budgets every P holds (out of address space: they may
+ * be the last free slots). */
+static void reclaim_budgets(void)
+{
+	for (int i = 0; i < stk.nprocs; i++) {
+		int b = atomic_exchange_explicit(&stk.pstk[i].budget, 0, memory_order_relaxed);
+		if (b > 0)
+			atomic_fetch_sub_explicit(&stk.reserved, b, memory_order_relaxed);
+	}
+}
+
 int rg__stack_reserve(rg_p *p)
 {
 	rg_pstk *ps = p ? &stk.pstk[p->id] : NULL;
-	if (ps && ps->budget > 0) {
-		ps->budget--;
-		return 0;
+	if (ps) {
+		/* Owner only, but a reclaim may empty it meanwhile. */
+		int b = atomic_load_explicit(&ps->budget, memory_order_relaxed);
+		while (b > 0)
+			if (atomic_compare_exchange_weak_explicit(&ps->budget, &b, b - 1,
+								  memory_order_relaxed,
+								  memory_order_relaxed))
+				return 0;
+		if (reserve(RG_RESERVE_BATCH) == 0) {
+			atomic_fetch_add_explicit(&ps->budget, RG_RESERVE_BATCH - 1,
+						  memory_order_relaxed);
+			return 0;
+		}
 	}
-	if (ps && reserve(RG_RESERVE_BATCH) == 0) {
-		ps->budget = RG_RESERVE_BATCH - 1;
+	if (reserve(1) == 0)
 		return 0;
-	}
+	reclaim_budgets();
 	return reserve(1);
 }
 
@@ -376,10 +398,11 @@ void rg__stack_unreserve(rg_p *p)
 		atomic_fetch_sub_explicit(&stk.reserved, 1, memory_order_relaxed);
 		return;
 	}
-	if (++ps->budget > 2 * RG_RESERVE_BATCH) {
-		ps->budget -= RG_RESERVE_BATCH;
+	int b = atomic_fetch_add_explicit(&ps->budget, 1, memory_order_relaxed) + 1;
+	if (b > 2 * RG_RESERVE_BATCH &&
+	    atomic_compare_exchange_strong_explicit(&ps->budget, &b, b - RG_RESERVE_BATCH,
+						    memory_order_relaxed, memory_order_relaxed))
 		atomic_fetch_sub_explicit(&stk.reserved, RG_RESERVE_BATCH, memory_order_relaxed);
-	}
 }
 
 int rg__stack_bind(rg_p *p, rg_g *g)

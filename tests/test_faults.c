@@ -93,6 +93,16 @@ static void parker(void *arg)
 	rg_wg_done(&held);
 }
 
+/* Waits until the parkers have exited, not only said done (their stacks
+ * are given back as they exit). */
+static bool all_exited(void)
+{
+	int64_t end = rgt_ms() + RGT_NEVER_MS;
+	while (rg_num_goroutines() > 1 && rgt_ms() < end)
+		rg_sleep(RG_MILLISECOND);
+	return rg_num_goroutines() == 1;
+}
+
 /* Spawns parkers until rg_go fails (at most max); returns how many run. */
 static int spawn_until_fail(int max, int *err)
 {
@@ -127,6 +137,7 @@ static int stack_fault_main(void *arg)
 	 * they are gone their stacks serve new ones, mmap still refused. */
 	rg_chan_close(hold);
 	rg_wg_wait(&held);
+	CHECK(all_exited());
 	rg_chan_free(hold);
 	hold = rg_chan_make(0, 0);
 	int again = spawn_until_fail(n, &err);
@@ -203,6 +214,7 @@ static int rlimit_main(void *arg)
 	printf("rlimit: %d goroutines, then %s\n", n, strerror(-err));
 	rg_chan_close(hold);
 	rg_wg_wait(&held);
+	CHECK(all_exited());
 	/* The same number fit again, in the same stacks. */
 	rg_chan_free(hold);
 	hold = rg_chan_make(0, 0);
