@@ -11,6 +11,7 @@
 #   make examples   the seed's programs in examples/ (build/examples/NAME)
 #   make bench      benchmarks against Go and hand-written C (ratios)
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (fuzz.mk)
+#   make soak       the servers under hostile load, SOAK_SECONDS (docs/soak.md)
 #   make install    headers, libringo.a/.so, ringo.pc, tools, man pages,
 #                   LICENSE and CHANGES
 #                   (PREFIX=/usr/local, DESTDIR= for staging; LIBDIR=...)
@@ -161,6 +162,16 @@ ifeq ($(SAN),)
 	@sh tests/pkg/symbols.sh $(B)
 	@MAKE="$(MAKE)" CC="$(CC)" sh tests/pkg/install.sh $(B)
 endif
+
+# The soak (not part of test): ringo-echo and ringo-pool under hostile,
+# changing load for SOAK_SECONDS, sampled every second; writes
+# docs/soak.png and docs/soak.md (tests/soak/soak.py).
+SOAK_SECONDS ?= 180
+.PHONY: soak
+soak:
+	@sh scripts/deps.sh soak
+	@$(MAKE) --no-print-directory tools
+	python3 tests/soak/soak.py --build $(B) --seconds $(SOAK_SECONDS) --out $(B)/soak --docs docs
 
 bench: deps
 	@$(MAKE) --no-print-directory SAN= lib benches gobenches tools

@@ -3,6 +3,7 @@
 # Installs the Debian packages ringo needs to build, test and benchmark.
 # Idempotent: it asks apt only for what is missing, and runs
 # 'apt-get update' at most once per call.  Needs root (or sudo) on Debian 12.
+# `deps.sh soak` also installs what only `make soak` needs (gnuplot).
 set -eu
 
 # package -> a file that proves it is installed
@@ -35,6 +36,9 @@ wrk:/usr/bin/wrk
 chromium:/usr/bin/chromium
 curl:/usr/bin/curl
 "
+if [ "${1:-}" = soak ]; then
+	need="$need gnuplot-nox:/usr/bin/gnuplot python3:/usr/bin/python3"
+fi
 
 missing=""
 for entry in $need; do

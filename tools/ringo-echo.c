@@ -3,10 +3,13 @@
  * ringo-echo: a TCP echo server, one goroutine per connection.
  *
  *   ringo-echo [--addr HOST:PORT] [--procs N] [--max-conns N] [--grace SECONDS]
+ *              [--stats SECONDS]
  *
  * Talk to it with `nc 127.0.0.1 7000`.  On SIGINT or SIGTERM it stops
  * accepting, lets open connections finish for up to the grace period,
- * closes the rest, prints its counters and exits 0.
+ * closes the rest, prints its counters and exits 0.  --stats N prints a
+ * line of counters every N seconds (goroutines, open connections, ...:
+ * what `make soak` samples).
  *
  * Hostile clients cost it nothing lasting: a client that vanishes
  * mid-write gets its goroutine's write error and is closed; one that
@@ -43,7 +46,8 @@ static struct {
 	int procs;
 	long max_conns;
 	double grace_s;
-} opt = {"127.0.0.1:7000", 0, 10000, 5.0};
+	double stats_s;
+} opt = {"127.0.0.1:7000", 0, 10000, 5.0, 0};
 
 static struct {
 	atomic_long accepted, active, closed, bytes, errors, accept_backoffs;
@@ -178,6 +182,24 @@ static void signal_watcher(void *arg)
 	rg_ctx_release(accept_ctx);
 }
 
+/* --stats: a line of counters every opt.stats_s seconds, until the
+ * runtime stops (abandoned then, as Go's program end abandons it). */
+static void stats_printer(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		rg_sleep((int64_t)(opt.stats_s * RG_SECOND));
+		rg_stats_t st;
+		rg_stats(&st);
+		printf("ringo-echo: stats goroutines %lld threads %lld active %ld accepted %ld "
+		       "closed %ld errors %ld accept-backoffs %ld\n",
+		       (long long)st.goroutines, (long long)st.threads, atomic_load(&stats.active),
+		       atomic_load(&stats.accepted), atomic_load(&stats.closed),
+		       atomic_load(&stats.errors), atomic_load(&stats.accept_backoffs));
+		fflush(stdout);
+	}
+}
+
 static void wait_conns(void *arg)
 {
 	rg_wg_wait(&conns);
@@ -231,6 +253,8 @@ static int serve(void *arg)
 	printf("ringo-echo: listening on %s (%d Ps, %s backend, max %ld connections)\n",
 	       bound_addr(lfd), rg_procs(), rg_io_backend(), opt.max_conns);
 	fflush(stdout);
+	if (opt.stats_s > 0)
+		rg_go_named("stats", stats_printer, NULL);
 	accept_loop(lfd, accept_ctx);
 	rg_close(lfd);
 
@@ -267,11 +291,12 @@ static int serve(void *arg)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ringo-echo [--addr HOST:PORT] [--procs N] [--max-conns N] "
-		   "[--grace SECONDS]\n"
+		   "[--grace SECONDS] [--stats SECONDS]\n"
 		   "  --addr       listen address (default 127.0.0.1:7000)\n"
 		   "  --procs      Ps to run goroutines on (default: CPU count)\n"
 		   "  --max-conns  open connections at most (default 10000)\n"
-		   "  --grace      seconds open connections get after SIGINT/SIGTERM (default 5)\n");
+		   "  --grace      seconds open connections get after SIGINT/SIGTERM (default 5)\n"
+		   "  --stats      print counters every SECONDS (default: never)\n");
 }
 
 int main(int argc, char **argv)
@@ -281,17 +306,19 @@ int main(int argc, char **argv)
 		{"procs", required_argument, NULL, 'p'},
 		{"max-conns", required_argument, NULL, 'm'},
 		{"grace", required_argument, NULL, 'g'},
+		{"stats", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "a:p:m:g:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:p:m:g:s:h", longopts, NULL)) != -1) {
 		char *end = NULL;
 		switch (c) {
 		case 'a': opt.addr = optarg; break;
 		case 'p': opt.procs = (int)strtol(optarg, &end, 10); break;
 		case 'm': opt.max_conns = strtol(optarg, &end, 10); break;
 		case 'g': opt.grace_s = strtod(optarg, &end); break;
+		case 's': opt.stats_s = strtod(optarg, &end); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -300,7 +327,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || opt.procs < 0 || opt.max_conns <= 0 || opt.grace_s < 0) {
+	if (optind != argc || opt.procs < 0 || opt.max_conns <= 0 || opt.grace_s < 0 ||
+	    opt.stats_s < 0) {
 		usage(stderr);
 		return 2;
 	}
