@@ -368,9 +368,11 @@ out_fds:
 		/* Before Linux 5.3: no pidfd, no way to wait without a
 		 * thread or SIGCHLD. */
 		e = -errno;
-		kill(p, SIGKILL);
-		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
-			;
+		if (e != -ESRCH) { /* ESRCH: someone reaped it already */
+			kill(p, SIGKILL);
+			while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
 		return e;
 	}
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
