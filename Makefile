@@ -6,7 +6,9 @@
 #   make run-echo   the same for the echo server
 #   make test       installs what is missing, builds, runs the whole suite
 #                   (plain build, then again under AddressSanitizer)
-#   make check      the suite once, in the current build (SAN=... to pick)
+#   make check      the suite once, in the current build (SAN=... to pick),
+#                   and the examples against their expected output
+#   make examples   the seed's programs in examples/ (build/examples/NAME)
 #   make bench      benchmarks against Go and hand-written C (ratios)
 #   make install    headers, libringo.a/.so, ringo.pc, tools, man pages,
 #                   LICENSE and CHANGES
@@ -16,7 +18,8 @@
 #   V=1             show full commands
 #
 # Layout: runtime/, uring/ and proc/ make the library, tools/ the programs,
-# tests/ the cmocka suite, tests/bench/ the benchmarks and their Go peers.
+# examples/ the seed's programs, tests/ the cmocka suite, tests/bench/ the
+# benchmarks and their Go peers.
 
 CC      ?= cc
 CXX     ?= g++
@@ -74,6 +77,13 @@ PEER_BIN  := $(PEER_SRC:tests/bench/peers/%.c=$(B)/bench/%)
 GO_SRC    := $(wildcard tests/bench/go/*.go)
 GO_BIN    := $(GO_SRC:tests/bench/go/%.go=$(B)/bench/go_%)
 
+# examples/: the seed's programs against the public API only (no
+# -Iruntime -Iuring), one program each; make check runs them and
+# compares their stdout with examples/expected/NAME.out.
+EXAMPLE_SRC := $(wildcard examples/*.c)
+EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(B)/examples/%)
+EXAMPLE_CFLAGS = $(filter-out -Iruntime -Iuring,$(CFLAGS))
+
 TOOL_SRC  := $(wildcard tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(B)/%)
 
@@ -110,14 +120,15 @@ ifeq ($(TRACE_MISSING),)
 TOOL_BIN  += $(B)/ringo-trace
 endif
 
-.PHONY: all lib tests benches gobenches tools deps run run-echo test check bench clean trace \
-	install uninstall
-all: lib tests benches tools
+.PHONY: all lib tests benches gobenches tools examples deps run run-echo test check bench clean \
+	trace install uninstall
+all: lib tests benches tools examples
 
 lib: $(B)/libringo.a $(B)/libringo.so
 tests: $(TEST_BIN) $(TRACE_WORKLOADS)
 benches: $(BENCH_BIN) $(PEER_BIN)
 tools: $(TOOL_BIN)
+examples: $(EXAMPLE_BIN)
 gobenches: $(GO_BIN)
 
 deps:
@@ -142,8 +153,9 @@ test: deps
 # The packaging checks (exported symbols, make install, pkg-config,
 # static and shared linking) are about the build's artefacts, not the
 # runtime's behaviour: they run in the plain build only.
-check: lib tests tools
+check: lib tests tools examples
 	@sh scripts/run-tests.sh $(B)
+	@sh scripts/run-examples.sh $(B)
 ifeq ($(SAN),)
 	@sh tests/pkg/symbols.sh $(B)
 	@MAKE="$(MAKE)" CC="$(CC)" sh tests/pkg/install.sh $(B)
@@ -210,6 +222,12 @@ $(B)/tests/trace-workload-so: tests/trace_workload.c $(B)/libringo.so
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -L$(B) -Wl,-rpath,'$$ORIGIN/..' -lringo $(LDFLAGS) -lpthread
+
+# An example is built as a user would build it: ringo.h and the library.
+$(B)/examples/%: examples/%.c $(B)/libringo.a
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(EXAMPLE_CFLAGS) -rdynamic -o $@ $< $(B)/libringo.a $(LDFLAGS) $(LIBS)
 
 $(B)/bench/%: tests/bench/%.c $(B)/libringo.a
 	@mkdir -p $(dir $@)
