@@ -15,6 +15,7 @@
  *                appears and no P is idle;
  *   sysmon.c     rg__io_poll_stuck for a P whose goroutine has run 10 ms
  *                without a scheduling point;
+ *   signal.c     rg__io_wait_readable, from the signal reader goroutine;
  *   anything     rg__io_backend (rg_io_backend() reports it).
  */
 #ifndef RG_NETPOLL_H
@@ -59,5 +60,10 @@ bool rg__io_poke_any(void) RG_HIDDEN;
 
 /* Wakes every P sleeping in rg__io_idle_wait past `when` (0: all). */
 void rg__io_poke_before(int64_t when) RG_HIDDEN;
+
+/* Parks the calling goroutine until fd is readable, on the backend's
+ * path (io_uring's POLL_ADD, or the epoll set).  0 or -errno.
+ * Goroutine only.  (uring/call.c, over rg__io_wait_fd.) */
+int rg__io_wait_readable(int fd) RG_HIDDEN;
 
 #endif
