@@ -21,6 +21,7 @@
  * May call: the public API, tests/helpers (rgtest.h).
  */
 #include "helpers/rgtest.h"
+#include "helpers/rgpark.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +35,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define RGT_ASAN 1
+#endif
 
 /* A row's check failed: the child exits with the line. */
 #define CHECK(x)                                                              \
@@ -408,6 +414,247 @@ static int sendto_long_addrlen(void *arg)
 	return 0;
 }
 
+/* ---- references ---------------------------------------------------- */
+
+static int ctx_release_twice(void *arg)
+{
+	(void)arg;
+	rg_ctx_t *c = rg_ctx_with_cancel(rg_ctx_background());
+	rg_ctx_release(c);
+	rg_ctx_release(c);
+	return 1;
+}
+
+/* One release too many while a child still holds the parent: the count
+ * was shared, so the parent was freed under the child. */
+static int ctx_release_twice_with_child(void *arg)
+{
+	(void)arg;
+	rg_ctx_t *p = rg_ctx_with_timeout(rg_ctx_background(), RG_HOUR);
+	rg_ctx_t *c = rg_ctx_with_cancel(p);
+	CHECK(p && c);
+	rg_ctx_release(p);
+	rg_ctx_release(p);
+	return 1;
+}
+
+static int ctx_retain_released(void *arg)
+{
+	(void)arg;
+	rg_ctx_t *p = rg_ctx_with_cancel(rg_ctx_background());
+	rg_ctx_t *c = rg_ctx_with_cancel(p);
+	CHECK(p && c);
+	rg_ctx_release(p);                /* c keeps the memory */
+	rg_ctx_retain(p);
+	return 1;
+}
+
+static int ctx_child_of_released(void *arg)
+{
+	(void)arg;
+	rg_ctx_t *p = rg_ctx_with_cancel(rg_ctx_background());
+	rg_ctx_t *c = rg_ctx_with_cancel(p);
+	CHECK(p && c);
+	rg_ctx_release(p);
+	rg_ctx_with_cancel(p);
+	return 1;
+}
+
+/* The balanced dance still frees everything (LeakSanitizer says). */
+static int ctx_retain_release_balanced(void *arg)
+{
+	(void)arg;
+	rg_ctx_t *p = rg_ctx_with_timeout(rg_ctx_background(), RG_HOUR);
+	rg_ctx_t *c = rg_ctx_with_cancel(p);
+	CHECK(p && c);
+	CHECK(rg_ctx_retain(p) == p);
+	rg_ctx_release(p);
+	rg_ctx_release(p);                /* the creator's: c keeps it */
+	CHECK(rg_ctx_err(c) == 0);
+	rg_ctx_cancel(c);
+	rg_ctx_release(c);                /* frees c; p's armed timer keeps
+					     p until the runtime stops */
+	return 0;
+}
+
+static int ctx_free_done_chan(void *arg)
+{
+	(void)arg;
+	rg_ctx_t *c = rg_ctx_with_cancel(rg_ctx_background());
+	rg_chan_free(rg_ctx_done(c));
+	rg_ctx_cancel(c);
+	return 1;
+}
+
+static int sema_over_release(void *arg)
+{
+	(void)arg;
+	static rg_sema_t s;
+	rg_sema_init(&s, 2);
+	CHECK(rg_sema_acquire(&s, 1, NULL) == 0);
+	rg_sema_release(&s, 1);
+	rg_sema_release(&s, 1);
+	return 1;
+}
+
+static int wg_negative(void *arg)
+{
+	(void)arg;
+	static rg_waitgroup_t wg;
+	rg_wg_add(&wg, 1);
+	rg_wg_done(&wg);
+	rg_wg_done(&wg);
+	return 1;
+}
+
+static int mutex_unlock_unlocked(void *arg)
+{
+	(void)arg;
+	static rg_mutex_t mu;
+	rg_mutex_unlock(&mu);
+	return 1;
+}
+
+static int select_send_null_elem(void *arg)
+{
+	(void)arg;
+	rg_chan_t *c = rg_chan_make(4, 1);
+	rg_case_t cs[] = {RG_SEND(c, NULL)};
+	rg_select(cs, 1, false);
+	return 1;
+}
+
+/* ---- teardown ------------------------------------------------------ */
+
+/* A deadline context and a timer that outlive an embedded runtime:
+ * cancelling or stopping them after rg_shutdown touched the P's freed
+ * timer heap. */
+static int ctx_cancel_after_shutdown(void *arg)
+{
+	(void)arg;
+	CHECK(rg_init(NULL) == 0);
+	rg_ctx_t *c = rg_ctx_with_timeout(rg_ctx_background(), RG_HOUR);
+	CHECK(c);
+	rg_ctx_t *d = rg_ctx_with_timeout(c, RG_MINUTE);
+	CHECK(d);
+	rg_timer_t *t = rg_timer_new(RG_HOUR);
+	CHECK(t);
+	rg_shutdown();
+	rg_ctx_cancel(d);
+	rg_ctx_cancel(c);
+	CHECK(rg_ctx_err(c) == -ECANCELED && rg_ctx_err(d) == -ECANCELED);
+	rg_ctx_release(d);
+	rg_ctx_release(c);
+	rg_timer_stop(t);
+	rg_timer_free(t);
+	return 0;
+}
+
+/* Contexts released but never cancelled, and a timer freed after the
+ * runtime, all stopping before their deadlines: their timers' references
+ * go with the runtime (LeakSanitizer found the 176 bytes of each
+ * context).  Without LeakSanitizer the row checks only the clean exit. */
+static int leak_main(void *arg)
+{
+	rg_ctx_t *c = rg_ctx_with_timeout(rg_ctx_background(), RG_HOUR);
+	rg_ctx_t *d = rg_ctx_with_timeout(c, RG_MINUTE);
+	CHECK(c && d);
+	rg_ctx_release(c);                /* d keeps it */
+	rg_ctx_release(d);
+	*(rg_timer_t **)arg = rg_timer_new(RG_HOUR);
+	return 0;
+}
+
+static int ctx_deadline_no_leak(void *arg)
+{
+	(void)arg;
+	rg_timer_t *t = NULL;
+	CHECK(rg_main(leak_main, &t) == 0);
+	CHECK(t);
+	rg_timer_free(t);
+#ifdef RGT_ASAN
+	CHECK(__lsan_do_recoverable_leak_check() == 0);
+#endif
+	return 0;
+}
+
+static rg_chan_t *abandoned;
+
+static void recv_forever(void *arg)
+{
+	rg_chan_recv(arg, NULL);
+}
+
+static void select_forever(void *arg)
+{
+	int v;
+	rg_chan_t *other = rg_chan_make(sizeof(int), 0);
+	rg_case_t cs[] = {RG_RECV(arg, NULL), RG_SEND(other, &v)};
+	rg_select(cs, 2, true);
+}
+
+static int abandon_main(void *arg)
+{
+	(void)arg;
+	abandoned = rg_chan_make(0, 0);
+	CHECK(abandoned);
+	CHECK(rg_go(recv_forever, abandoned) == 0);
+	CHECK(rg_go(select_forever, abandoned) == 0);
+	CHECK(rgp_wait_parked(0, recv_forever, -1, 1, RGT_NEVER_MS));
+	CHECK(rgp_wait_parked(0, select_forever, -1, 1, RGT_NEVER_MS));
+	return 0;                         /* they are abandoned */
+}
+
+/* After rg_main returns, the goroutines that waited on a channel are
+ * gone: freeing it is fine (it panicked "goroutines wait on"), and so is
+ * another runtime afterwards. */
+static int chan_free_abandoned(void *arg)
+{
+	(void)arg;
+	CHECK(rg_main(abandon_main, NULL) == 0);
+	rg_chan_free(abandoned);
+	CHECK(rg_main(abandon_main, NULL) == 0);
+	rg_chan_free(abandoned);
+	return 0;
+}
+
+/* While they live it is still the mistake it was. */
+static int chan_free_waited_main(void *arg)
+{
+	(void)arg;
+	rg_chan_t *c = rg_chan_make(0, 0);
+	CHECK(rg_go(recv_forever, c) == 0);
+	CHECK(rgp_wait_parked(0, recv_forever, -1, 1, RGT_NEVER_MS));
+	rg_chan_free(c);
+	return 1;
+}
+
+static int noop_main(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* RINGO_STACK_SIZE past what can be mapped: rg_main's -ENOMEM, whether
+ * the value is 64 TiB or its suffix overflows (it wrapped to 1 MiB). */
+static int stack_size_absurd(void *arg)
+{
+	static const char *bad[] = {"17592186044417m", "67108864m", "18446744073709551615",
+				    "99999999999999999999999k"};
+	(void)arg;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("RINGO_STACK_SIZE", bad[i], 1);
+		int r = rg_main(noop_main, NULL);
+		if (r != -ENOMEM)
+			fprintf(stderr, "RINGO_STACK_SIZE=%s: rg_main %d\n", bad[i], r);
+		CHECK(r == -ENOMEM);
+	}
+	setenv("RINGO_STACK_SIZE", "1m", 1);
+	CHECK(rg_main(noop_main, NULL) == 0);
+	unsetenv("RINGO_STACK_SIZE");
+	return 0;
+}
+
 static const row_t rows[] = {
 	{"rg_ctx_cancel twice", ctx_cancel_twice, IN_MAIN, NO_IO, NULL},
 	{"rg_ctx_cancel twice, deadline parent", ctx_cancel_twice_deadline, IN_MAIN, NO_IO, NULL},
@@ -439,6 +686,32 @@ static const row_t rows[] = {
 	{"rg_pread/rg_pwrite at an offset on a pipe", pread_pwrite_pipe_offset, IN_MAIN,
 	 BOTH_BACKENDS, NULL},
 	{"rg_sendto, address length 4096", sendto_long_addrlen, IN_MAIN, BOTH_BACKENDS, NULL},
+	{"rg_ctx_release twice", ctx_release_twice, IN_MAIN, NO_IO, "release of a released context"},
+	{"rg_ctx_release twice, a child holding it", ctx_release_twice_with_child, IN_MAIN, NO_IO,
+	 "release of a released context"},
+	{"rg_ctx_retain after the last release", ctx_retain_released, IN_MAIN, NO_IO,
+	 "retain of a released context"},
+	{"rg_ctx_with_cancel of a released parent", ctx_child_of_released, IN_MAIN, NO_IO,
+	 "child of a released context"},
+	{"rg_ctx_retain/release balanced", ctx_retain_release_balanced, IN_MAIN, NO_IO, NULL},
+	{"rg_chan_free(rg_ctx_done(c))", ctx_free_done_chan, IN_MAIN, NO_IO,
+	 "rg_chan_free of a context's Done channel"},
+	{"rg_sema_release more than acquired", sema_over_release, IN_MAIN, NO_IO,
+	 "released more than held"},
+	{"rg_wg_done below zero", wg_negative, IN_MAIN, NO_IO, "negative WaitGroup counter"},
+	{"rg_mutex_unlock of an unlocked mutex", mutex_unlock_unlocked, IN_MAIN, NO_IO,
+	 "unlock of unlocked mutex"},
+	{"rg_select, RG_SEND(4-byte chan, NULL)", select_send_null_elem, IN_MAIN, NO_IO,
+	 "send of a NULL element"},
+	{"rg_ctx_cancel, rg_timer_stop after rg_shutdown", ctx_cancel_after_shutdown,
+	 BEFORE_RUNTIME, NO_IO, NULL},
+	{"deadline ctx released, runtime stops first (leak)", ctx_deadline_no_leak, BEFORE_RUNTIME,
+	 NO_IO, NULL},
+	{"rg_chan_free after rg_main, abandoned waiters", chan_free_abandoned, BEFORE_RUNTIME, NO_IO,
+	 NULL},
+	{"rg_chan_free with a live waiter", chan_free_waited_main, IN_MAIN, NO_IO,
+	 "free of a channel that goroutines wait on"},
+	{"RINGO_STACK_SIZE 64 TiB or overflowing", stack_size_absurd, BEFORE_RUNTIME, NO_IO, NULL},
 };
 
 static int row_child(void *arg)
