@@ -233,7 +233,7 @@ static rg_ctx_t *ctx_get(rg_ctx_t *c)
 static void uref_check(const rg_ctx_t *c, const char *what)
 {
 #ifdef RG_SAN_ASAN
-	if (__asan_address_is_poisoned(&c->urefs))
+	if (c && __asan_address_is_poisoned(&c->urefs))
 		rg_panic("context: %s of a released context", what);
 #else
 	(void)c, (void)what;
@@ -242,9 +242,9 @@ static void uref_check(const rg_ctx_t *c, const char *what)
 
 rg_ctx_t *rg_ctx_retain(rg_ctx_t *ctx)
 {
+	uref_check(ctx, "retain"); /* before counted() reads the node */
 	if (!counted(ctx))
 		return ctx;
-	uref_check(ctx, "retain");
 	/* Relaxed: the caller already holds a reference, which orders
 	 * everything that matters (as for shared_ptr copies). */
 	if (atomic_fetch_add_explicit(&ctx->urefs, 1, memory_order_relaxed) <= 0)
@@ -254,9 +254,9 @@ rg_ctx_t *rg_ctx_retain(rg_ctx_t *ctx)
 
 void rg_ctx_release(rg_ctx_t *ctx)
 {
+	uref_check(ctx, "release");
 	if (!counted(ctx))
 		return;
-	uref_check(ctx, "release");
 	int32_t r = atomic_fetch_sub_explicit(&ctx->urefs, 1, memory_order_acq_rel);
 	if (RG_UNLIKELY(r <= 0)) {
 		atomic_fetch_add_explicit(&ctx->urefs, 1, memory_order_relaxed);
@@ -395,15 +395,13 @@ void rg_ctx_cancel(rg_ctx_t *ctx)
  * (nothing taken: the constructors return that NULL as it is). */
 static rg_ctx_t *ctx_alloc(rg_ctx_t *parent, int kind)
 {
+	uref_check(parent, "child");
+	if (counted(parent) && atomic_load_explicit(&parent->urefs, memory_order_relaxed) <= 0)
+		rg_panic("context: child of a released context");
 	rg_ctx_t *c = calloc(1, sizeof(*c));
 	if (!c) {
 		errno = ENOMEM;
 		return NULL;
-	}
-	if (counted(parent)) {
-		uref_check(parent, "child");
-		if (atomic_load_explicit(&parent->urefs, memory_order_relaxed) <= 0)
-			rg_panic("context: child of a released context");
 	}
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->urefs, 1);
