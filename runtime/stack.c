@@ -181,6 +181,7 @@ int rg__stack_setup(size_t stack_size)
 	atomic_store_explicit(&stk.chunks, c, memory_order_relaxed);
 	c->on_cold_list = true;
 	stk.cold = c;
+	atomic_store_explicit(&stk.capacity, RG_CHUNK_SLOTS, memory_order_relaxed);
 	return 0;
 }
 
