@@ -30,6 +30,10 @@
  * wake word, ended by a plain futex_wake (6.7), or else a read on an
  * eventfd, ended by a write.  The probe picks.
  *
+ * Setup.  COOP_TASKRUN | TASKRUN_FLAG where the kernel has them (see
+ * setup_flags): task work waits for its thread's next kernel entry
+ * instead of an IPI, and IORING_SQ_TASKRUN makes a poll enter for it.
+ *
  * Signals.  io-wq (opens, statx, fsync, reads of regular files that
  * would block) creates its worker threads from the submitting thread,
  * and gives up after a few tries when signals keep interrupting that
