@@ -117,7 +117,7 @@ static void leaky_fire(void *arg, int64_t now)
 }
 
 /* A waiter's context ended (lock held): it has left q. */
-static void leaky_cancelled(rg__cwait_t *w, rg__wnode_t **wake)
+static void leaky_cancelled(rg__cwait_t *w, rg__waitq_t *wake)
 {
 	rg_leaky_t *l = w->owner;
 	(void)wake;
