@@ -17,8 +17,9 @@
 #   SAN=address|undefined|thread   sanitizer build (in build-$(SAN)/)
 #   V=1             show full commands
 #
-# Layout: runtime/ and uring/ make the library, tools/ the programs,
-# examples/ the seed's programs, tests/ the cmocka suite, tests/bench/ the benchmarks and their Go peers.
+# Layout: runtime/, uring/ and proc/ make the library, tools/ the programs,
+# examples/ the seed's programs, tests/ the cmocka suite, tests/bench/ the
+# benchmarks and their Go peers.
 
 CC      ?= cc
 CXX     ?= g++
@@ -44,7 +45,7 @@ VERSION := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_
 SONAME  := libringo.so.$(call version_part,MAJOR)
 SOFILE  := libringo.so.$(VERSION)
 
-override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Iinclude -Iruntime -Iuring \
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Iinclude -Iruntime -Iuring -Iproc \
 	-fno-omit-frame-pointer -MMD -MP
 LIBCFLAGS := -fPIC -fvisibility=hidden
 LIBS := -luring -lpthread
@@ -57,7 +58,7 @@ Q := @
 msg = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-LIB_SRC := $(wildcard runtime/*.c) $(wildcard uring/*.c)
+LIB_SRC := $(wildcard runtime/*.c) $(wildcard uring/*.c) $(wildcard proc/*.c)
 LIB_ASM := $(wildcard runtime/*.S)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(LIB_ASM:%.S=$(B)/obj/%.o)
 
@@ -88,13 +89,12 @@ TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(B)/%)
 
 # ringo-pool has a directory of its own and links libhttp_parser and
 # libcrypto.  POOL_HAVE tells it which parts of ringo that are still
-# landing (processes, signal contexts, separate ctx release) the public
-# headers declare.
+# landing (separate ctx release) the public headers declare.
 POOL_SRC  := $(wildcard tools/ringo-pool/*.c)
 POOL_OBJ  := $(POOL_SRC:%.c=$(B)/obj/%.o) $(B)/obj/tools/ringo-pool/status.o
 POOL_LIBS := -lhttp_parser -lcrypto -lm
 pool_have = $(if $(shell grep -ls '$(1)' include/ringo.h include/ringo/*.h),-DRINGO_POOL_HAVE_$(2)=1)
-POOL_HAVE := $(call pool_have,rg_command,PROC) $(call pool_have,rg_signal_notify_ctx,SIGNALS) \
+POOL_HAVE := \
 	$(call pool_have,cancelling and freeing are two separate acts,CTX_RELEASE)
 TOOL_BIN  += $(B)/ringo-pool
 
