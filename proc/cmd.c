@@ -364,11 +364,11 @@ int rg_cmd_start(rg_cmd_t *c)
 		.pgid = c->pgid,
 		.pdeathsig = c->pdeathsig,
 	};
-	/* The calling thread is suspended until the child execs: the P may
-	 * go to other goroutines meanwhile. */
-	rg_syscall_enter();
+	/* The calling thread is suspended until the child execs (a
+	 * fraction of a millisecond) and keeps its P, as Go's forkExec
+	 * does: handing the P off (rg_syscall_enter) cost more than it
+	 * saved, sequentially and 16 at once (tests/bench/exec.sh). */
 	r = rg__spawn(&s, &c->pid, &c->pidfd);
-	rg_syscall_exit();
 	free(path);
 	if (devnull >= 0)
 		close(devnull);
