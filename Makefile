@@ -89,13 +89,12 @@ TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(B)/%)
 
 # ringo-pool has a directory of its own and links libhttp_parser and
 # libcrypto.  POOL_HAVE tells it which parts of ringo that are still
-# landing (signal contexts, separate ctx release) the public headers
-# declare.
+# landing (separate ctx release) the public headers declare.
 POOL_SRC  := $(wildcard tools/ringo-pool/*.c)
 POOL_OBJ  := $(POOL_SRC:%.c=$(B)/obj/%.o) $(B)/obj/tools/ringo-pool/status.o
 POOL_LIBS := -lhttp_parser -lcrypto -lm
 pool_have = $(if $(shell grep -ls '$(1)' include/ringo.h include/ringo/*.h),-DRINGO_POOL_HAVE_$(2)=1)
-POOL_HAVE := $(call pool_have,rg_signal_notify_ctx,SIGNALS) \
+POOL_HAVE := \
 	$(call pool_have,cancelling and freeing are two separate acts,CTX_RELEASE)
 TOOL_BIN  += $(B)/ringo-pool
 

@@ -221,6 +221,7 @@ static inline int rg_stats(rg_stats_t *out)
 #include "ringo/pool.h"  /* semaphore, errgroup, worker pool */
 #include "ringo/limit.h" /* rate limiters */
 #include "ringo/process.h" /* processes, as os/exec */
+#include "ringo/signals.h" /* os/signal: Notify, Stop, Ignore, Reset, NotifyContext */
 
 #ifdef __cplusplus
 }

@@ -139,6 +139,11 @@ int rg__io_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
 	}
 }
 
+int rg__io_wait_readable(int fd)
+{
+	return rg__io_wait_fd(fd, EPOLLIN, NULL);
+}
+
 /* ---- one request --------------------------------------------------- */
 
 /*
