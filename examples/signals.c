@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: MIT
 /*
- * signals — Go's os/signal: Notify on a buffered channel, Ignore, Reset
- * and Stop (the seed's "catch Ctrl+C" and its notes on Ignore).
+ * signals — Go's os/signal: deliver signals to a channel, or cancel a
+ * context when one arrives.
  *
  *     sigs := make(chan os.Signal, 1) // buffered channel recommended
  *     signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
  *     sig := <-sigs
- *     fmt.Println("Received signal:", sig)
  *
- * The channel carries int signal numbers; the runtime sends without
- * blocking, so it needs a buffer.  Here the program sends the signals to
- * itself with kill(2), as `kill -TERM <pid>` would from a shell.
+ *     ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+ *     defer stop()
+ *     <-ctx.Done()
+ *
+ * rg_signal_notify relays signals to a channel of int (the signal
+ * numbers), without blocking: give the channel a buffer.
+ * rg_signal_notify_ctx is NotifyContext; Go's stop() is rg_ctx_cancel
+ * then rg_ctx_release.  The runtime reads the signals from a signalfd
+ * in a goroutine of its own, so the handlers' async-signal-safety rules
+ * do not apply to the code that receives them.
+ *
+ * From a terminal one would press Ctrl+C; so that it runs unattended,
+ * this program sends the signals to itself with kill(2).
  */
 #include <ringo.h>
 #include <signal.h>
@@ -21,30 +30,30 @@
 static int run(void *arg)
 {
 	(void)arg;
-	rg_chan_t *sigs = RG_CHAN(int, 1); /* buffered channel recommended */
-	int want[] = {SIGINT, SIGTERM, SIGHUP};
-	rg_signal_notify(sigs, want, 3);
+	rg_chan_t *sigs = RG_CHAN(int, 1); /* buffered: delivery never blocks */
+	int wanted[] = {SIGINT, SIGTERM};
 
-	puts("Waiting for SIGINT or SIGTERM...");
-	kill(getpid(), SIGTERM); /* kill -TERM <pid> */
+	if (rg_signal_notify(sigs, wanted, 2) != 0)
+		return 1;
+	printf("Waiting for SIGINT or SIGTERM (Ctrl+C)...\n");
+	kill(getpid(), SIGTERM); /* what `kill PID` would do */
 	int sig;
 	rg_chan_recv(sigs, &sig);
 	printf("Received signal: %s\n", strsignal(sig));
-
-	/* signal.Ignore(syscall.SIGHUP) undoes Notify for it: nothing
-	 * happens when it comes. */
-	int hup = SIGHUP;
-	rg_signal_ignore(&hup, 1);
-	kill(getpid(), SIGHUP);
-	kill(getpid(), SIGINT); /* after it: the lower number is read first */
-	rg_chan_recv(sigs, &sig);
-	printf("Received signal: %s (SIGHUP was ignored)\n", strsignal(sig));
-
-	/* signal.Stop(sigs), signal.Reset(SIGHUP): the defaults are back. */
-	rg_signal_stop(sigs);
-	rg_signal_reset(&hup, 1);
+	rg_signal_stop(sigs); /* signal.Stop(sigs) */
 	rg_chan_free(sigs);
-	puts("Exiting");
+
+	/* NotifyContext: the graceful-shutdown pattern. */
+	rg_ctx_t *ctx = rg_signal_notify_ctx(rg_ctx_background(), wanted, 2);
+	if (!ctx)
+		return 1;
+	kill(getpid(), SIGINT); /* Ctrl+C */
+	rg_chan_recv(rg_ctx_done(ctx), NULL); /* <-ctx.Done() */
+	printf("Shutdown signal received: %s\n",
+	       rg_ctx_err(ctx) == -ECANCELED ? "context canceled" : "unexpected");
+	rg_ctx_cancel(ctx); /* defer stop() */
+	rg_ctx_release(ctx);
+	printf("Exiting\n");
 	return 0;
 }
 
