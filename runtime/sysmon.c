@@ -9,14 +9,13 @@
  *   - a P whose goroutine has run for 10 ms without a scheduling point is
  *     a hog: there is no preemption in C (sched.c says why), so sysmon
  *     moves the hog's queue to the global queue and runs its expired
- *     timers, and other Ps carry on with them;
+ *     timers, and other Ps carry on with them.  It also submits and
+ *     reaps the hog's I/O (rg__io_poll_stuck): a goroutine that never
+ *     yields holds its P, not the completions of the goroutines parked
+ *     on that P's ring; they go to the global queue too.  (ring.c's CQ
+ *     reader is whoever holds its `reaping` flag: one atomic exchange
+ *     per reap on the owner's side.);
  *   - once a second it gives surplus cached stacks back to the kernel.
- * It does not reap a hog's I/O completions: ring.c's CQ has one reader,
- * the M holding the P, and taking it from here would put a lock on every
- * reap.  A goroutine that never yields therefore keeps the completions of
- * goroutines parked on its P's ring (a P that schedules reaps them every
- * RG_GLOBAL_TICK schedules, sched.c); issue 7's one-ring-per-thread
- * redesign is to let another thread take them.
  * It may call into sched.c only through sched_impl.h, and touches a P's
  * structures only where they are built for it (runq.c's drain CASes the
  * head; the timer heap has its lock).
@@ -27,6 +26,7 @@
 
 #include "probes.h"
 #include "runq.h"
+#include "netpoll.h"
 #include "sched_impl.h"
 
 #define SYSCALL_HANDOFF_NS (20 * RG_MICROSECOND)
@@ -119,8 +119,9 @@ static bool retake(int64_t now)
 			int64_t t0 = atomic_load_explicit(&p->timer0, memory_order_relaxed);
 			if (t0 && t0 <= now)
 				rg__timers_run(p, now);
+			bool polled = rg__io_poll_stuck(p);
 			rg__sched_unref();
-			if (moved || (t0 && t0 <= now))
+			if (moved || polled || (t0 && t0 <= now))
 				rg__wakep();
 			acted = true;
 		}
