@@ -76,6 +76,9 @@ struct rg_chan {
 	rg_chanq sendq;              /* parked senders (lock) */
 	char *buf;                   /* cap * stride bytes right after this
 					header (constant); none for cap 0 */
+	uint32_t wgen;               /* rg__run_gen when a waiter last
+					queued (lock): rg_chan_free tells
+					abandoned waiters by it */
 	void (*release)(rg_chan_t *c); /* owner's hook for rg_chan_free
 					(constant; NULL: plain channel) */
 	uint32_t freed;              /* RG_CHAN_FREED once rg_chan_free ran:

@@ -87,6 +87,11 @@ rg_group_t *rg_group_new(rg_ctx_t *parent)
 		return NULL;
 	}
 	g->ctx = rg_ctx_with_cancel(parent);  /* one ref, the group's */
+	if (!g->ctx) {
+		free(g);
+		errno = ENOMEM;
+		return NULL;
+	}
 	g->limit = -1;
 	return g;
 }
