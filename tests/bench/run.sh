@@ -223,6 +223,8 @@ done
 
 # Timers, limiters, pools (tests/bench/patterns.sh): rows appended to $TSV.
 if [ -f "$HERE/patterns.sh" ]; then sh "$HERE/patterns.sh" "$BUILD" "$TSV" "$RUNS" || failed=1; fi
+# Spawn and wait against os/exec and a raw vfork loop (tests/bench/exec.sh).
+if [ -f "$HERE/exec.sh" ]; then sh "$HERE/exec.sh" "$BUILD" "$TSV" "$RUNS" || failed=1; fi
 
 # The scheduler and channel workloads at 1 and 4 Ps (tests/bench/procs.sh):
 # rows "buffered P=4" appended to $TSV.  BENCH_PROCS=0 skips them.
