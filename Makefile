@@ -6,7 +6,9 @@
 #   make run-echo   the same for the echo server
 #   make test       installs what is missing, builds, runs the whole suite
 #                   (plain build, then again under AddressSanitizer)
-#   make check      the suite once, in the current build (SAN=... to pick)
+#   make check      the suite once, in the current build (SAN=... to pick),
+#                   and the examples against their expected output
+#   make examples   the seed's programs in examples/ (build/examples/NAME)
 #   make bench      benchmarks against Go and hand-written C (ratios)
 #   make install    headers, libringo.a/.so, ringo.pc, tools, man pages,
 #                   LICENSE and CHANGES
@@ -15,8 +17,9 @@
 #   SAN=address|undefined|thread   sanitizer build (in build-$(SAN)/)
 #   V=1             show full commands
 #
-# Layout: runtime/ and uring/ make the library, tools/ the programs,
-# tests/ the cmocka suite, tests/bench/ the benchmarks and their Go peers.
+# Layout: runtime/, uring/ and proc/ make the library, tools/ the programs,
+# examples/ the seed's programs, tests/ the cmocka suite, tests/bench/ the
+# benchmarks and their Go peers.
 
 CC      ?= cc
 CXX     ?= g++
@@ -42,7 +45,7 @@ VERSION := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_
 SONAME  := libringo.so.$(call version_part,MAJOR)
 SOFILE  := libringo.so.$(VERSION)
 
-override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Iinclude -Iruntime -Iuring \
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Iinclude -Iruntime -Iuring -Iproc \
 	-fno-omit-frame-pointer -MMD -MP
 LIBCFLAGS := -fPIC -fvisibility=hidden
 LIBS := -luring -lpthread
@@ -55,7 +58,7 @@ Q := @
 msg = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-LIB_SRC := $(wildcard runtime/*.c) $(wildcard uring/*.c)
+LIB_SRC := $(wildcard runtime/*.c) $(wildcard uring/*.c) $(wildcard proc/*.c)
 LIB_ASM := $(wildcard runtime/*.S)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(LIB_ASM:%.S=$(B)/obj/%.o)
 
@@ -74,18 +77,24 @@ PEER_BIN  := $(PEER_SRC:tests/bench/peers/%.c=$(B)/bench/%)
 GO_SRC    := $(wildcard tests/bench/go/*.go)
 GO_BIN    := $(GO_SRC:tests/bench/go/%.go=$(B)/bench/go_%)
 
+# examples/: the seed's programs against the public API only (no
+# -Iruntime -Iuring), one program each; make check runs them and
+# compares their stdout with examples/expected/NAME.out.
+EXAMPLE_SRC := $(wildcard examples/*.c)
+EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(B)/examples/%)
+EXAMPLE_CFLAGS = $(filter-out -Iruntime -Iuring,$(CFLAGS))
+
 TOOL_SRC  := $(wildcard tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tools/%.c=$(B)/%)
 
 # ringo-pool has a directory of its own and links libhttp_parser and
 # libcrypto.  POOL_HAVE tells it which parts of ringo that are still
-# landing (processes, signal contexts, separate ctx release) the public
-# headers declare.
+# landing (separate ctx release) the public headers declare.
 POOL_SRC  := $(wildcard tools/ringo-pool/*.c)
 POOL_OBJ  := $(POOL_SRC:%.c=$(B)/obj/%.o) $(B)/obj/tools/ringo-pool/status.o
 POOL_LIBS := -lhttp_parser -lcrypto -lm
 pool_have = $(if $(shell grep -ls '$(1)' include/ringo.h include/ringo/*.h),-DRINGO_POOL_HAVE_$(2)=1)
-POOL_HAVE := $(call pool_have,rg_command,PROC) $(call pool_have,rg_signal_notify_ctx,SIGNALS) \
+POOL_HAVE := \
 	$(call pool_have,cancelling and freeing are two separate acts,CTX_RELEASE)
 TOOL_BIN  += $(B)/ringo-pool
 
@@ -110,14 +119,15 @@ ifeq ($(TRACE_MISSING),)
 TOOL_BIN  += $(B)/ringo-trace
 endif
 
-.PHONY: all lib tests benches gobenches tools deps run run-echo test check bench clean trace \
-	install uninstall
-all: lib tests benches tools
+.PHONY: all lib tests benches gobenches tools examples deps run run-echo test check bench clean \
+	trace install uninstall
+all: lib tests benches tools examples
 
 lib: $(B)/libringo.a $(B)/libringo.so
 tests: $(TEST_BIN) $(TRACE_WORKLOADS)
 benches: $(BENCH_BIN) $(PEER_BIN)
 tools: $(TOOL_BIN)
+examples: $(EXAMPLE_BIN)
 gobenches: $(GO_BIN)
 
 deps:
@@ -142,8 +152,9 @@ test: deps
 # The packaging checks (exported symbols, make install, pkg-config,
 # static and shared linking) are about the build's artefacts, not the
 # runtime's behaviour: they run in the plain build only.
-check: lib tests tools
+check: lib tests tools examples
 	@sh scripts/run-tests.sh $(B)
+	@sh scripts/run-examples.sh $(B)
 ifeq ($(SAN),)
 	@sh tests/pkg/symbols.sh $(B)
 	@MAKE="$(MAKE)" CC="$(CC)" sh tests/pkg/install.sh $(B)
@@ -210,6 +221,12 @@ $(B)/tests/trace-workload-so: tests/trace_workload.c $(B)/libringo.so
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -L$(B) -Wl,-rpath,'$$ORIGIN/..' -lringo $(LDFLAGS) -lpthread
+
+# An example is built as a user would build it: ringo.h and the library.
+$(B)/examples/%: examples/%.c $(B)/libringo.a
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(EXAMPLE_CFLAGS) -rdynamic -o $@ $< $(B)/libringo.a $(LDFLAGS) $(LIBS)
 
 $(B)/bench/%: tests/bench/%.c $(B)/libringo.a
 	@mkdir -p $(dir $@)

@@ -220,6 +220,8 @@ static inline int rg_stats(rg_stats_t *out)
 #include "ringo/timer.h" /* Timer, Ticker, After, AfterFunc */
 #include "ringo/pool.h"  /* semaphore, errgroup, worker pool */
 #include "ringo/limit.h" /* rate limiters */
+#include "ringo/process.h" /* processes, as os/exec */
+#include "ringo/signals.h" /* os/signal: Notify, Stop, Ignore, Reset, NotifyContext */
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
  *   sched.c      rg__io_poll from findrunnable, rg__io_idle_wait when a P
  *                has nothing to run, rg__io_poke_any / _before when work
  *                or a timer appears and no P is idle;
+ *   signal.c     rg__io_wait_readable, from the signal reader goroutine;
  *   anything     rg__io_backend (rg_io_backend() reports it).
  */
 #ifndef RG_NETPOLL_H
@@ -50,5 +51,10 @@ bool rg__io_poke_any(void) RG_HIDDEN;
 
 /* Wakes every P sleeping in rg__io_idle_wait past `when` (0: all). */
 void rg__io_poke_before(int64_t when) RG_HIDDEN;
+
+/* Parks the calling goroutine until fd is readable, on the backend's
+ * path (io_uring's POLL_ADD, or the epoll set).  0 or -errno.
+ * Goroutine only.  (uring/call.c, over rg__io_wait_fd.) */
+int rg__io_wait_readable(int fd) RG_HIDDEN;
 
 #endif

@@ -214,6 +214,8 @@ struct rg_m {
 
 	uint64_t rand;
 	void *sigstack;             /* alternate signal stack */
+	uint64_t sigblocked;        /* rg__sig_managed as this thread blocks it
+				       (own thread only) */
 	size_t sigstack_size;
 	void *g0_stack_lo;          /* g0 (thread) stack, for sanitizers */
 	size_t g0_stack_size;
@@ -416,5 +418,6 @@ static inline int64_t rg__nanotime(void)
 #include "rt_slab.h"    /* fixed-size blocks (slab.c) */
 #include "rt_stack.h"   /* stacks and the context switch (stack.c, switch_*.S) */
 #include "rt_fail.h"    /* failure reports, growable structs, tracing */
+#include "rt_signal.h"  /* the signal layer's hooks (signal.c) */
 
 #endif

@@ -198,9 +198,15 @@ static bool newm(rg_p *p, bool spinning)
 	atomic_fetch_add_explicit(&rg__sched.nmlive, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&rg__sched.nthreads, 1, memory_order_relaxed);
 
+	/* The new thread starts with every notifiable signal blocked (it
+	 * inherits the creator's mask, which may be a foreign thread's) and
+	 * sets its own first thing (rg__sig_thread_start). */
 	pthread_attr_t attr;
+	sigset_t oldmask;
 	pthread_attr_init(&attr);
+	rg__sig_block_notifiable(&oldmask);
 	int r = pthread_create(&m->thread, &attr, mstart, m);
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	pthread_attr_destroy(&attr);
 	if (r != 0) {
 		/* The M stays on allm (freed at teardown) but never runs. */
@@ -322,6 +328,7 @@ static void stopm(rg_m *m, int64_t until)
 		checkdead();
 	rg__unlock(&rg__sched.lock);
 
+	rg__sig_idle(m);
 	bool woken = rg__note_sleep(&m->park, timed ? until : -1);
 
 	rg__lock(&rg__sched.lock);
@@ -783,6 +790,7 @@ static rg_g *findrunnable(rg_m *m)
 	for (;;) {
 		if (rg__stopping())
 			return NULL;
+		rg__sig_mcheck(m);
 		if (!m->p) {
 			rg__lock(&rg__sched.lock);
 			rg_p *p = rg__pidleget();
@@ -878,6 +886,7 @@ static rg_g *findrunnable(rg_m *m)
 		}
 		/* Requests in flight on our ring: sleep in it, keeping the P,
 		 * until a completion, a poke or the next timer. */
+		rg__sig_idle(m);
 		if (rg__io_idle_wait(p, rg__timers_earliest()))
 			continue;
 
@@ -929,6 +938,7 @@ static void schedule(rg_m *m)
 static void *mstart(void *arg)
 {
 	rg_m *m = arg;
+	rg__sig_thread_start(m);
 	rg__setm(m);
 	rg__sigstack_alloc(m);
 	rg__san_thread_start(&m->g0_stack_lo, &m->g0_stack_size, &m->g0_tsan_fiber);

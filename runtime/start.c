@@ -6,7 +6,10 @@
  * RINGO_PROCS / RINGO_STACK_SIZE settings, and teardown.
  *
  * Start: the Ps, the stack allocator, the I/O backend (netpoll.h), the
- * runtime's signal handlers, then sysmon.  Stop: every M is woken and
+ * runtime's signal handlers, then sysmon.  Signals (signal.c): the
+ * starting thread's mask is what new Ms start from; sysmon and rg_main's
+ * waiting thread block every notifiable signal; at stop, after the Ms
+ * are gone, every registration ends and the dispositions come back.  Stop: every M is woken and
  * leaves at its next scheduling point; one that runs a goroutine that
  * never yields, or sits in a syscall that never returns, cannot be
  * stopped, and after a 500 ms grace the runtime's memory is left to it
@@ -56,6 +59,7 @@ static void teardown(void)
 		free(p);
 	}
 	rg__io_stop();
+	rg__sig_teardown();
 	free(rg__sched.allp);
 	rg__sched.allp = NULL;
 	rg__sched.nprocs = 0;
@@ -90,6 +94,7 @@ static int rt_start(const rg_config_t *cfg, size_t cfg_size, bool embedded)
 	atomic_store(&rg__sched.sleep_until, INT64_MAX);
 	rg__sched.embedded = embedded;
 	rg__sched.stack_size = ssize;
+	rg__sig_runtime_start();
 	rg__futex_setup();
 	int r = -ENOMEM;
 	rg__sched.allp = calloc((size_t)procs, sizeof(rg_p *));
@@ -117,8 +122,12 @@ static int rt_start(const rg_config_t *cfg, size_t cfg_size, bool embedded)
 	rg__signals_install();
 	rg__trace_keep();
 	atomic_store_explicit(&rg__sched.running, 1, memory_order_release);
+	/* sysmon never takes a signal: it blocks every notifiable one. */
+	sigset_t oldmask;
+	rg__sig_block_notifiable(&oldmask);
 	if (pthread_create(&rg__sched.sysmon, NULL, rg__sysmon, NULL) == 0)
 		rg__sched.sysmon_started = true;
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	return 0;
 fail:
 	if (rg__sched.allp) {
@@ -163,6 +172,7 @@ static void rt_stop(void)
 		else
 			pthread_detach(m->thread);
 	}
+	rg__sig_runtime_stop();
 	rg__signals_restore();
 	/* Not running from here on: calls that arrive now fail cleanly
 	 * (-EINVAL, or a panic for deadlines) instead of touching what
@@ -201,14 +211,21 @@ int rg_main(int (*fn)(void *), void *arg)
 	int r = rt_start(NULL, 0, false);
 	if (r < 0)
 		return r;
+	/* This thread only waits: it blocks every notifiable signal while
+	 * the runtime runs, so that one ringo manages is read from the
+	 * signalfd and one it does not goes to an M (signals.h). */
+	sigset_t oldmask;
+	rg__sig_block_notifiable(&oldmask);
 	rg__main_arg_t ma = {.fn = fn, .arg = arg};
 	r = rg__go_main(&ma);
 	if (r < 0) {
 		rt_stop();
+		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 		return r;
 	}
 	rg__note_sleep(&ma.done, -1);
 	rt_stop();
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	rg__go_main(NULL);
 	return ma.result;
 }

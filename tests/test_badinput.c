@@ -23,11 +23,17 @@
 #include "helpers/rgtest.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* A row's check failed: the child exits with the line. */
 #define CHECK(x)                                                              \
@@ -215,6 +221,193 @@ static int deadline_near_end_of_time(void *arg)
 	return 0;
 }
 
+/* ---- I/O ----------------------------------------------------------- */
+
+/* A pipe from pipe(2) is blocking: a read with a deadline must still end
+ * at the deadline (on epoll the thread blocked in read(2)), and the fd
+ * must stay blocking (the user's file, not ours to change). */
+static int read_blocking_pipe_deadline(void *arg)
+{
+	(void)arg;
+	int p[2];
+	CHECK(pipe(p) == 0);
+	rg_ctx_t *c = rg_ctx_with_timeout(rg_ctx_background(), 20 * RG_MILLISECOND);
+	CHECK(c);
+	char b[16];
+	CHECK(rg_read(p[0], b, sizeof(b), c) == -ETIMEDOUT);
+	CHECK(!(fcntl(p[0], F_GETFL) & O_NONBLOCK));
+	rg_ctx_cancel(c);
+	rg_ctx_release(c);
+	/* Data there: read at once, deadline or not. */
+	c = rg_ctx_with_timeout(rg_ctx_background(), RG_HOUR);
+	CHECK(write(p[1], "abc", 3) == 3);
+	CHECK(rg_read(p[0], b, sizeof(b), c) == 3 && memcmp(b, "abc", 3) == 0);
+	rg_ctx_cancel(c);
+	rg_ctx_release(c);
+	rg_close(p[0]); /* a fd that waited on epoll: rg_close */
+	rg_close(p[1]);
+	return 0;
+}
+
+/* The same where the kernel refuses RWF_NOWAIT (forced): the fallback
+ * polls first. */
+static int read_blocking_pipe_deadline_polled(void *arg)
+{
+	setenv("RINGO_RWF_NOWAIT", "off", 1); /* read on first use */
+	return read_blocking_pipe_deadline(arg);
+}
+
+/* A write bigger than a blocking pipe holds, nobody reading: the
+ * deadline ends it with the count that went in. */
+static int write_blocking_pipe_deadline(void *arg)
+{
+	(void)arg;
+	int p[2];
+	CHECK(pipe(p) == 0);
+	size_t n = 4 << 20;
+	char *big = calloc(1, n);
+	CHECK(big);
+	rg_ctx_t *c = rg_ctx_with_timeout(rg_ctx_background(), 20 * RG_MILLISECOND);
+	CHECK(c);
+	ssize_t r = rg_write(p[1], big, n, c);
+	CHECK(r > 0 && (size_t)r < n);
+	CHECK(rg_ctx_err(c) == -ETIMEDOUT);
+	rg_ctx_cancel(c);
+	rg_ctx_release(c);
+	free(big);
+	rg_close(p[0]);
+	rg_close(p[1]);
+	return 0;
+}
+
+/* A FIFO in a fresh temporary directory; fills path. */
+static int make_fifo(char *path, size_t n)
+{
+	char dir[] = "/tmp/rgbadXXXXXX";
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, n, "%s/fifo", dir);
+	return mkfifo(path, 0600);
+}
+
+static void drop_fifo(const char *path)
+{
+	unlink(path);
+	char dir[256];
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = 0;
+	rmdir(dir);
+}
+
+static int read_file_fifo_no_writer(void *arg)
+{
+	(void)arg;
+	char path[256];
+	CHECK(make_fifo(path, sizeof(path)) == 0);
+	rg_ctx_t *c = rg_ctx_with_timeout(rg_ctx_background(), 20 * RG_MILLISECOND);
+	CHECK(c);
+	void *buf = (void *)1;
+	size_t len = 1;
+	CHECK(rg_read_file(path, &buf, &len, c) == -ETIMEDOUT);
+	CHECK(buf == NULL && len == 0);
+	rg_ctx_cancel(c);
+	rg_ctx_release(c);
+	drop_fifo(path);
+	return 0;
+}
+
+static int read_file_fifo_silent_writer(void *arg)
+{
+	(void)arg;
+	char path[256];
+	CHECK(make_fifo(path, sizeof(path)) == 0);
+	int w = open(path, O_RDWR | O_NONBLOCK); /* a writer that sends nothing */
+	CHECK(w >= 0);
+	rg_ctx_t *c = rg_ctx_with_timeout(rg_ctx_background(), 20 * RG_MILLISECOND);
+	CHECK(c);
+	void *buf;
+	size_t len;
+	CHECK(rg_read_file(path, &buf, &len, c) == -ETIMEDOUT);
+	rg_ctx_cancel(c);
+	rg_ctx_release(c);
+	close(w);
+	drop_fifo(path);
+	return 0;
+}
+
+/* A writer thread: opens the FIFO (waiting for the reader), writes,
+ * closes. */
+static void *fifo_writer(void *arg)
+{
+	int fd = open(arg, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "hello", 5) != 5)
+			abort();
+		close(fd);
+	}
+	return NULL;
+}
+
+/* The FIFO path still reads what a writer sends, to its close. */
+static int read_file_fifo_writer(void *arg)
+{
+	(void)arg;
+	char path[256];
+	pthread_t t;
+	CHECK(make_fifo(path, sizeof(path)) == 0);
+	CHECK(pthread_create(&t, NULL, fifo_writer, path) == 0);
+	rg_ctx_t *c = rg_ctx_with_timeout(rg_ctx_background(), RG_HOUR);
+	CHECK(c);
+	void *buf;
+	size_t len;
+	CHECK(rg_read_file(path, &buf, &len, c) == 0);
+	CHECK(len == 5 && memcmp(buf, "hello", 6) == 0);
+	free(buf);
+	pthread_join(t, NULL);
+	rg_ctx_cancel(c);
+	rg_ctx_release(c);
+	drop_fifo(path);
+	return 0;
+}
+
+/* pread(2) and pwrite(2) at an offset on a pipe: -ESPIPE, on both
+ * backends (io_uring read and wrote, ignoring the offset). */
+static int pread_pwrite_pipe_offset(void *arg)
+{
+	(void)arg;
+	int p[2];
+	char b[4] = "abc";
+	CHECK(pipe(p) == 0);
+	CHECK(rg_pwrite(p[1], b, 3, 0, NULL) == -ESPIPE);
+	CHECK(rg_pwrite(p[1], b, 3, 7, NULL) == -ESPIPE);
+	CHECK(write(p[1], b, 3) == 3);
+	CHECK(rg_pread(p[0], b, 3, 0, NULL) == -ESPIPE);
+	CHECK(rg_pread(p[0], b, 3, 5, NULL) == -ESPIPE);
+	CHECK(rg_read(p[0], b, 3, NULL) == 3); /* still there */
+	close(p[0]);
+	close(p[1]);
+	return 0;
+}
+
+/* sendto(2) refuses an address longer than a sockaddr_storage. */
+static int sendto_long_addrlen(void *arg)
+{
+	(void)arg;
+	int fd = rg_listen("udp4", "127.0.0.1:0");
+	CHECK(fd >= 0);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	CHECK(getsockname(fd, (struct sockaddr *)&ss, &sl) == 0);
+	char big[4096];
+	memset(big, 0, sizeof(big));
+	memcpy(big, &ss, sl);
+	CHECK(rg_sendto(fd, "x", 1, 0, (struct sockaddr *)big, 4096, NULL) == -EINVAL);
+	CHECK(rg_sendto(fd, "x", 1, 0, (struct sockaddr *)big, sizeof(ss) + 1, NULL) == -EINVAL);
+	CHECK(rg_sendto(fd, "x", 1, 0, (struct sockaddr *)big, sl, NULL) == 1);
+	rg_close(fd);
+	return 0;
+}
+
 static const row_t rows[] = {
 	{"rg_ctx_cancel twice", ctx_cancel_twice, IN_MAIN, NO_IO, NULL},
 	{"rg_ctx_cancel twice, deadline parent", ctx_cancel_twice_deadline, IN_MAIN, NO_IO, NULL},
@@ -233,6 +426,19 @@ static const row_t rows[] = {
 	 "needs the runtime"},
 	{"rg_wg_wait before the runtime", wg_wait_before_runtime, BEFORE_RUNTIME, NO_IO,
 	 "needs the runtime"},
+	{"rg_read, deadline, blocking pipe", read_blocking_pipe_deadline, IN_MAIN, BOTH_BACKENDS, NULL},
+	{"rg_read, deadline, blocking pipe, RINGO_RWF_NOWAIT=off", read_blocking_pipe_deadline_polled,
+	 IN_MAIN, BOTH_BACKENDS, NULL},
+	{"rg_write, deadline, blocking pipe full", write_blocking_pipe_deadline, IN_MAIN, BOTH_BACKENDS,
+	 NULL},
+	{"rg_read_file, deadline, FIFO without writer", read_file_fifo_no_writer, IN_MAIN,
+	 BOTH_BACKENDS, NULL},
+	{"rg_read_file, deadline, FIFO with a silent writer", read_file_fifo_silent_writer, IN_MAIN,
+	 BOTH_BACKENDS, NULL},
+	{"rg_read_file, FIFO with a writer", read_file_fifo_writer, IN_MAIN, BOTH_BACKENDS, NULL},
+	{"rg_pread/rg_pwrite at an offset on a pipe", pread_pwrite_pipe_offset, IN_MAIN,
+	 BOTH_BACKENDS, NULL},
+	{"rg_sendto, address length 4096", sendto_long_addrlen, IN_MAIN, BOTH_BACKENDS, NULL},
 };
 
 static int row_child(void *arg)
@@ -274,7 +480,11 @@ static void test_badinput_table(void **state)
 {
 	(void)state;
 	int bad = 0;
+	/* RGT_ROWS=text runs only the rows whose name has text in it. */
+	const char *only = getenv("RGT_ROWS");
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (only && !strstr(rows[i].name, only))
+			continue;
 		bad += !run_row(&rows[i], NULL);
 		if (rows[i].io == BOTH_BACKENDS)
 			bad += !run_row(&rows[i], "epoll");

@@ -7,10 +7,10 @@
  * checking the exit status and the summary line.
  *
  * Parts of the server wait on other issues' work (the pool and keyed
- * limiter of issue 9, processes and signal contexts of issue 10): the
- * server answers 501 for a job while its ringo lacks the pool, and the
- * cases that need those parts skip (cmocka skip) with a message saying
- * so, instead of passing without testing.
+ * limiter of issue 9, signal contexts of issue 10): the server answers
+ * 501 for a job while its ringo lacks the pool, and the cases that need
+ * those parts skip (cmocka skip) with a message saying so, instead of
+ * passing without testing.
  *
  * Timing: nothing here sleeps to synchronise.  Deadlines under test
  * (header, idle, request timeouts) are short and checked with wide
@@ -47,7 +47,7 @@ typedef struct server {
 	int port;
 	char log[65536];  /* what it printed */
 	size_t len;
-	bool have_pool, have_limiter, have_exec;
+	bool have_pool, have_limiter;
 } server_t;
 
 /* ---- the server process ---------------------------------------------- */
@@ -136,7 +136,6 @@ static void start_env(server_t *s, const char *extra, const char *env, long nofi
 	assert_true(s->port > 0);
 	s->have_pool = !strstr(s->log, "no job pool");
 	s->have_limiter = !strstr(s->log, "--rate is not enforced");
-	s->have_exec = s->have_pool && !strstr(s->log, "exec needs");
 }
 
 static void start(server_t *s, const char *extra)
@@ -1042,16 +1041,11 @@ static void test_429_rate_limit(void **state)
 	stop_clean(&s);
 }
 
-/* ---- exec (needs issue 10's processes) ------------------------------ */
+/* ---- exec (rg_command) ------------------------------------------------ */
 
 static void need_exec(server_t *s)
 {
 	need_pool(s);
-	if (!s->have_exec) {
-		print_message("SKIP: this build's ringo has no rg_command (issue 10)\n");
-		stop_clean(s);
-		skip();
-	}
 }
 
 /* Only allowed commands run: stdin is the body, stdout the answer, the
@@ -1083,22 +1077,25 @@ static void test_exec_allow_list(void **state)
 	stop_clean(&s);
 }
 
-/* Past the deadline an exec job's process is killed: the client gets a
- * 504 and the process (which would sleep a minute) is gone. */
-static void test_504_kills_exec(void **state)
+/* Runs the allowed script NAME.sh, which writes the pid of what must
+ * die to the file named in its body and then hangs, past a 700 ms
+ * deadline: the client gets a 504 and that process is gone (or, a
+ * grandchild no longer ours nor the server's, a zombie of whoever reaps
+ * orphans here). */
+static void exec_killed(const char *name, const char *what)
 {
-	(void)state;
 	server_t s;
 	char flags[PATH_MAX * 3];
-	snprintf(flags, sizeof(flags), "--timeout 700ms --allow hang=%s/hang.sh", tmpdir);
+	snprintf(flags, sizeof(flags), "--timeout 700ms --allow %s=%s/%s.sh", name, tmpdir, name);
 	start(&s, flags);
 	need_exec(&s);
-	char pidfile[PATH_MAX + 16];
-	snprintf(pidfile, sizeof(pidfile), "%s/hang.pid", tmpdir);
+	char pidfile[PATH_MAX + 16], path[64];
+	snprintf(pidfile, sizeof(pidfile), "%s/%s.pid", tmpdir, name);
+	snprintf(path, sizeof(path), "/v1/exec/%s", name);
 	unlink(pidfile);
 	resp_t r;
 	int64_t t0 = rgt_ms();
-	req(s.port, "POST", "/v1/exec/hang", pidfile, &r);
+	req(s.port, "POST", path, pidfile, &r);
 	assert_int_equal(r.status, 504);
 	assert_true(rgt_ms() - t0 < 10000);
 	resp_free(&r);
@@ -1109,16 +1106,62 @@ static void test_504_kills_exec(void **state)
 	fclose(f);
 	bool gone = false;
 	for (int i = 0; i < 500 && !gone; i++) {
-		gone = kill(pid, 0) != 0 && errno == ESRCH;
+		gone = (kill(pid, 0) != 0 && errno == ESRCH) || rgt_zombie(pid);
 		if (!gone)
 			readable(-1, 10);
 	}
 	if (!gone) {
 		kill(pid, SIGKILL);
-		fail_msg("process %d still runs after the 504", pid);
+		fail_msg("%s %d still runs after the 504", what, pid);
 	}
 	assert_true(metric(s.port, "ringo_pool_exec_killed_total") >= 1);
 	stop_clean(&s);
+}
+
+/* Past the deadline an exec job's process (which would sleep a
+ * minute) is killed. */
+static void test_504_kills_exec(void **state)
+{
+	(void)state;
+	exec_killed("hang", "process");
+}
+
+/* The deadline kills the command's whole process group: a grandchild
+ * its shell left running dies too. */
+static void test_504_kills_tree(void **state)
+{
+	(void)state;
+	exec_killed("tree", "grandchild");
+}
+
+/* A body larger than a pipe's buffer goes through cat whole (stdin is a
+ * file, stdout is read as it comes); output past --max-output is 502. */
+static void test_exec_big(void **state)
+{
+	(void)state;
+	enum { N = 600000 };
+	char *body = malloc(N + 1);
+	assert_non_null(body);
+	for (int i = 0; i < N; i++)
+		body[i] = (char)('a' + i % 26);
+	body[N] = 0;
+	server_t s;
+	start(&s, "--allow cat=/bin/cat");
+	need_exec(&s);
+	resp_t r;
+	req(s.port, "POST", "/v1/exec/cat", body, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(strlen(r.body), N);
+	assert_true(memcmp(r.body, body, N) == 0);
+	assert_non_null(strstr(r.head, "X-Exit-Code: 0"));
+	resp_free(&r);
+	stop_clean(&s);
+	start(&s, "--allow cat=/bin/cat --max-output 100000");
+	req(s.port, "POST", "/v1/exec/cat", body, &r);
+	assert_int_equal(r.status, 502);
+	resp_free(&r);
+	stop_clean(&s);
+	free(body);
 }
 
 /* ---- drain with work in flight --------------------------------------- */
@@ -1328,6 +1371,10 @@ static void make_tree(void)
 	snprintf(p, sizeof(p), "%s/hang.sh", tmpdir);
 	write_file(p, "#!/bin/sh\nread f\necho $$ > \"$f\"\nexec sleep 60\n", 44);
 	chmod(p, 0755);
+	snprintf(p, sizeof(p), "%s/tree.sh", tmpdir);
+	static const char tree[] = "#!/bin/sh\nread f\nsleep 60 &\necho $! > \"$f\"\nwait\n";
+	write_file(p, tree, sizeof(tree) - 1);
+	chmod(p, 0755);
 }
 
 static void remove_tree(void)
@@ -1374,6 +1421,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_429_rate_limit, kill_leftovers),
 		cmocka_unit_test_teardown(test_exec_allow_list, kill_leftovers),
 		cmocka_unit_test_teardown(test_504_kills_exec, kill_leftovers),
+		cmocka_unit_test_teardown(test_exec_big, kill_leftovers),
+		cmocka_unit_test_teardown(test_504_kills_tree, kill_leftovers),
 		cmocka_unit_test_teardown(test_drain_in_flight, kill_leftovers),
 		cmocka_unit_test_teardown(test_drain_grace_and_second_signal, kill_leftovers),
 		cmocka_unit_test_teardown(test_status_page_in_chromium, kill_leftovers),

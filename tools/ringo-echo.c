@@ -4,9 +4,11 @@
  *
  *   ringo-echo [--addr HOST:PORT] [--procs N] [--max-conns N] [--grace SECONDS]
  *
- * Talk to it with `nc 127.0.0.1 7000`.  On SIGINT or SIGTERM it stops
- * accepting, lets open connections finish for up to the grace period,
- * closes the rest, prints its counters and exits 0.
+ * Talk to it with `nc 127.0.0.1 7000`.  On SIGINT or SIGTERM
+ * (rg_signal_notify_ctx) it stops accepting, lets open connections
+ * finish for up to the grace period, closes the rest, prints its
+ * counters and exits 0; a second signal during the drain ends it at
+ * once.
  *
  * Hostile clients cost it nothing lasting: a client that vanishes
  * mid-write gets its goroutine's write error and is closed; one that
@@ -29,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #define BUF_SIZE (16 * 1024)
@@ -148,23 +149,6 @@ static void accept_loop(int lfd, rg_ctx_t *accept_ctx)
 	}
 }
 
-/* Reads SIGINT/SIGTERM from a signalfd (blocked in every thread before
- * the runtime started) and cancels the accept loop. */
-static void signal_watcher(void *arg)
-{
-	void **a = arg;
-	int sfd = (int)(intptr_t)a[0];
-	rg_ctx_t *accept_ctx = a[1];
-	struct signalfd_siginfo si;
-
-	ssize_t n = rg_read(sfd, &si, sizeof(si), accept_ctx);
-	if (n == (ssize_t)sizeof(si))
-		fprintf(stderr, "ringo-echo: %s, draining connections (grace %.1f s)\n",
-			strsignal((int)si.ssi_signo), opt.grace_s);
-	rg_ctx_cancel(accept_ctx);
-	rg_ctx_release(accept_ctx);
-}
-
 static void wait_conns(void *arg)
 {
 	rg_wg_wait(&conns);
@@ -199,7 +183,7 @@ static const char *bound_addr(int fd)
 
 static int serve(void *arg)
 {
-	int sfd = (int)(intptr_t)arg;
+	(void)arg;
 	int lfd = rg_listen("tcp", opt.addr);
 	if (lfd < 0) {
 		fprintf(stderr, "ringo-echo: listen %s: %s\n", opt.addr, strerror(-lfd));
@@ -209,16 +193,25 @@ static int serve(void *arg)
 	for (long i = 0; i < opt.max_conns; i++)
 		give_slot();
 	conn_ctx = rg_ctx_with_cancel(rg_ctx_background());
-	/* The watcher cancels accept_ctx (dropping the creator's reference);
-	 * we keep our own until we are done with it. */
-	rg_ctx_t *accept_ctx = rg_ctx_retain(rg_ctx_with_cancel(rg_ctx_background()));
-	void *wargs[2] = {(void *)(intptr_t)sfd, accept_ctx};
-	rg_go_named("signals", signal_watcher, wargs);
+	/* signal.NotifyContext: the first SIGINT or SIGTERM cancels it and
+	 * ends the accept loop. */
+	static const int stop_sigs[] = {SIGINT, SIGTERM};
+	rg_ctx_t *accept_ctx = rg_signal_notify_ctx(rg_ctx_background(), stop_sigs, 2);
+	if (!accept_ctx) {
+		fprintf(stderr, "ringo-echo: signals: %s\n", strerror(errno));
+		return 1;
+	}
 
 	printf("ringo-echo: listening on %s (%d Ps, %s backend, max %ld connections)\n",
 	       bound_addr(lfd), rg_procs(), rg_io_backend(), opt.max_conns);
 	fflush(stdout);
 	accept_loop(lfd, accept_ctx);
+	/* Go's stop(): a second signal now has its default effect (a second
+	 * Ctrl+C ends the drain at once). */
+	rg_ctx_cancel(accept_ctx);
+	rg_ctx_release(accept_ctx);
+	fprintf(stderr, "ringo-echo: signal received, draining connections (grace %.1f s)\n",
+		opt.grace_s);
 	rg_close(lfd);
 
 	/* Drain: wait for the connections, up to the grace period. */
@@ -246,7 +239,6 @@ static int serve(void *arg)
 	       atomic_load(&stats.bytes), atomic_load(&stats.errors),
 	       atomic_load(&stats.accept_backoffs));
 	fflush(stdout);
-	rg_ctx_release(accept_ctx);
 	return 0;
 }
 
@@ -291,25 +283,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	/* Signals arrive through a signalfd: block them in this thread
-	 * before the runtime starts its threads, which inherit the mask. */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0) {
-		perror("ringo-echo: signalfd");
-		return 1;
-	}
 	if (opt.procs > 0) {
 		char n[16];
 		snprintf(n, sizeof(n), "%d", opt.procs);
 		setenv("RINGO_PROCS", n, 1);
 	}
-	int rc = rg_main(serve, (void *)(intptr_t)sfd);
-	close(sfd);
+	int rc = rg_main(serve, NULL);
 	if (rc < 0) {
 		fprintf(stderr, "ringo-echo: cannot start the runtime: %s\n", strerror(-rc));
 		return 1;

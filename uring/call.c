@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -138,6 +139,11 @@ int rg__io_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
 	}
 }
 
+int rg__io_wait_readable(int fd)
+{
+	return rg__io_wait_fd(fd, EPOLLIN, NULL);
+}
+
 /* ---- one request --------------------------------------------------- */
 
 /*
@@ -196,12 +202,132 @@ static ssize_t call_uring(const struct io_uring_sqe *sqe, uint32_t events, rg_ct
 	}
 }
 
+/* ---- blocking fds with a context that can end the wait ------------ */
+
+/*
+ * A fd the program made itself (pipe(2), socket(2) without
+ * SOCK_NONBLOCK, a FIFO, a tty) may be blocking.  On the epoll and
+ * thread paths the syscall would then block the thread until data came,
+ * past any deadline or cancellation.  Go's os.File uses the poller only
+ * for a fd it can set non-blocking, and sets O_NONBLOCK on the pipes it
+ * makes; ringo does not change the program's fd (O_NONBLOCK belongs to
+ * the open file description, shared with every process holding it: a
+ * child handed the pipe would see EAGAIN).  Instead, when ctx can end
+ * the wait, each attempt asks the kernel not to wait for that one call:
+ * RWF_NOWAIT (preadv2/pwritev2 at the current position) for read and
+ * write, MSG_DONTWAIT for the socket calls.  "Not ready" (-EAGAIN) then
+ * waits for readiness with the context, as a non-blocking fd does, and
+ * the fd's flags are never touched.  The io_uring backend does the same
+ * in the kernel (a request on a blocking pipe is tried without waiting,
+ * then polled, and cancellable).
+ *
+ * Where the kernel refuses RWF_NOWAIT for a file (-EOPNOTSUPP: a tty,
+ * inotify, pipes before Linux 5.x; -EINVAL before 4.14), the attempt
+ * polls a blocking fd for readiness first (poll(2), timeout 0) and then
+ * makes the plain call: a read then never blocks (unless another reader
+ * takes the data in between), a write may block once some of it went in
+ * and the rest does not fit.  A regular file, a directory or a block
+ * device has no readiness: RWF_NOWAIT's -EAGAIN there (a page-cache
+ * miss) falls back to the plain call, as without a context.
+ */
+static bool ctx_can_end(rg_ctx_t *ctx)
+{
+	int64_t t;
+	return ctx && (rg_ctx_deadline(ctx, &t) || rg_ctx_done(ctx));
+}
+
+/* The attempt that never waits for *sqe: -EAGAIN when not ready,
+ * -EOPNOTSUPP when the kernel cannot say so for this fd or opcode. */
+static ssize_t sys_nowait(const struct io_uring_sqe *sqe)
+{
+	struct iovec one = {.iov_base = ptr(sqe->addr), .iov_len = sqe->len};
+	struct io_uring_sqe copy;
+
+	if (!at_pos(sqe) && sqe->opcode != IORING_OP_RECV && sqe->opcode != IORING_OP_SEND &&
+	    sqe->opcode != IORING_OP_RECVMSG && sqe->opcode != IORING_OP_SENDMSG)
+		return -EOPNOTSUPP; /* an offset: a file (or -ESPIPE), no readiness */
+	switch (sqe->opcode) {
+	case IORING_OP_READ:
+		return neg(preadv2(sqe->fd, &one, 1, -1, RWF_NOWAIT));
+	case IORING_OP_WRITE:
+		return neg(pwritev2(sqe->fd, &one, 1, -1, RWF_NOWAIT));
+	case IORING_OP_READV:
+		return neg(preadv2(sqe->fd, ptr(sqe->addr), (int)sqe->len, -1, RWF_NOWAIT));
+	case IORING_OP_WRITEV:
+		return neg(pwritev2(sqe->fd, ptr(sqe->addr), (int)sqe->len, -1, RWF_NOWAIT));
+	case IORING_OP_RECV:
+	case IORING_OP_SEND:
+	case IORING_OP_RECVMSG:
+	case IORING_OP_SENDMSG:
+		copy = *sqe;
+		copy.msg_flags |= MSG_DONTWAIT;
+		return rg__io_sys(&copy);
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+/* The attempt where RWF_NOWAIT is refused: a blocking fd that poll(2)
+ * says is not ready is -EAGAIN; otherwise the plain call. */
+static ssize_t sys_polled(const struct io_uring_sqe *sqe, uint32_t events)
+{
+	int fl = fcntl(sqe->fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if (!(fl & O_NONBLOCK)) {
+		struct pollfd p = {.fd = sqe->fd, .events = (short)events};
+		int n = poll(&p, 1, 0);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EAGAIN;
+	}
+	return rg__io_sys(sqe);
+}
+
+/* True when fd has no readiness to wait for (a regular file, a
+ * directory, a block device): a -EAGAIN of RWF_NOWAIT there means a
+ * page-cache miss, and the plain call is what is left. */
+static bool no_readiness(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 &&
+	       (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
+/* RINGO_RWF_NOWAIT=off forces the poll(2) fallback (for its tests),
+ * read once, on first use. */
+static bool nowait_refused(void)
+{
+	static _Atomic int mode; /* 0: not read yet, 1: use it, 2: off */
+	int m = atomic_load_explicit(&mode, memory_order_relaxed);
+	if (!m) {
+		const char *e = getenv("RINGO_RWF_NOWAIT");
+		m = e && strcmp(e, "off") == 0 ? 2 : 1;
+		atomic_store_explicit(&mode, m, memory_order_relaxed);
+	}
+	return m == 2;
+}
+
+/* One attempt at *sqe; nowait: as sys_nowait, falling back to
+ * sys_polled where the kernel refuses it. */
+static ssize_t sys_attempt(const struct io_uring_sqe *sqe, uint32_t events, bool nowait)
+{
+	if (!nowait)
+		return rg__io_sys(sqe);
+	ssize_t r = nowait_refused() ? -EOPNOTSUPP : sys_nowait(sqe);
+	if (r == -EOPNOTSUPP || r == -EINVAL)
+		r = sys_polled(sqe, events);
+	return r;
+}
+
 static ssize_t call_epoll(const struct io_uring_sqe *sqe, uint32_t events, rg_ctx_t *ctx)
 {
+	bool nowait = events && ctx_can_end(ctx);
 	for (;;) {
 		/* errno is read on this thread, before rg_syscall_exit. */
 		rg_syscall_enter();
-		ssize_t r = rg__io_sys(sqe);
+		ssize_t r = sys_attempt(sqe, events, nowait);
 		rg_syscall_exit();
 		if (r == -EINTR)
 			continue;
@@ -210,6 +336,11 @@ static ssize_t call_epoll(const struct io_uring_sqe *sqe, uint32_t events, rg_ct
 			return r;
 		}
 		int w = rg__epoll_wait_fd(sqe->fd, events, ctx);
+		if (w == -EPERM && nowait) {
+			/* epoll refuses a regular file: no readiness. */
+			nowait = false;
+			continue;
+		}
 		if (w < 0)
 			return w;
 	}
@@ -218,13 +349,18 @@ static ssize_t call_epoll(const struct io_uring_sqe *sqe, uint32_t events, rg_ct
 static ssize_t call_thread(const struct io_uring_sqe *sqe, uint32_t events, rg_ctx_t *ctx)
 {
 	bool counted = rg__io_thread_begin();
+	bool nowait = events && ctx_can_end(ctx);
 	ssize_t r;
 	for (;;) {
-		r = rg__io_sys(sqe);
+		r = sys_attempt(sqe, events, nowait);
 		if (r == -EINTR)
 			continue;
 		if (r != -EAGAIN || !events)
 			break;
+		if (nowait && no_readiness(sqe->fd)) {
+			nowait = false;
+			continue;
+		}
 		int w = thread_wait_fd(sqe->fd, events, ctx);
 		if (w < 0) {
 			r = w;

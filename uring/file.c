@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 
 int rg_open(const char *path, int flags, mode_t mode, rg_ctx_t *ctx)
@@ -42,35 +43,52 @@ int rg_stat(const char *path, struct statx *st, rg_ctx_t *ctx)
 	return (int)rg__io_call(&sqe, 0, ctx);
 }
 
-/* The size of an open file, as a hint: 0 when unknown (procfs says 0
- * too).  A cancelled ctx is an error; a failed statx is not. */
-static int size_hint(int fd, size_t *size, rg_ctx_t *ctx)
+/* The size of an open file, as a hint (0 when unknown: procfs says 0
+ * too), and whether it is a FIFO.  A cancelled ctx is an error; a
+ * failed statx is not. */
+static int size_hint(int fd, size_t *size, bool *fifo, rg_ctx_t *ctx)
 {
 	struct statx st;
 	struct io_uring_sqe sqe = {0};
 
 	*size = 0;
-	io_uring_prep_statx(&sqe, fd, "", AT_EMPTY_PATH, STATX_SIZE, &st);
+	*fifo = false;
+	io_uring_prep_statx(&sqe, fd, "", AT_EMPTY_PATH, STATX_SIZE | STATX_TYPE, &st);
 	int r = (int)rg__io_call(&sqe, 0, ctx);
 	if (r < 0)
 		return rg_ctx_err(ctx) ? r : 0;
 	if ((st.stx_mask & STATX_SIZE) && st.stx_size < SIZE_MAX / 2)
 		*size = (size_t)st.stx_size;
+	*fifo = (st.stx_mask & STATX_TYPE) && S_ISFIFO(st.stx_mode);
 	return 0;
 }
 
+/*
+ * The file is opened O_NONBLOCK, so that nothing blocks the thread
+ * where ctx cannot reach it: open(2) of a FIFO without O_NONBLOCK waits
+ * for a writer in the kernel, and a read for the writer's data (on the
+ * epoll backend, with the thread blocked and ctx ignored).  O_NONBLOCK
+ * changes nothing for a regular file.  A FIFO opened so, with no writer
+ * yet, reads as end of file at once: so the first read waits for
+ * readiness (data, or a writer that came and went), which is how a
+ * blocking open and read would have answered, and every wait honours
+ * ctx.  The fd is rg_read_file's own: no one else sees its flags.
+ */
 int rg_read_file(const char *path, void **bufp, size_t *lenp, rg_ctx_t *ctx)
 {
 	char *buf = NULL;
 	size_t cap, len = 0;
+	bool fifo;
 	ssize_t r;
 
 	*bufp = NULL;
 	*lenp = 0;
-	int fd = rg_open(path, O_RDONLY, 0, ctx);
+	int fd = rg_open(path, O_RDONLY | O_NONBLOCK, 0, ctx);
 	if (fd < 0)
 		return fd;
-	if ((r = size_hint(fd, &cap, ctx)) < 0)
+	if ((r = size_hint(fd, &cap, &fifo, ctx)) < 0)
+		goto out;
+	if (fifo && (r = rg__io_wait_fd(fd, EPOLLIN, ctx)) < 0)
 		goto out;
 	/* Room for the size, the NUL, and a file that grows a little
 	 * meanwhile; a read that returns 0 ends it. */

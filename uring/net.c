@@ -277,5 +277,9 @@ ssize_t rg_send(int fd, const void *buf, size_t n, int flags, rg_ctx_t *ctx)
 ssize_t rg_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
 		  socklen_t len, rg_ctx_t *ctx)
 {
+	/* sendto(2)'s answer; sendmsg (what both backends send with)
+	 * would clip the length and send. */
+	if (sa && len > sizeof(struct sockaddr_storage))
+		return -EINVAL;
 	return send_all(fd, buf, n, flags, sa, len, ctx);
 }

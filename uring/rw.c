@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #define AT_POS ((uint64_t)-1) /* an SQE offset: the file's current position */
 
@@ -34,10 +35,25 @@ ssize_t rg_read(int fd, void *buf, size_t n, rg_ctx_t *ctx)
 	return rg__io_call(&sqe, EPOLLIN, ctx);
 }
 
+/* io_uring ignores the offset of a request on a stream (a pipe, a
+ * FIFO, a socket: FMODE_STREAM) and reads or writes as at the current
+ * position, where pread(2), pwrite(2) and the epoll backend say -ESPIPE.
+ * One lseek(2) tells: it fails with ESPIPE exactly where pread(2)
+ * would.  Only the io_uring path asks (the others make the syscall). */
+static int offset_refused(int fd)
+{
+	if (rg__io_path() != RG_PATH_URING)
+		return 0;
+	return lseek(fd, 0, SEEK_CUR) < 0 && errno == ESPIPE ? -ESPIPE : 0;
+}
+
 ssize_t rg_pread(int fd, void *buf, size_t n, off_t off, rg_ctx_t *ctx)
 {
 	if (off < 0)
 		return -EINVAL; /* as pread(2); to io_uring -1 means "current position" */
+	int e = offset_refused(fd);
+	if (e)
+		return e;
 	struct io_uring_sqe sqe = {0};
 	io_uring_prep_read(&sqe, fd, buf, clamp(n), (uint64_t)off);
 	return rg__io_call(&sqe, EPOLLIN, ctx);
@@ -82,6 +98,9 @@ ssize_t rg_pwrite(int fd, const void *buf, size_t n, off_t off, rg_ctx_t *ctx)
 {
 	if (off < 0)
 		return -EINVAL;
+	int e = offset_refused(fd);
+	if (e)
+		return e;
 	return write_all(fd, buf, n, (uint64_t)off, ctx);
 }
 

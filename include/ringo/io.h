@@ -30,15 +30,30 @@
  * resume, or account for what the peer may have seen, has the count.
  *
  * From a foreign thread (not a goroutine), and before the runtime
- * starts, the calls are plain blocking syscalls: a done ctx is honoured
- * before the call; while it waits, only on the epoll backend (whose
- * sockets are non-blocking: the thread waits in poll(2)) are deadlines
- * and cancellation honoured.
+ * starts, the calls are plain syscalls: a done ctx is honoured before
+ * the call; while it waits for a socket, pipe or FIFO that is not ready
+ * the thread waits in poll(2), which honours deadlines and cancellation.
  *
  * Sockets made by these calls are close-on-exec; on the io_uring backend
  * they are blocking (io_uring waits for readiness itself), on the epoll
- * backend non-blocking.  An fd the program made non-blocking itself
- * works on both.
+ * backend non-blocking.  A fd the program made itself works on both,
+ * blocking or not, and its flags are never changed (O_NONBLOCK belongs
+ * to the open file, which other processes may share).  With a ctx that
+ * can end the wait, a blocking pipe, FIFO or socket is still waited for
+ * in the poller with the ctx honoured: each attempt asks the kernel not
+ * to wait (RWF_NOWAIT, MSG_DONTWAIT).  Where the kernel cannot (a tty,
+ * pipes on kernels before 5.x: see Kbuild-notes.md) the epoll backend
+ * polls for readiness first, and a write larger than the room left may
+ * then block the thread once part of it went in.  Go's os.File uses its
+ * poller only for fds it can make non-blocking; ringo's rule is wider
+ * and leaves the fd alone.  A regular file has no readiness: its reads
+ * and writes are plain syscalls on the epoll backend (the P released
+ * meanwhile), and ctx is honoured between them.
+ *
+ * Close with rg_close a fd that any call here waited on: on the epoll
+ * backend the fd stays registered with the poller until rg_close, and a
+ * close(2) behind its back leaves a stale registration under a number
+ * the kernel will hand out again (as closing an os.File's fd under Go).
  *
  * SIGPIPE never kills a ringo program: EPIPE comes back as -EPIPE.
  */
@@ -110,7 +125,7 @@ RG_API ssize_t rg_recvfrom(int fd, void *buf, size_t n, int flags,
 			   struct sockaddr *sa, socklen_t *len, rg_ctx_t *ctx);
 
 /* sendto(2), sending all n bytes as rg_send; sa NULL: the connected
- * peer. */
+ * peer.  -EINVAL for len > sizeof(struct sockaddr_storage), as sendto(2). */
 RG_API ssize_t rg_sendto(int fd, const void *buf, size_t n, int flags,
 			 const struct sockaddr *sa, socklen_t len, rg_ctx_t *ctx);
 
@@ -122,15 +137,20 @@ RG_API ssize_t rg_readv(int fd, const struct iovec *iov, int iovcnt, rg_ctx_t *c
 RG_API ssize_t rg_writev(int fd, const struct iovec *iov, int iovcnt, rg_ctx_t *ctx);
 
 /* pread(2) at off (>= 0, else -EINVAL): one request, possibly short; 0
- * at or past the end.  The file position is not used or moved. */
+ * at or past the end.  The file position is not used or moved.  -ESPIPE
+ * on a pipe, FIFO or socket, as pread(2), on both backends. */
 RG_API ssize_t rg_pread(int fd, void *buf, size_t n, off_t off, rg_ctx_t *ctx);
 
-/* pwrite(2) at off (>= 0), writing all n bytes as rg_write does. */
+/* pwrite(2) at off (>= 0), writing all n bytes as rg_write does;
+ * -ESPIPE as rg_pread. */
 RG_API ssize_t rg_pwrite(int fd, const void *buf, size_t n, off_t off, rg_ctx_t *ctx);
 
 /* Files. */
 
-/* openat(AT_FDCWD, path, flags | O_CLOEXEC, mode): the fd. */
+/* openat(AT_FDCWD, path, flags | O_CLOEXEC, mode): the fd.  Opening a
+ * FIFO without O_NONBLOCK waits in the kernel for the other end (on the
+ * epoll backend with the thread blocked and ctx unheard until it
+ * returns): pass O_NONBLOCK to be able to give up, as rg_read_file does. */
 RG_API int rg_open(const char *path, int flags, mode_t mode, rg_ctx_t *ctx);
 
 /* Closes fd: 0 or -errno (-EBADF: not open).  On the epoll backend a
@@ -149,7 +169,8 @@ RG_API int rg_stat(const char *path, struct statx *st, rg_ctx_t *ctx);
  * reads until end of file, so a file that grows, or one whose size
  * stat does not know (procfs), reads whole.  The buffer has one extra
  * NUL byte after the data.  Returns 0, or -errno with *buf NULL and
- * *len 0. */
+ * *len 0.  A FIFO reads until its writer closes; waiting for a writer,
+ * and for its data, honours ctx (the file is opened O_NONBLOCK). */
 RG_API int rg_read_file(const char *path, void **buf, size_t *len, rg_ctx_t *ctx);
 
 /* Creates or truncates path (mode for a new file, less the umask) and

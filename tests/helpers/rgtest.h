@@ -7,6 +7,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -62,6 +63,9 @@ void rgt_env(const char *name, const char *value);
  * asserts that it panicked: killed by SIGABRT with `msg` in its output
  * (which is printed when it is not). */
 void rgt_expect_panic(int (*main_fn)(void *), const char *msg);
+
+/* True if process pid exists and is a zombie (exited, not reaped). */
+bool rgt_zombie(int pid);
 
 /* Monotonic milliseconds, for test bookkeeping. */
 int64_t rgt_ms(void);

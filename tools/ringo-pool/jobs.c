@@ -92,10 +92,6 @@ int jobs_init(void)
 		fprintf(stderr, "ringo-pool: OpenSSL has no SHA256\n");
 		return -ENOSYS;
 	}
-#if !RINGO_POOL_HAVE_PROC
-	fprintf(stderr, "ringo-pool: warning: exec needs rg_command, which this build's ringo "
-			"lacks (issue 10): /v1/exec answers 501\n");
-#endif
 	pool = rg_pool_new(cfg.workers, cfg.queue);
 	if (!pool) {
 		fprintf(stderr, "ringo-pool: rg_pool_new(%d, %d): %s\n", cfg.workers, cfg.queue,
@@ -195,7 +191,6 @@ static void run_sleep(job_t *j)
 
 /* ---- exec ------------------------------------------------------------ */
 
-#if RINGO_POOL_HAVE_PROC
 static void run_exec(job_t *j)
 {
 	static char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C", NULL};
@@ -278,13 +273,6 @@ out:
 	if (in >= 0)
 		rg_close(in);
 }
-#else
-/* Until rg_command lands (issue 10). */
-static void run_exec(job_t *j)
-{
-	job_result(j, 501, "exec needs rg_command, which this build's ringo lacks (issue 10)\n");
-}
-#endif
 
 /* ---- the pool side ---------------------------------------------------- */
 

@@ -49,10 +49,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#if !RINGO_POOL_HAVE_SIGNALS
-#include <sys/signalfd.h>
-#endif
-
 srv_config_t cfg = {
 	.addr = "127.0.0.1:8080",
 	.workers = 64,
@@ -148,9 +144,11 @@ static void accept_loop(int lfd, rg_ctx_t *ctx)
 
 /* ---- signals ---------------------------------------------------------- */
 
-#if RINGO_POOL_HAVE_SIGNALS
 static const int stop_sigs[] = {SIGINT, SIGTERM};
 
+/* The accept loop's context: cancelled by the first SIGINT or SIGTERM.
+ * The runtime blocks them in its threads and reads them from a
+ * signalfd (include/ringo/signals.h). */
 static rg_ctx_t *signal_ctx(void)
 {
 	return rg_signal_notify_ctx(rg_ctx_background(), stop_sigs, 2);
@@ -159,45 +157,6 @@ static void signal_stop(rg_ctx_t *ctx)
 {
 	ctx_end(ctx); /* the second signal now has its default effect */
 }
-static void signals_block(void) {}
-#else
-/* Until rg_signal_notify_ctx lands (issue 10): a signalfd read by a
- * goroutine; the signals are blocked in every thread (set before the
- * runtime starts), so the second one is also read there, and exits. */
-static int sig_fd = -1;
-
-static void signal_watch(void *arg)
-{
-	rg_ctx_t *ctx = arg;
-	struct signalfd_siginfo si;
-	if (rg_read(sig_fd, &si, sizeof(si), NULL) == (ssize_t)sizeof(si))
-		ctx_end(ctx);
-	if (rg_read(sig_fd, &si, sizeof(si), NULL) == (ssize_t)sizeof(si)) {
-		fprintf(stderr, "ringo-pool: second signal, exiting now\n");
-		_exit(1);
-	}
-}
-static rg_ctx_t *signal_ctx(void)
-{
-	rg_ctx_t *ctx = rg_ctx_with_cancel(rg_ctx_background());
-	rg_ctx_retain(ctx);
-	rg_go_named("signals", signal_watch, ctx);
-	return ctx;
-}
-static void signal_stop(rg_ctx_t *ctx)
-{
-	rg_ctx_release(ctx);
-}
-static void signals_block(void)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
-}
-#endif
 
 /* ---- serving ---------------------------------------------------------- */
 
@@ -253,6 +212,10 @@ static int serve(void *arg)
 	srv.idle_ctx = rg_ctx_retain(rg_ctx_with_cancel(rg_ctx_background()));
 	srv.kill_ctx = rg_ctx_retain(rg_ctx_with_cancel(rg_ctx_background()));
 	rg_ctx_t *sig = signal_ctx();
+	if (!sig) {
+		fprintf(stderr, "ringo-pool: signals: %s\n", strerror(errno));
+		return 1;
+	}
 
 	printf("ringo-pool: listening on %s (%d Ps, %s backend, %d workers, queue %d, "
 	       "timeout %s, rate %g/s burst %d per client, max %ld connections, files %s%s, "
@@ -541,7 +504,6 @@ int main(int argc, char **argv)
 	if (e)
 		return e;
 	raise_nofile();
-	signals_block();
 	if (cfg.procs > 0) {
 		char n[16];
 		snprintf(n, sizeof(n), "%d", cfg.procs);
