@@ -120,9 +120,16 @@ static bool retake(int64_t now)
 			if (t0 && t0 <= now)
 				rg__timers_run(p, now);
 			rg__sched_unref();
-			if (moved || (t0 && t0 <= now))
+			/* Only a hog that had something to move keeps sysmon
+			 * at its shortest delay: one that merely runs on (a
+			 * loop making a million timers) would otherwise have
+			 * sysmon wake, lock and wake an M every 20 us for as
+			 * long as it runs, on a core the hog's helpers need.
+			 * Go's sysmon, too, backs off while it only preempts. */
+			if (moved || (t0 && t0 <= now)) {
 				rg__wakep();
-			acted = true;
+				acted = true;
+			}
 		}
 	}
 	/* Timers of a P whose M is busy for long: make sure someone looks. */
