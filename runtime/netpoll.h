@@ -9,9 +9,12 @@
  *
  * Who calls what:
  *   start.c      rg__io_start / rg__io_stop, rg__io_poke_before(0) at stop;
- *   sched.c      rg__io_poll from findrunnable, rg__io_idle_wait when a P
- *                has nothing to run, rg__io_poke_any / _before when work
- *                or a timer appears and no P is idle;
+ *   sched.c      rg__io_poll from findrunnable (and every RG_GLOBAL_TICK
+ *                schedules), rg__io_idle_wait when a P has nothing to
+ *                run, rg__io_poke_any / _before when work or a timer
+ *                appears and no P is idle;
+ *   sysmon.c     rg__io_poll_stuck for a P whose goroutine has run 10 ms
+ *                without a scheduling point;
  *   signal.c     rg__io_wait_readable, from the signal reader goroutine;
  *   anything     rg__io_backend (rg_io_backend() reports it).
  */
@@ -38,6 +41,12 @@ void rg__io_stop(void) RG_HIDDEN;
  * completed.  Non-blocking; the caller holds p.  Returns true if it
  * readied any. */
 bool rg__io_poll(rg_p *p) RG_HIDDEN;
+
+/* For a P whose goroutine does not yield, from a thread without a P
+ * (sysmon): submits what p has queued and readies, onto the global
+ * queue, the goroutines whose requests completed, so that other Ps run
+ * them.  Non-blocking.  Returns true if it readied any. */
+bool rg__io_poll_stuck(rg_p *p) RG_HIDDEN;
 
 /* If p has requests in flight, sleeps until one completes, a poke, or
  * `until` (monotonic ns, 0: none), keeping p, and returns true; else

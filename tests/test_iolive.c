@@ -12,12 +12,20 @@
  * in a child process that a 20 s watchdog kills (rgt_run_child) — a
  * bound on failure, never synchronisation.
  *
- * Not covered here: a goroutine that never yields at all (sysmon's
- * case); see sysmon.c.
+ * And a goroutine that never yields at all (hog): it holds its P, but
+ * not the completions of goroutines parked on that P's ring.  2 Ps: the
+ * reader parks in rg_read on P0 (its request queued on P0's ring, perhaps
+ * not yet submitted), the hog runs next on P0, writes the reader's data
+ * with a plain write(2) and spins without a scheduling point until the
+ * reader, which sysmon must submit and reap for and ready elsewhere, sets
+ * the flag.  White-box (rt.h): the hog checks that it did land on the
+ * reader's P, and a round where it did not is run again.
  */
 #include "helpers/rgio.h"
 
 #include <ringo/chan.h>
+
+#include "rt.h"
 
 #define WATCHDOG_S 20
 
@@ -133,6 +141,107 @@ static int scen_live(void *arg)
 	return 0;
 }
 
+/* ---- a goroutine that never yields --------------------------------- */
+
+static _Atomic(rg_p *) reader_p; /* the P the reader parked on */
+static int wfd;
+
+static void hog(void *arg)
+{
+	(void)arg;
+	rg_p *p = rg__getm()->p;
+	if (p != atomic_load(&reader_p)) {
+		/* Stolen to the other P: the reader's P is free to reap,
+		 * which proves nothing.  Say so, and let it finish. */
+		atomic_store(&stop, 2);
+		GCHECK(write(wfd, "hello", 5) == 5);
+	} else {
+		GCHECK(write(wfd, "hello", 5) == 5);
+		while (!atomic_load(&stop))
+			rg__cpu_relax();  /* no scheduling point */
+	}
+	int one = 1;
+	rg_chan_send(exited, &one);
+}
+
+static void hog_reader(void *arg)
+{
+	(void)arg;
+	char buf[16] = {0};
+	atomic_store(&reader_p, rg__getm()->p);
+	/* runnext: the hog runs on this P as soon as the read parks. */
+	GCHECK(rg_go(hog, NULL) == 0);
+	ssize_t n = rg_read(rfd, buf, sizeof(buf), NULL);
+	GCHECK(n == 5 && memcmp(buf, "hello", 5) == 0);
+	int r = atomic_load(&stop) == 2 ? 0 : (int)n;
+	atomic_store(&stop, 1);
+	rg_chan_send(got, &r);
+}
+
+static int scen_hog(void *arg)
+{
+	(void)arg;
+	CHECK((exited = RG_CHAN(int, 4)) && (got = RG_CHAN(int, 1)));
+	int landed = 0;
+	for (int round = 0; round < 50 && !landed; round++) {
+		int fds[2];
+		CHECK_CMP(rgio_tcp_pair(fds), ==, 0);
+		rfd = fds[1];
+		wfd = fds[0];
+		atomic_store(&stop, 0);
+		CHECK_CMP(rg_go(hog_reader, NULL), ==, 0);
+		int r = -1, one;
+		CHECK(rg_chan_recv(got, &r));
+		CHECK(rg_chan_recv(exited, &one));
+		CHECK(r == 0 || r == 5);
+		landed = r == 5;
+		rg_close(fds[0]);
+		rg_close(fds[1]);
+	}
+	rg_chan_free(exited);
+	rg_chan_free(got);
+	if (!landed)
+		return rgio_skip("the hog never ran on the reader's P");
+	return 0;
+}
+
+static int hog_child(void *arg)
+{
+	int r = rgio_main(arg, "2", scen_hog, NULL);
+	if (r < 0)
+		fprintf(stderr, "%s\n", rgc_msg);
+	if (rgio_skip_why)
+		fprintf(stderr, "skipped: %s\n", rgio_skip_why);
+	return r < 0 ? 1 : r == 1 ? 77 : 0;
+}
+
+static void run_hog(const char *backend)
+{
+	rgt_child_t *res = malloc(sizeof(*res));
+	assert_non_null(res);
+	assert_int_equal(rgt_run_child(hog_child, (void *)backend, WATCHDOG_S, res), 0);
+	int code = res->exited ? res->code : -1;
+	if (code != 0)
+		print_message("%s%s\n", res->out,
+			      res->exited ? "" : "killed by the watchdog: the reader never woke");
+	free(res);
+	if (code == 77)
+		skip();
+	assert_int_equal(code, 0);
+}
+
+static void hog_2p_uring(void **state)
+{
+	(void)state;
+	run_hog("io_uring");
+}
+
+static void hog_2p_epoll(void **state)
+{
+	(void)state;
+	run_hog("epoll");
+}
+
 struct live_args {
 	const char *backend, *procs;
 	enum busy_kind kind;
@@ -192,6 +301,8 @@ int main(void)
 		cmocka_unit_test(yield_2p_epoll),
 		cmocka_unit_test(pingpong_1p_epoll),
 		cmocka_unit_test(pingpong_2p_epoll),
+		cmocka_unit_test(hog_2p_uring),
+		cmocka_unit_test(hog_2p_epoll),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,11 +56,20 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx,
  * their callers resume with -ECANCELED.  Any thread. */
 void rg__ring_cancel_fd(int fd) RG_HIDDEN;
 
+/* A count of rg__ring_cancel_fd calls on fds that share fd's slot (fd
+ * modulo a small table).  A request that ends in -ECANCELED with no
+ * context to blame was ended by rg_close if this moved while it was in
+ * flight; if it did not, the kernel cancelled it by itself (io-wq fails
+ * a request whose worker thread it cannot create, and creating one
+ * fails while signals keep arriving) and the call tries again. */
+uint32_t rg__ring_close_gen(int fd) RG_HIDDEN;
+
 /* ---- the epoll backend (epoll.c) ----------------------------------- */
 
 int rg__epoll_start(void) RG_HIDDEN;
 void rg__epoll_stop(void) RG_HIDDEN;
 bool rg__epoll_poll(rg_p *p) RG_HIDDEN;
+bool rg__epoll_poll_stuck(rg_p *p) RG_HIDDEN;
 bool rg__epoll_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
 bool rg__epoll_poke_any(void) RG_HIDDEN;
 void rg__epoll_poke_before(int64_t when) RG_HIDDEN;
@@ -78,6 +87,7 @@ void rg__epoll_forget(int fd) RG_HIDDEN;
 int rg__ring_start(void) RG_HIDDEN;
 void rg__ring_stop(void) RG_HIDDEN;
 bool rg__ring_poll(rg_p *p) RG_HIDDEN;
+bool rg__ring_poll_stuck(rg_p *p) RG_HIDDEN;
 bool rg__ring_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
 bool rg__ring_poke_any(void) RG_HIDDEN;
 void rg__ring_poke_before(int64_t when) RG_HIDDEN;

@@ -183,15 +183,22 @@ static ssize_t call_uring(const struct io_uring_sqe *sqe, uint32_t events, rg_ct
 	if (try_send_first(sqe, &direct))
 		return direct;
 	for (;;) {
+		uint32_t gen = rg__ring_close_gen(sqe->fd);
 		int r = rg__io_uring_op(prep_copy, (void *)sqe, ctx, NULL);
 		/* Not cancelled (rg__io_uring_op said so): again, except a
 		 * connect, which goes on in the kernel. */
 		if (r == -EINTR && sqe->opcode != IORING_OP_CONNECT)
 			continue;
 		/* Cancelled, but not by ctx (rg__io_uring_op maps those):
-		 * rg_close ended it under us, as epoll reports -EBADF. */
-		if (r == -ECANCELED && !rg_ctx_err(ctx))
-			return -EBADF;
+		 * rg_close ended it under us, as epoll reports -EBADF; or,
+		 * with no close of fd meanwhile, the kernel dropped it before
+		 * it ran (io-wq could not start a worker while signals kept
+		 * interrupting the thread that asked for one): again. */
+		if (r == -ECANCELED && !rg_ctx_err(ctx)) {
+			if (rg__ring_close_gen(sqe->fd) != gen || sqe->opcode == IORING_OP_CONNECT)
+				return -EBADF;
+			continue;
+		}
 		/* io_uring waits for readiness itself, except on an fd its
 		 * owner made non-blocking (O_NONBLOCK is honoured). */
 		if (r != -EAGAIN || !events)
@@ -329,8 +336,16 @@ static ssize_t call_epoll(const struct io_uring_sqe *sqe, uint32_t events, rg_ct
 		rg_syscall_enter();
 		ssize_t r = sys_attempt(sqe, events, nowait);
 		rg_syscall_exit();
-		if (r == -EINTR)
+		/* Interrupted: again, after a scheduling point.  Without it a
+		 * signal storm starves the P: each EINTR and re-entry ticks
+		 * syscalltick, so sysmon never sees the same syscall twice
+		 * and never retakes the P, while the goroutine that would
+		 * make a blocking pipe read return (its writer) waits in the
+		 * P's queue (test_iosignal, 1 P). */
+		if (r == -EINTR) {
+			rg_yield();
 			continue;
+		}
 		if (r != -EAGAIN || !events) {
 			RG_PCOUNT(nio);
 			return r;

@@ -416,6 +416,14 @@ bool rg__epoll_poll(rg_p *p)
 	return n > 0 && handle_events(ev, n);
 }
 
+/* One set for every P: sysmon's look on behalf of a hogged P is an
+ * ordinary poll (Go's sysmon polls the network when nobody has for
+ * 10 ms); what it readies goes to the global queue. */
+bool rg__epoll_poll_stuck(rg_p *p)
+{
+	return rg__epoll_poll(p);
+}
+
 /* Blocks in epoll_wait until an event or `until` (0: none).  Returns the
  * number of events, 0 on timeout or EINTR. */
 static int epoll_block(struct epoll_event *ev, int64_t until)

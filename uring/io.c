@@ -13,18 +13,19 @@ struct backend_ops {
 	int (*start)(void);
 	void (*stop)(void);
 	bool (*poll)(rg_p *p);
+	bool (*poll_stuck)(rg_p *p);
 	bool (*idle_wait)(rg_p *p, int64_t until);
 	bool (*poke_any)(void);
 	void (*poke_before)(int64_t when);
 };
 
 static const struct backend_ops uring_ops = {
-	RG_IO_URING, rg__ring_start, rg__ring_stop, rg__ring_poll,
+	RG_IO_URING, rg__ring_start, rg__ring_stop, rg__ring_poll, rg__ring_poll_stuck,
 	rg__ring_idle_wait, rg__ring_poke_any, rg__ring_poke_before,
 };
 
 static const struct backend_ops epoll_ops = {
-	RG_IO_EPOLL, rg__epoll_start, rg__epoll_stop, rg__epoll_poll,
+	RG_IO_EPOLL, rg__epoll_start, rg__epoll_stop, rg__epoll_poll, rg__epoll_poll_stuck,
 	rg__epoll_idle_wait, rg__epoll_poke_any, rg__epoll_poke_before,
 };
 
@@ -65,6 +66,11 @@ void rg__io_stop(void)
 bool rg__io_poll(rg_p *p)
 {
 	return ops && ops->poll(p);
+}
+
+bool rg__io_poll_stuck(rg_p *p)
+{
+	return ops && ops->poll_stuck(p);
 }
 
 bool rg__io_idle_wait(rg_p *p, int64_t until)

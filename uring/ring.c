@@ -11,7 +11,13 @@
  * the ring that holds the request).  Uncontended, the lock costs two
  * atomics per request against the microseconds of a syscall.
  *
- * Completion.  Only the M holding the P reads its CQ.  A CQE's user_data
+ * Completion.  The M holding the P reads its CQ; so does sysmon, for a
+ * P whose goroutine has run 10 ms without a scheduling point
+ * (rg__ring_poll_stuck: it submits the P's queued SQEs and readies the
+ * completed goroutines onto the global queue, so a hog holds its P but
+ * not its neighbours' I/O).  One reader at a time: `reaping`, taken by
+ * exchange (one atomic per reap); who finds it taken leaves the CQ to
+ * the other.  A CQE's user_data
  * is the request record on the parked goroutine's stack (0 for CQEs we
  * ignore: cancels, linked timeouts; RG_WAKE_TAG for the wake request).
  * CQ overflow loses nothing: rings need IORING_FEAT_NODROP (5.5), and
@@ -23,6 +29,13 @@
  * threads wake it through the ring: an IORING_OP_FUTEX_WAIT on the P's
  * wake word, ended by a plain futex_wake (6.7), or else a read on an
  * eventfd, ended by a write.  The probe picks.
+ *
+ * Signals.  io-wq (opens, statx, fsync, reads of regular files that
+ * would block) creates its worker threads from the submitting thread,
+ * and gives up after a few tries when signals keep interrupting that
+ * (the kernel's WORKER_INIT_LIMIT): the request completes -ECANCELED
+ * without having run.  call.c tells that from rg_close's cancels by
+ * rg__ring_close_gen and submits again.
  */
 #include "backend.h"
 
@@ -51,9 +64,15 @@
 #define RG_SUBMIT_BATCH 32       /* submit at once past this many queued */
 #define RG_WAKE_TAG ((uint64_t)1)
 
-/* One request in flight, on the parked goroutine's stack. */
+/* One request in flight, on the parked goroutine's stack.  state: a
+ * request may complete before its goroutine is off its stack (a
+ * cancellation or sysmon submits the SQ, and sysmon reaps), so the
+ * reaper and the park's unlockf meet on it: whoever comes second readies
+ * the goroutine (the reaper) or keeps it running (the unlockf). */
+enum { REQ_QUEUED, REQ_PARKED, REQ_DONE };
 typedef struct rg_ioreq {
 	rg_g *g;
+	_Atomic uint32_t state;
 	int32_t res;
 	uint32_t flags;
 	uint8_t opcode;          /* for the io_complete probe */
@@ -64,8 +83,9 @@ typedef struct rg_ioreq {
 typedef struct rg_pring {
 	struct io_uring ring;
 	rg__lock_t sqlock;              /* SQ writes and submission */
-	_Atomic int inflight;           /* requests without their CQE yet (owner writes) */
-	bool wake_armed;                /* the wake request is in flight */
+	_Atomic int inflight;           /* requests queued or submitted, without their CQE yet */
+	_Atomic uint32_t reaping;       /* the CQ's reader holds it (reap) */
+	_Atomic bool wake_armed;        /* the wake request is in flight */
 	_Atomic uint32_t polling;       /* sleeping in rg__ring_idle_wait */
 	_Atomic uint32_t wakeword;      /* 1: a poke is pending */
 	_Atomic int64_t poll_until;     /* the sleep's timeout (0: none) */
@@ -209,24 +229,33 @@ static struct io_uring_sqe *get_sqe_locked(rg_pring *r)
 	return sqe;
 }
 
-/* Reaps every CQE; readies the goroutines.  P owner only. */
+/* Reaps every CQE; readies the goroutines (onto the caller's P, or the
+ * global queue for sysmon).  The CQ has one reader at a time: the P's
+ * owner, or sysmon for a P whose goroutine does not yield (rg__ring_poll_
+ * stuck); whoever finds the other reading leaves the CQ to it. */
 static bool reap(rg_pring *r)
 {
 	bool any = false;
+	if (atomic_exchange_explicit(&r->reaping, 1, memory_order_acquire))
+		return false;
 	for (;;) {
 		struct io_uring_cqe *cqes[64];
 		unsigned n = io_uring_peek_batch_cqe(&r->ring, cqes, 64);
 		for (unsigned i = 0; i < n; i++) {
 			uint64_t ud = cqes[i]->user_data;
 			if (ud == RG_WAKE_TAG) {
-				r->wake_armed = false;
+				atomic_store_explicit(&r->wake_armed, false, memory_order_relaxed);
 			} else if (ud != 0) {
 				rg_ioreq *req = (rg_ioreq *)(uintptr_t)ud;
+				rg_g *g = req->g;
 				req->res = cqes[i]->res;
 				req->flags = cqes[i]->flags;
-				atomic_store_explicit(&r->inflight, atomic_load_explicit(&r->inflight, memory_order_relaxed) - 1, memory_order_relaxed);
+				atomic_fetch_sub_explicit(&r->inflight, 1, memory_order_relaxed);
 				rg__sched_unref();
-				rg__ready(req->g);
+				/* After the exchange req may be gone. */
+				if (atomic_exchange_explicit(&req->state, REQ_DONE,
+							     memory_order_acq_rel) == REQ_PARKED)
+					rg__ready(g);
 				any = true;
 			}
 		}
@@ -239,6 +268,7 @@ static bool reap(rg_pring *r)
 				IORING_ENTER_GETEVENTS, NULL, 0);
 			continue;
 		}
+		atomic_store_explicit(&r->reaping, 0, memory_order_release);
 		return any;
 	}
 }
@@ -258,11 +288,27 @@ bool rg__ring_poll(rg_p *p)
 	return reap(r);
 }
 
+bool rg__ring_poll_stuck(rg_p *p)
+{
+	rg_pring *r = pring(p);
+	if (atomic_load_explicit(&r->inflight, memory_order_relaxed) == 0)
+		return false;
+	/* The requests the hog's P queued before it ran the hog may still
+	 * be in its SQ: submitting them is ours now.  (A request submitted
+	 * from here has this thread as its task; its completion's task work
+	 * interrupts our sleep and runs then.) */
+	rg__lock(&r->sqlock);
+	if (io_uring_sq_ready(&r->ring))
+		submit_locked(r);
+	rg__unlock(&r->sqlock);
+	return reap(r);
+}
+
 /* ---- idle wait and wake-ups ---------------------------------------- */
 
 static void arm_wake_locked(rg_pring *r)
 {
-	if (r->wake_armed)
+	if (atomic_load_explicit(&r->wake_armed, memory_order_relaxed))
 		return;
 	struct io_uring_sqe *sqe = get_sqe_locked(r);
 	if (R.futex_wake) {
@@ -274,7 +320,7 @@ static void arm_wake_locked(rg_pring *r)
 		io_uring_prep_read(sqe, r->efd, &r->efdbuf, sizeof(r->efdbuf), 0);
 	}
 	io_uring_sqe_set_data64(sqe, RG_WAKE_TAG);
-	r->wake_armed = true;
+	atomic_store_explicit(&r->wake_armed, true, memory_order_relaxed);
 }
 
 static void poke(rg_pring *r)
@@ -337,7 +383,7 @@ bool rg__ring_idle_wait(rg_p *p, int64_t until)
 	/* Consume the poke: a later one must wake a later sleep.  With the
 	 * eventfd, drain its counter unless a read is still armed on it. */
 	if (atomic_exchange_explicit(&r->wakeword, 0, memory_order_acq_rel) && !R.futex_wake &&
-	    !r->wake_armed) {
+	    !atomic_load_explicit(&r->wake_armed, memory_order_relaxed)) {
 		uint64_t v;
 		ssize_t n = read(r->efd, &v, sizeof(v));
 		(void)n;
@@ -380,8 +426,18 @@ void rg__ring_poke_before(int64_t when)
  * each parked goroutine resumes with -ECANCELED.  Submitted at once:
  * the kernel finds the requests by fd's file, so fd must still be open
  * when the cancel runs (5.19: IORING_ASYNC_CANCEL_FD). */
+#define RG_CLOSE_GENS 256
+static _Atomic uint32_t close_gen[RG_CLOSE_GENS];
+
+uint32_t rg__ring_close_gen(int fd)
+{
+	return atomic_load_explicit(&close_gen[(unsigned)fd % RG_CLOSE_GENS], memory_order_acquire);
+}
+
 void rg__ring_cancel_fd(int fd)
 {
+	/* Before the cancels: a reader that sees -ECANCELED sees this. */
+	atomic_fetch_add_explicit(&close_gen[(unsigned)fd % RG_CLOSE_GENS], 1, memory_order_release);
 	for (int i = 0; i < R.n; i++) {
 		rg_pring *r = R.rings[i];
 		/* A ring with nothing in flight holds nothing on fd.  (A
@@ -406,11 +462,13 @@ bool rg__io_uring_ready(void)
 
 struct op_park {
 	rg_pring *r;
+	rg_ioreq *req;
 	bool submit;
 };
 
-/* Once the goroutine is off its stack: count the request, and submit a
- * large batch now rather than at the next scheduling boundary. */
+/* Once the goroutine is off its stack: submit a large batch now rather
+ * than at the next scheduling boundary; stay parked unless the request
+ * has completed meanwhile (see rg_ioreq). */
 static bool op_parked(rg_g *g, void *arg)
 {
 	(void)g;
@@ -420,7 +478,8 @@ static bool op_parked(rg_g *g, void *arg)
 		submit_locked(op->r);
 		rg__unlock(&op->r->sqlock);
 	}
-	return true;
+	return atomic_exchange_explicit(&op->req->state, REQ_PARKED, memory_order_acq_rel) !=
+	       REQ_DONE;
 }
 
 /* Context cancellation: runs on the cancelling thread, takes the ring's
@@ -456,6 +515,11 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 			return e;
 	}
 	rg__lock(&r->sqlock);
+	/* Counted before the SQE exists: rg__ring_cancel_fd, which skips a
+	 * ring with nothing in flight, must not miss a request queued but
+	 * not yet counted; nor may sysmon (rg__ring_poll_stuck). */
+	atomic_fetch_add_explicit(&r->inflight, 1, memory_order_relaxed);
+	rg__sched_ref();
 	struct io_uring_sqe *sqe = get_sqe_locked(r);
 	prep(sqe, arg);
 	req.opcode = sqe->opcode;
@@ -473,15 +537,13 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 	}
 	bool big = io_uring_sq_ready(&r->ring) >= RG_SUBMIT_BATCH;
 	rg__unlock(&r->sqlock);
-	atomic_store_explicit(&r->inflight, atomic_load_explicit(&r->inflight, memory_order_relaxed) + 1, memory_order_relaxed);
-	rg__sched_ref();
 	RG_PROBE(io_submit, req.opcode, sqe->fd);
 	int64_t t0 = rg__nanotime();
 
 	rg__ctx_cb_t cb = {.fn = op_cancel, .arg = &req};
 	bool registered = ctx && rg__ctx_cb_register(ctx, &cb);
 
-	struct op_park op = {.r = r, .submit = big};
+	struct op_park op = {.r = r, .req = &req, .submit = big};
 	rg__park(op_parked, &op, RG_WAIT_IO);
 
 	if (registered)

@@ -84,7 +84,7 @@ static int rgio_main(const char *backend, const char *procs, int (*fn)(void *), 
 }
 
 /* rgio_main, then pass, skip or fail the test. */
-static void rgio_run(const char *backend, const char *procs, int (*fn)(void *), void *arg)
+static inline void rgio_run(const char *backend, const char *procs, int (*fn)(void *), void *arg)
 {
 	int r = rgio_main(backend, procs, fn, arg);
 	if (r == 1) {
