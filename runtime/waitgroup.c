@@ -204,3 +204,8 @@ void rg_wg_wait(rg_waitgroup_t *wg)
 	 * release (and, through its acquire, every Done's) before our
 	 * return.  That Add reads nothing of wg after waking us. */
 }
+
+int64_t rg__wg_count(rg_waitgroup_t *wg)
+{
+	return wg_count(atomic_load_explicit(&wg->state, memory_order_relaxed));
+}
