@@ -96,7 +96,9 @@ typedef struct rg_config {
  * returns its result once it returns.  Other goroutines are abandoned,
  * as when a Go program's main returns, and the runtime's memory is
  * released.  Returns -EBUSY if the runtime is already running, -ENOMEM or
- * another -errno if it cannot start.  Call from a plain thread. */
+ * another -errno if it cannot start (-ENOMEM too for a RINGO_STACK_SIZE
+ * or stack_size whose stacks cannot be mapped, 64 TiB say, or whose
+ * k/m suffix overflows).  Call from a plain thread. */
 RG_API int rg_main(int (*fn)(void *), void *arg);
 
 /* Starts the runtime for embedding in a host program: goroutines run on

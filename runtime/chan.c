@@ -109,6 +109,7 @@ static inline void chanq_set_first(rg_chanq *q, rg_sudog *sg)
 
 void rg__chanq_push(rg_chanq *q, rg_sudog *sg)
 {
+	sg->c->wgen = atomic_load_explicit(&rg__run_gen, memory_order_relaxed);
 	sg->next = NULL;
 	sg->prev = q->last;
 	if (q->last)
@@ -370,8 +371,14 @@ void rg_chan_free(rg_chan_t *c)
 		rg_panic("free of a freed channel");
 	rg__lock(&c->lock);
 	bool busy = chanq_first(&c->recvq) || chanq_first(&c->sendq);
+	/* Waiters queued under a runtime that has stopped were goroutines
+	 * abandoned with it (their stacks, and the records on them, are
+	 * gone: not read here), unless a foreign thread still sleeps in a
+	 * wait somewhere, which may be on c. */
+	bool abandoned = busy && rg__gen_gone(c->wgen) &&
+			 atomic_load_explicit(&rg__foreign_waiting, memory_order_relaxed) == 0;
 	rg__unlock(&c->lock);
-	if (busy)
+	if (busy && !abandoned)
 		rg_panic("free of a channel that goroutines wait on");
 	if (c->release) {
 		c->release(c);  /* a timer's channel: its timer frees it (and

@@ -65,6 +65,9 @@ struct rg_chan {
 	char *buf;                   /* cap * elem_size bytes right after
 					this header (constant); none for
 					elem_size 0 */
+	uint32_t wgen;               /* rg__run_gen when a waiter last
+					queued (lock): rg_chan_free tells
+					abandoned waiters by it */
 	void (*release)(rg_chan_t *c); /* owner's hook for rg_chan_free
 					(constant; NULL: plain channel) */
 	uint32_t freed;              /* RG_CHAN_FREED once rg_chan_free ran:

@@ -10,6 +10,12 @@
  *           nearest CANCEL ancestor (`canc`), as in Go.
  *
  * Tree and references:
+ *   - `urefs` counts the program's references (the creator's, one per
+ *     rg_ctx_retain); together they hold one of `refs`, dropped when
+ *     urefs reaches 0.  The runtime's own references (children, timer,
+ *     canceller) are in `refs` only, so a program that releases more
+ *     than it holds meets urefs <= 0 and a panic while the node lives,
+ *     instead of freeing it under a child.
  *   - Every node but a root holds one counted reference on `parent`, so
  *     walking up (values, deadline, canc) never meets freed memory while
  *     the caller holds a reference on the node it starts from.
@@ -25,8 +31,11 @@
  *     anc->lock before it releases its parent reference, so anc
  *     outlives that.
  *   - An armed deadline timer holds a reference, dropped by whoever
- *     disarms it (rg__timer_del returned true) or by the timer's fn
- *     when it has fired.
+ *     disarms it (rg__timer_del returned true), by the timer's fn when
+ *     it has fired, or by its `stopped` hook when the runtime stops
+ *     first (teardown disarms every timer).
+ *   - The Done channel is an owned channel (rg__chan_init_owned): the
+ *     context frees it, and rg_chan_free on it panics.
  *
  * Cancellation: the thread that sets a node's err ("claims" it, once,
  * under the node's lock) owns the rest of that node's cancellation:
@@ -65,23 +74,36 @@
  */
 #include "ctx_cb.h"
 
+#include "chan_impl.h"
+
 #include <errno.h>
 #include <stdlib.h>
 
 #include "probes.h"
+#include "sanitizer.h"
+#ifdef RG_SAN_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 enum { CTX_ROOT, CTX_CANCEL, CTX_VALUE };
 
 #define CTX_NO_DEADLINE INT64_MAX
 
 struct rg_ctx {
-	_Atomic int32_t refs;        /* references; unused by roots */
-	uint8_t kind;                /* CTX_* (immutable) */
-	bool has_timer;              /* deadline timer armed once (lock) */
-	bool linked;                 /* in anc's children (anc->lock) */
+	/* The first 16 bytes are what malloc's free lists overwrite in
+	 * freed memory: nothing there that a late release would read. */
 	rg_ctx_t *parent;            /* counted; NULL for roots (immutable) */
 	rg_ctx_t *canc;              /* nearest CANCEL node at or above, NULL
 					if none; alive through parent (immutable) */
+	_Atomic int32_t urefs;       /* the program's references: the
+					creator's and rg_ctx_retain's; they
+					hold one of refs between them */
+	_Atomic int32_t refs;        /* references: the program's (one),
+					children's, an armed timer's, the
+					canceller's; unused by roots */
+	uint8_t kind;                /* CTX_* (immutable) */
+	bool has_timer;              /* deadline timer armed once (lock) */
+	bool linked;                 /* in anc's children (anc->lock) */
 	int64_t deadline;            /* earliest in the chain (immutable) */
 	const void *key;             /* VALUE (immutable) */
 	void *val;
@@ -113,6 +135,8 @@ rg_ctx_t *rg_ctx_todo(void)
 }
 
 /* ---- references ---------------------------------------------------- */
+
+static void done_free(rg_chan_t *c);
 
 static bool counted(const rg_ctx_t *c)
 {
@@ -165,7 +189,7 @@ static void ctx_free(rg_ctx_t *c)
 			/* Children and callbacks would hold references. */
 			if (c->children || c->cbs)
 				rg__throw("context freed with children or callbacks");
-			rg_chan_free(atomic_load_explicit(&c->done, memory_order_relaxed));
+			done_free(atomic_load_explicit(&c->done, memory_order_relaxed));
 		}
 		rg_ctx_t *p = c->parent;
 		free(c);
@@ -186,22 +210,61 @@ static void ctx_put(rg_ctx_t *c)
 	if (r == 1)
 		ctx_free(c);
 	else if (RG_UNLIKELY(r <= 0))
-		rg_panic("context: release of a released context");
+		rg__throw("context: internal reference count below zero");
+}
+
+/* An internal reference (a child's on its parent, a canceller's). */
+static rg_ctx_t *ctx_get(rg_ctx_t *c)
+{
+	if (counted(c))
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	return c;
+}
+
+/*
+ * The program's references are counted apart from the runtime's
+ * (children, timer, canceller), so that releasing more than was
+ * retained panics while the context lives, even when a child still
+ * holds it: one count for both would free it under the child.  Once it
+ * is freed, urefs reads 0 until the memory is reused (it lies past what
+ * malloc's free lists write), and under AddressSanitizer the freed
+ * memory is poisoned: both say "released" instead of corrupting memory.
+ */
+static void uref_check(const rg_ctx_t *c, const char *what)
+{
+#ifdef RG_SAN_ASAN
+	if (c && __asan_address_is_poisoned(&c->urefs))
+		rg_panic("context: %s of a released context", what);
+#else
+	(void)c, (void)what;
+#endif
 }
 
 rg_ctx_t *rg_ctx_retain(rg_ctx_t *ctx)
 {
+	uref_check(ctx, "retain"); /* before counted() reads the node */
+	if (!counted(ctx))
+		return ctx;
 	/* Relaxed: the caller already holds a reference, which orders
 	 * everything that matters (as for shared_ptr copies). */
-	if (counted(ctx) &&
-	    atomic_fetch_add_explicit(&ctx->refs, 1, memory_order_relaxed) <= 0)
+	if (atomic_fetch_add_explicit(&ctx->urefs, 1, memory_order_relaxed) <= 0)
 		rg_panic("context: retain of a released context");
 	return ctx;
 }
 
 void rg_ctx_release(rg_ctx_t *ctx)
 {
-	ctx_put(ctx);
+	uref_check(ctx, "release");
+	if (!counted(ctx))
+		return;
+	int32_t r = atomic_fetch_sub_explicit(&ctx->urefs, 1, memory_order_acq_rel);
+	if (RG_UNLIKELY(r <= 0)) {
+		atomic_fetch_add_explicit(&ctx->urefs, 1, memory_order_relaxed);
+		rg_panic("context: release of a released context "
+			 "(more rg_ctx_release than rg_ctx_with_* and rg_ctx_retain)");
+	}
+	if (r == 1)
+		ctx_put(ctx); /* the program's reference */
 }
 
 /* ---- cancellation -------------------------------------------------- */
@@ -288,7 +351,7 @@ static void ctx_cancel_tree(rg_ctx_t *root, int err)
 		return;
 	/* A work list, not recursion: chains may be deep, and a timer fn
 	 * runs on the scheduler's stack. */
-	rg_ctx_t *work = rg_ctx_retain(root);
+	rg_ctx_t *work = ctx_get(root);
 	root->work_next = NULL;
 	while (work) {
 		rg_ctx_t *c = work;
@@ -304,6 +367,16 @@ static void ctx_timer_fire(void *arg, int64_t now)
 	(void)now;
 	ctx_cancel_tree(c, -ETIMEDOUT);
 	ctx_put(c); /* the timer's reference */
+}
+
+/* The runtime stopped before the deadline: the timer will never fire,
+ * and its reference goes (a context released but not cancelled is freed
+ * here, not leaked).  The context is not cancelled: its deadline did
+ * not pass.  A later rg_ctx_cancel finds the timer IDLE and drops
+ * nothing more. */
+static void ctx_timer_stopped(void *arg)
+{
+	ctx_put(arg);
 }
 
 /* Go's cancel(): idempotent (ctx_cancel_tree does nothing to a node
@@ -322,14 +395,18 @@ void rg_ctx_cancel(rg_ctx_t *ctx)
  * (nothing taken: the constructors return that NULL as it is). */
 static rg_ctx_t *ctx_alloc(rg_ctx_t *parent, int kind)
 {
+	uref_check(parent, "child");
+	if (counted(parent) && atomic_load_explicit(&parent->urefs, memory_order_relaxed) <= 0)
+		rg_panic("context: child of a released context");
 	rg_ctx_t *c = calloc(1, sizeof(*c));
 	if (!c) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	atomic_init(&c->refs, 1);
+	atomic_init(&c->urefs, 1);
 	c->kind = (uint8_t)kind;
-	c->parent = rg_ctx_retain(parent);
+	c->parent = ctx_get(parent);
 	c->canc = parent->canc;
 	c->deadline = parent->deadline;
 	return c;
@@ -387,6 +464,7 @@ static rg_ctx_t *ctx_new_cancel(rg_ctx_t *parent, int64_t when)
 			c->has_timer = true;
 			c->timer.when = when;
 			c->timer.fn = ctx_timer_fire;
+			c->timer.stopped = ctx_timer_stopped;
 			c->timer.arg = c;
 			rg__timer_add(&c->timer);
 		}
@@ -427,6 +505,36 @@ rg_ctx_t *rg_ctx_with_value(rg_ctx_t *parent, const void *key, void *val)
 
 /* ---- queries ------------------------------------------------------- */
 
+/* rg_chan_free on a Done channel: the context owns it (ctx_free frees
+ * it); freeing it under the context would make its cancellation close
+ * freed memory ("close of closed channel", or worse). */
+static void done_release(rg_chan_t *c)
+{
+	(void)c;
+	rg_panic("rg_chan_free of a context's Done channel: it belongs to the "
+		 "context (rg_ctx_release frees it)");
+}
+
+/* A Done channel: an owned channel (rg__chan_init_owned), so that
+ * rg_chan_free on it panics with what went wrong. */
+static rg_chan_t *done_make(void)
+{
+	void *mem = NULL;
+	if (posix_memalign(&mem, RG_CACHELINE, rg__chan_owned_size(0, 0)))
+		rg__throw("out of memory making a context's Done channel");
+	return rg__chan_init_owned(mem, 0, 0, done_release);
+}
+
+static void done_free(rg_chan_t *c)
+{
+	if (!c)
+		return;
+	if (rg__chan_has_waiters(c) && !rg__gen_gone(c->wgen))
+		rg__throw("context freed while goroutines wait on its Done channel");
+	RG_PROBE(chan_free, c); /* its chan_make fired in init_owned */
+	free(c);
+}
+
 rg_chan_t *rg_ctx_done(rg_ctx_t *ctx)
 {
 	rg_ctx_t *k = ctx ? ctx->canc : NULL;
@@ -440,9 +548,7 @@ rg_chan_t *rg_ctx_done(rg_ctx_t *ctx)
 	rg__lock(&k->lock);
 	d = atomic_load_explicit(&k->done, memory_order_relaxed);
 	if (!d) {
-		d = rg_chan_make(0, 0);
-		if (!d)
-			rg__throw("out of memory making a context's Done channel");
+		d = done_make();
 		/* Cancelled already: born closed (the claim's snapshot did
 		 * not include it).  Otherwise a claim, under this lock, will
 		 * snapshot it and its claimer will close it. */

@@ -115,6 +115,11 @@ rg_group_t *rg_group_new(rg_ctx_t *parent)
 	}
 	memset(g, 0, sizeof(*g));
 	g->ctx = rg_ctx_with_cancel(parent);  /* one ref, the group's */
+	if (!g->ctx) {
+		free(g);
+		errno = ENOMEM;
+		return NULL;
+	}
 	g->limit = -1;
 	return g;
 }

@@ -58,6 +58,7 @@ struct rg_leaky {
 };
 
 static void leaky_fire(void *arg, int64_t now);
+static void leaky_stopped(void *arg);
 
 rg_leaky_t *rg_leaky_new(double rate, int capacity)
 {
@@ -75,6 +76,7 @@ rg_leaky_t *rg_leaky_new(double rate, int capacity)
 	l->capacity = capacity;
 	l->refs = 1;
 	l->timer.fn = leaky_fire;
+	l->timer.stopped = leaky_stopped;
 	l->timer.arg = l;
 	return l;
 }
@@ -112,6 +114,18 @@ static void leaky_fire(void *arg, int64_t now)
 	rg__unlock(&l->lock);
 	if (n)
 		rg__waitq_wake(n);
+	if (last_ref)
+		free(l);
+}
+
+/* The runtime stopped with the timer armed: its reference goes. */
+static void leaky_stopped(void *arg)
+{
+	rg_leaky_t *l = arg;
+	rg__lock(&l->lock);
+	l->armed = false;
+	bool last_ref = --l->refs == 0;
+	rg__unlock(&l->lock);
 	if (last_ref)
 		free(l);
 }

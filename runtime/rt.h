@@ -279,6 +279,22 @@ struct rg_sched {
 
 extern struct rg_sched rg__sched RG_HIDDEN;
 
+/* Outside rg__sched, which each start clears.  rg__run_gen: +1 at every
+ * start, so a record stamped with it tells waiters of a runtime that has
+ * stopped (their goroutines and stacks are gone) from live ones.
+ * rg__foreign_waiting: foreign threads asleep in rg__waiter_wait now
+ * (they outlive a runtime). */
+extern _Atomic uint32_t rg__run_gen RG_HIDDEN;
+extern _Atomic int32_t rg__foreign_waiting RG_HIDDEN;
+
+/* True when goroutines queued under generation gen are gone: the
+ * runtime that ran them stopped. */
+static inline bool rg__gen_gone(uint32_t gen)
+{
+	return atomic_load_explicit(&rg__sched.running, memory_order_acquire) != 1 ||
+	       atomic_load_explicit(&rg__run_gen, memory_order_relaxed) != gen;
+}
+
 /* ---- internal API -------------------------------------------------- */
 
 /* The calling thread's M, or NULL on a foreign thread.  Never cached

@@ -49,6 +49,10 @@ struct rg_timer {
 	_Atomic uint32_t state;      /* enum rg_timer_state */
 	int32_t idx;                 /* index in the heap (pp->tlock) */
 	rg_m *firing;                /* M running a periodic fn (pp->tlock) */
+	/* Last (cold): NULL, or called instead of fn when the runtime stops with t still
+	 * armed (teardown): t is IDLE by then and will never fire, so an
+	 * owner whose arming holds a reference drops it here. */
+	void (*stopped)(void *arg);
 };
 
 /* Arms t (t->when, fn, arg, period set by the caller) on the caller's P,
@@ -70,7 +74,10 @@ int64_t rg__timers_earliest(void) RG_HIDDEN;
 /* Called after a timer was armed for `when`: wakes whoever must notice. */
 void rg__timer_wake(int64_t when) RG_HIDDEN;
 
-void rg__timers_free(rg_p *p) RG_HIDDEN;
+/* Teardown, every M gone: disarms every timer still armed on any P
+ * (IDLE from here on: rg__timer_del answers false, never touching a
+ * freed P), calls their `stopped` hooks, and frees the heaps. */
+void rg__timers_teardown(void) RG_HIDDEN;
 
 /* Waits d ns or until ctx ends (NULL: never): 0 when the time came, else
  * ctx's error; d <= 0 returns at once (ctx's error if it has ended).

@@ -52,6 +52,8 @@
 #include "sched_impl.h"
 
 struct rg_sched rg__sched;
+_Atomic uint32_t rg__run_gen;
+_Atomic int32_t rg__foreign_waiting;
 
 /* The current M.  Initial-exec TLS: a fixed offset from the thread
  * pointer, so reading it is one instruction and needs no call into the
@@ -722,12 +724,15 @@ void rg__waiter_wait(rg_waiter_t *w, rg_unlockf unlockf, void *arg,
 	/* A foreign thread: it counts as something that may still wake a
 	 * goroutine, so the deadlock detector leaves the program alone. */
 	rg__sched_ref();
+	atomic_fetch_add_explicit(&rg__foreign_waiting, 1, memory_order_relaxed);
 	if (unlockf && !unlockf(NULL, arg)) {
+		atomic_fetch_sub_explicit(&rg__foreign_waiting, 1, memory_order_relaxed);
 		rg__sched_unref();
 		return;
 	}
 	while (atomic_load_explicit(&w->woken, memory_order_acquire) == 0)
 		rg__futex_wait(&w->woken, 0, -1);
+	atomic_fetch_sub_explicit(&rg__foreign_waiting, 1, memory_order_relaxed);
 	rg__sched_unref();
 }
 

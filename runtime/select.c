@@ -393,6 +393,11 @@ static int select_cases(rg_case_t *cases, int ncases, bool block)
 				 cases[i].dir);
 		if (!cases[i].c)
 			continue;
+		/* As rg_chan_send: a NULL value would be read from address 0. */
+		if (RG_UNLIKELY(cases[i].dir == RG_CASE_SEND && !cases[i].elem &&
+				cases[i].c->elem_size))
+			rg_panic("select: case %d: send of a NULL element on a channel of "
+				 "%zu-byte elements", i, cases[i].c->elem_size);
 		uint32_t j = (uint32_t)(((uint64_t)rg__fastrand() *
 					 (uint32_t)(n + 1)) >> 32);
 		if (j != (uint32_t)n)

@@ -127,6 +127,8 @@ static bool probe_guard_install(void)
 	return ok;
 }
 
+static rg_chunk *chunk_new(void);
+
 int rg__stack_setup(size_t stack_size)
 {
 	const char *mode = getenv("RINGO_GUARD");
@@ -135,6 +137,11 @@ int rg__stack_setup(size_t stack_size)
 	stk.page = (size_t)sysconf(_SC_PAGESIZE);
 	stk.guard = RG_GUARD_PAGES * stk.page;
 	stk.hdr = round_up(sizeof(rg_stk), RG_CACHELINE);
+	/* A chunk of such stacks must fit the address space: beyond, no
+	 * goroutine could ever run (RINGO_STACK_SIZE=64T, or a value whose
+	 * suffix overflowed, saturated to SIZE_MAX by the caller). */
+	if (stack_size > (SIZE_MAX >> 1) / RG_CHUNK_SLOTS)
+		return -ENOMEM;
 	stk.slot = round_up(stack_size, stk.page);
 	if (stk.slot < stk.guard + 8 * stk.page)
 		return -EINVAL;
@@ -146,6 +153,17 @@ int rg__stack_setup(size_t stack_size)
 		stk.use_madvise = false;
 	else
 		stk.use_madvise = probe_guard_install();
+	/* The first chunk now, so that a size the kernel cannot map is
+	 * rg_main's -ENOMEM, not a fatal error at the first goroutine. */
+	rg_chunk *c = chunk_new();
+	if (!c) {
+		free(stk.pstk);
+		memset(&stk, 0, sizeof(stk));
+		return -ENOMEM;
+	}
+	atomic_store_explicit(&stk.chunks, c, memory_order_relaxed);
+	c->on_cold_list = true;
+	stk.cold = c;
 	return 0;
 }
 
@@ -264,11 +282,10 @@ static rg_chunk *chunk_new(void)
 		return NULL;
 	}
 	madvise(base, len, MADV_NOHUGEPAGE);
-#ifdef RG_SAN_ASAN
-	/* A new mapping may reuse the addresses of an unmapped chunk whose
-	 * abandoned frames left their redzones poisoned in the shadow. */
-	__asan_unpoison_memory_region(base, len);
-#endif
+	/* No unpoisoning here (it would write the shadow of all 64 stacks,
+	 * 2 MiB per chunk): a fresh mapping's shadow is clean, because
+	 * whatever frames a stack still held when it was released or torn
+	 * down were unpoisoned then (san_unpoison_used). */
 	for (int i = 0; i < RG_CHUNK_SLOTS; i++) {
 		char *g = base + (size_t)i * stk.slot;
 		int r = stk.use_madvise ? madvise(g, stk.guard, MADV_GUARD_INSTALL)
@@ -368,15 +385,36 @@ static void make_cold(rg_stk *s)
 	rg__unlock(&stk.lock);
 }
 
+/*
+ * Under AddressSanitizer: clears the shadow of the part of g's stack
+ * that can hold poisoned redzones, the frames still on it when it last
+ * switched out (rg_exit abandons them; a goroutine left parked at
+ * teardown keeps them), from its saved stack pointer to the top.  Below
+ * that pointer every frame has returned and unpoisoned its own
+ * redzones.  Clearing the whole stack instead would write 1/8 of its
+ * size in shadow (32 KiB for 256 KiB), committing it for every
+ * goroutine that ever ran: about 23 GB for a million.
+ */
+#define SAN_SP_SLACK 512 /* below the saved sp: the red zone, and margin */
+
+static void san_unpoison_used(rg_g *g)
+{
+#ifdef RG_SAN_ASAN
+	char *lo = g->stack_lo, *sp = g->sp;
+	if (sp && sp - SAN_SP_SLACK > lo && sp <= g->stack_hi)
+		lo = sp - SAN_SP_SLACK;
+	__asan_unpoison_memory_region(lo, (size_t)(g->stack_hi - lo));
+#else
+	(void)g;
+#endif
+}
+
 void rg__stack_release(rg_p *p, rg_g *g)
 {
 	rg_stk *s = (rg_stk *)g->stack_hi;
 	if (!s)
 		return;
-#ifdef RG_SAN_ASAN
-	/* Frames abandoned by rg_exit leave poisoned shadow behind. */
-	__asan_unpoison_memory_region(g->stack_lo, (size_t)(g->stack_hi - g->stack_lo));
-#endif
+	san_unpoison_used(g);
 	s->owner = NULL;
 	g->stack_hi = g->stack_lo = NULL;
 	rg_pstk *ps = p ? &stk.pstk[p->id] : NULL;
@@ -454,6 +492,12 @@ rg_g *rg__stack_guard_owner(const void *addr)
 
 void rg__stack_teardown(void)
 {
+	/* Goroutines abandoned with their frames: clean their shadow, or a
+	 * later mapping at these addresses (a next rg_main) inherits it. */
+	for (rg_gslab *s = atomic_load(&stk.slabs); s; s = s->next)
+		for (int i = 0; i < RG_SLAB_GS; i++)
+			if (s->gs[i].stack_hi)
+				san_unpoison_used(&s->gs[i]);
 	rg_chunk *c = atomic_load(&stk.chunks);
 	while (c) {
 		rg_chunk *next = c->next;

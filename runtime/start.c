@@ -44,20 +44,26 @@ static size_t env_size(const char *name, size_t dflt)
 		return dflt;
 	char *end;
 	unsigned long long v = strtoull(s, &end, 0);
+	int shift = 0;
 	if (*end == 'k' || *end == 'K')
-		v <<= 10, end++;
+		shift = 10, end++;
 	else if (*end == 'm' || *end == 'M')
-		v <<= 20, end++;
-	return (*end || v == 0) ? dflt : (size_t)v;
+		shift = 20, end++;
+	if (*end || v == 0)
+		return dflt;
+	/* Too large (strtoull's ERANGE, or the suffix overflows): SIZE_MAX,
+	 * which the stack setup refuses with -ENOMEM, never a wrap into a
+	 * small size. */
+	if (v > (unsigned long long)(SIZE_MAX >> shift))
+		return SIZE_MAX;
+	return (size_t)v << shift;
 }
 
 static void teardown(void)
 {
-	for (int i = 0; i < rg__sched.nprocs; i++) {
-		rg_p *p = rg__sched.allp[i];
-		rg__timers_free(p);
-		free(p);
-	}
+	rg__timers_teardown();
+	for (int i = 0; i < rg__sched.nprocs; i++)
+		free(rg__sched.allp[i]);
 	rg__io_stop();
 	rg__sig_teardown();
 	free(rg__sched.allp);
@@ -91,6 +97,7 @@ static int rt_start(const rg_config_t *cfg, size_t cfg_size, bool embedded)
 
 	memset(&rg__sched, 0, sizeof(rg__sched));
 	atomic_store(&rg__sched.running, 2);
+	atomic_fetch_add(&rg__run_gen, 1);
 	atomic_store(&rg__sched.sleep_until, INT64_MAX);
 	rg__sched.embedded = embedded;
 	rg__sched.stack_size = ssize;

@@ -76,12 +76,13 @@ enum {
 };
 
 struct rg_time_timer {
-	/* What Stop touches fits one cache line: the node and the lock. */
-	rg_timer node;               /* heap node; fn tmr_fire, arg this */
+	/* What Stop touches fits one cache line: the lock and the node's
+	 * first fields (its cold `stopped` hook may spill over). */
 	rg__lock_t lock;             /* guards what is marked (lock) */
 	int16_t refs;                /* owner + one per arming (lock) */
 	bool active;                 /* armed for this period (lock) */
 	uint8_t kind;                /* TK_* (constant) */
+	rg_timer node;               /* heap node; fn tmr_fire, arg this */
 	int64_t period;              /* ticker (lock) */
 	rg_chan_t *c;                /* channel (constant); NULL: TK_FUNC */
 	void (*fn)(void *);          /* TK_FUNC (constant) */
@@ -206,6 +207,19 @@ static void tmr_fire(void *arg, int64_t now)
 		rg__throw("out of memory starting an rg_after_func goroutine");
 }
 
+/* The runtime stopped with t armed: the arming's reference goes, as
+ * its fire would have dropped it (nothing is sent or run). */
+static void tmr_stopped(void *arg)
+{
+	tmr *t = arg;
+	rg__lock(&t->lock);
+	t->active = false;
+	bool last = unref_locked(t);
+	rg__unlock(&t->lock);
+	if (last)
+		tmr_destroy(t);
+}
+
 /* Disarms t and drops the owner's reference (a buffered value goes
  * with the memory: no discard). */
 static void tmr_release(tmr *t)
@@ -258,6 +272,7 @@ static tmr *tmr_make(int kind)
 	t->kind = (uint8_t)kind;
 	t->refs = 1;
 	t->node.fn = tmr_fire;
+	t->node.stopped = tmr_stopped;
 	t->node.arg = t;
 	return t;
 }

@@ -312,11 +312,33 @@ int64_t rg__timers_earliest(void)
 	return best;
 }
 
-void rg__timers_free(rg_p *p)
+void rg__timers_teardown(void)
 {
-	free(p->timers);
-	p->timers = NULL;
-	p->ntimers = p->captimers = p->ndead = 0;
+	/* All disarmed before any hook runs: a hook (a context's last
+	 * reference going) may touch other timers' owners. */
+	for (int i = 0; i < rg__sched.nprocs; i++) {
+		rg_p *p = rg__sched.allp[i];
+		for (int k = 0; k < p->ntimers; k++) {
+			rg_timer *t = p->timers[k].t;
+			if (!t)
+				continue;
+			atomic_store_explicit(&t->pp, NULL, memory_order_relaxed);
+			atomic_store_explicit(&t->state, RG_TIMER_IDLE, memory_order_release);
+		}
+	}
+	for (int i = 0; i < rg__sched.nprocs; i++) {
+		rg_p *p = rg__sched.allp[i];
+		for (int k = 0; k < p->ntimers; k++) {
+			rg_timer *t = p->timers[k].t;
+			/* A sleep's timer may live on an abandoned stack: read
+			 * before the stacks go (teardown frees them after). */
+			if (t && t->stopped)
+				t->stopped(t->arg);
+		}
+		free(p->timers);
+		p->timers = NULL;
+		p->ntimers = p->captimers = p->ndead = 0;
+	}
 }
 
 /* ---- public API ---------------------------------------------------- */

@@ -167,10 +167,14 @@ static void test_stats_layouts(void **state)
 /* The library's calls to calloc come here (-Wl,--wrap=calloc): the next
  * calloc_fail callocs on this thread fail. */
 void *__real_calloc(size_t n, size_t size);
-static _Thread_local int calloc_fail;
+static _Thread_local int calloc_fail, calloc_skip;
 
 void *__wrap_calloc(size_t n, size_t size)
 {
+	if (calloc_fail > 0 && calloc_skip > 0) {
+		calloc_skip--; /* this one succeeds, a later one fails */
+		return __real_calloc(n, size);
+	}
 	if (calloc_fail > 0) {
 		calloc_fail--;
 		errno = ENOMEM;
@@ -222,6 +226,32 @@ static void test_ctx_constructors_out_of_memory(void **state)
 	assert_null(rg_chan_make(SIZE_MAX / 2, 4));
 	assert_int_equal(errno, ENOMEM);
 	rg_shutdown();
+}
+
+/* rg_group_new whose context cannot be made (its second calloc): NULL
+ * with ENOMEM, not a group whose context reads as Background (issue 14:
+ * it did not check rg_ctx_with_cancel). */
+static void test_group_new_out_of_memory(void **state)
+{
+	(void)state;
+	assert_int_equal(rg_init(NULL), 0);
+	errno = 0;
+	calloc_skip = 1;
+	calloc_fail = 1;
+	rg_group_t *g = rg_group_new(rg_ctx_background());
+	int e = errno, left = calloc_fail;
+	calloc_skip = calloc_fail = 0;
+	rg_group_t *g2 = rg_group_new(rg_ctx_background());
+	int w = g2 ? rg_group_wait(g2) : -1;
+	rg_group_free(g2);
+	if (g) /* the bug: a group without its context */
+		rg_group_free(g);
+	rg_shutdown();              /* before asserting: the next tests start their own */
+	assert_int_equal(left, 0);
+	assert_null(g);
+	assert_int_equal(e, ENOMEM);
+	assert_non_null(g2);
+	assert_int_equal(w, 0);
 }
 
 /* ---- writes stopped part-way ------------------------------------------- */
@@ -442,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_config_newer_layout),
 		cmocka_unit_test(test_stats_layouts),
 		cmocka_unit_test(test_ctx_constructors_out_of_memory),
+		cmocka_unit_test(test_group_new_out_of_memory),
 		RGIO_TESTS(write_stopped),
 		cmocka_unit_test(test_sigquit_on_altstack),
 		cmocka_unit_test(test_sigquit_deep_in_a_stack),

@@ -51,8 +51,11 @@ RG_API rg_chan_t *rg_chan_make(size_t elem_size, size_t cap);
  * to call into it).  A send or receive whose value has been handed over
  * counts as done even if its call has not returned yet: it no longer
  * touches c.  A select touches its channels until it returns.  Panics if
- * goroutines are still queued on c.  Values left in the buffer are
- * dropped.  NULL is a no-op.  Any thread.
+ * goroutines are still queued on c ("free of a channel that goroutines
+ * wait on"), and on a second free ("free of a freed channel").  After
+ * rg_main returns (or rg_shutdown), goroutines it abandoned while they
+ * waited on c no longer exist and no longer count.  Values left in the
+ * buffer are dropped.  NULL is a no-op.  Any thread.
  */
 RG_API void rg_chan_free(rg_chan_t *c);
 

@@ -24,10 +24,20 @@
  * rg_ctx_release, once each, from the creator.  Hand a context to a goroutine that may
  * outlive the caller's reference with rg_ctx_retain, and have the
  * goroutine rg_ctx_release it.  A child holds a reference on its parent,
- * so a parent stays valid while any descendant does.  Using a context
- * after its last reference is gone is a use-after-free (AddressSanitizer
- * reports it).  Background and TODO are static: retain, release and
- * cancel do nothing to them.
+ * so a parent stays valid while any descendant does; that reference is
+ * the runtime's, counted apart from the program's, so releasing more
+ * than the program holds (a second rg_ctx_release by the creator, say)
+ * panics "context: release of a released context" even while a child
+ * keeps the memory, and so do rg_ctx_retain and rg_ctx_with_* on a
+ * context the program released.  Once the memory is freed that panic is
+ * what AddressSanitizer builds give; other builds give it until the
+ * memory is reused, and a use-after-free after that.  Background and
+ * TODO are static: retain, release and cancel do nothing to them.
+ *
+ * When the runtime stops (rg_main returns, rg_shutdown), a deadline not
+ * yet reached never fires: the context is not cancelled by it, a later
+ * rg_ctx_cancel works as before, and a context already released is
+ * freed then (its timer's reference goes with the runtime).
  *
  * NULL is accepted wherever a context is (as the I/O calls do): it reads
  * as Background.
@@ -89,11 +99,16 @@ RG_API rg_ctx_t *rg_ctx_with_value(rg_ctx_t *parent, const void *key, void *val)
  */
 RG_API void rg_ctx_cancel(rg_ctx_t *ctx);
 
-/* Takes one more reference; returns ctx. */
+/* Takes one more reference for the program; returns ctx.  Panics on a
+ * context whose references the program has all released. */
 RG_API rg_ctx_t *rg_ctx_retain(rg_ctx_t *ctx);
 
-/* Drops a reference; the last one frees the context (a context that
- * was never cancelled is unhooked from its parent, not cancelled). */
+/* Drops one of the program's references: the creator's (the one
+ * rg_ctx_with_* returned) or one taken by rg_ctx_retain.  The last one
+ * frees the context once no child or pending deadline needs it (a
+ * context that was never cancelled is unhooked from its parent, not
+ * cancelled: release is not cancel).  Panics when the program holds no
+ * reference: more releases than rg_ctx_with_* plus rg_ctx_retain. */
 RG_API void rg_ctx_release(rg_ctx_t *ctx);
 
 /*
@@ -101,8 +116,9 @@ RG_API void rg_ctx_release(rg_ctx_t *ctx);
  * cancelled (receive from it in rg_select).  NULL, which is never ready,
  * for a context that can never be cancelled (Background, TODO, values
  * over them).  Contexts that share a cancellation share the channel.
- * The channel belongs to the context: never close or free it, and use
- * it only while holding a reference.  The channel is made on the first
+ * The channel belongs to the context: never close or free it (rg_chan_free
+ * on it panics "rg_chan_free of a context's Done channel"; rg_ctx_release
+ * frees it), and use it only while holding a reference.  The channel is made on the first
  * call; running out of memory then is fatal ("fatal error: out of
  * memory"), as in Go: NULL would read as "never done".
  */
