@@ -56,9 +56,13 @@ struct rg_group {
 	int limit;                   /* < 0: none (changed while no function runs) */
 	_Atomic int err;             /* first non-zero result */
 	_Atomic int cancelled;       /* rg_ctx_cancel done (once: the cancel probe counts one) */
+	/* Keeps the WaitGroup off the line of the fields above whatever
+	 * calloc's alignment (an aligned attribute would need an aligned
+	 * allocation). */
+	char pad_[RG_CACHELINE];
 	/* Written by every function. */
-	rg_waitgroup_t wg __attribute__((aligned(RG_CACHELINE)));  /* functions running */
-	rg_sema_t sem __attribute__((aligned(RG_CACHELINE)));      /* limit slots (limit >= 0) */
+	rg_waitgroup_t wg;           /* functions running */
+	rg_sema_t sem;               /* limit slots (limit >= 0) */
 };
 
 /* One function's start record: a goroutine takes one pointer. */
@@ -108,12 +112,11 @@ static void group_tramp(void *p)
 
 rg_group_t *rg_group_new(rg_ctx_t *parent)
 {
-	rg_group_t *g = aligned_alloc(RG_CACHELINE, sizeof(*g));
+	rg_group_t *g = calloc(1, sizeof(*g));
 	if (!g) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	memset(g, 0, sizeof(*g));
 	g->ctx = rg_ctx_with_cancel(parent);  /* one ref, the group's */
 	if (!g->ctx) {
 		free(g);
