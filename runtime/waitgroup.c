@@ -126,16 +126,11 @@ static bool wg_add_locked(rg_waitgroup_t *wg, int n)
 		rg__unlock(ql);
 		return true;
 	}
-	rg__wnode_t *list = rg__waitq_take_all(&wg->q);
+	rg__waitq_t list = rg__waitq_take_all(&wg->q);
 	rg__unlock(ql);
 	/* The last touch of wg: a Wait may return and free it from here. */
 	atomic_store_explicit(&wg->state, 0, memory_order_release);
-
-	while (list) {
-		rg__wnode_t *next = list->next; /* before the node can vanish */
-		rg__waitq_wake(list);
-		list = next;
-	}
+	rg__wake_list(&list);
 	return true;
 }
 
