@@ -94,7 +94,11 @@
  *     channel never waits).
  *   - A send or receive that has parked never touches c again once
  *     woken: the peer that completed it may free c at once (a select
- *     does touch its channels until it returns; it relocks them).
+ *     does touch its channels until it returns; it relocks them).  A
+ *     lock-free send still looks at the queues after its value can be
+ *     received; it counts itself in `sending` from before its claim to
+ *     its last touch, and rg_chan_free waits for the count to drop (the
+ *     results pattern: receive every value, then free).
  *   - A queued rg_sudog is on its owner's stack; the owner is parked (or
  *     asleep, on a foreign thread) and cannot leave before a waker sets
  *     its result and wakes it.  A record of a select that another waker
@@ -720,6 +724,14 @@ void rg_chan_free(rg_chan_t *c)
 	rg__unlock(&c->lock);
 	if (busy && !abandoned)
 		rg_panic("free of a channel that goroutines wait on");
+	/* A lock-free send whose value was just received may still be
+	 * looking at the queues (or settling): bounded, it parks nowhere. */
+	for (int i = 0; atomic_load_explicit(&c->sending, memory_order_acquire); i++) {
+		if (i < 64)
+			rg__cpu_relax();
+		else
+			sched_yield();
+	}
 	if (c->release) {
 		c->release(c);  /* a timer's channel: its timer frees it (and
 				   fires chan_free when it does) */
@@ -787,6 +799,12 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 	if (c->cap) {
 		/* The lock-free path: nobody parked, room in the ring. */
 		if (queues_empty(c)) {
+			/* Once our value is published its receiver may free
+			 * c (the results pattern), while we still look at
+			 * the queues: rg_chan_free waits for `sending` to
+			 * drop.  Relaxed is enough here: the publication's
+			 * release orders it before the receive. */
+			atomic_fetch_add_explicit(&c->sending, 1, memory_order_relaxed);
 			int r = ring_put(c, elem);
 			if (RG_LIKELY(r == RING_OK)) {
 				/* Dekker with a receiver that parked before
@@ -797,9 +815,13 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 				if (RG_UNLIKELY(chanq_first(&c->recvq) != NULL))
 					settle_unlocked(c);
 				RG_PROBE(chan_send, c);
+				/* Release: our last touch of c; pairs with
+				 * rg_chan_free's acquire. */
+				atomic_fetch_sub_explicit(&c->sending, 1, memory_order_release);
 				RG_PCOUNT(nchanop);
 				return true;
 			}
+			atomic_fetch_sub_explicit(&c->sending, 1, memory_order_release);
 			/* Full and open at the moment ring_put looked. */
 			if (r == RING_FULL && !block)
 				return false;

@@ -91,6 +91,13 @@ struct rg_chan {
 					   RG_RING_CLOSED once closed */
 	_Atomic uint64_t head __attribute__((aligned(RG_CACHELINE)));
 					/* next position a receive claims */
+	_Atomic uint32_t sending __attribute__((aligned(RG_CACHELINE)));
+					/* lock-free sends between their start
+					   and their last look at c: the
+					   receiver of their value may free c,
+					   and rg_chan_free waits them out (a
+					   line of its own: receivers read the
+					   tail's) */
 } __attribute__((aligned(RG_CACHELINE)));
 
 /* ---- the ring (buffered channels; chan.c explains it) -------------- */

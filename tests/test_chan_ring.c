@@ -568,6 +568,57 @@ static void test_signal_channels(void **state)
 	rgt_env("RINGO_PROCS", NULL);
 }
 
+/* ---- free after the last receive ------------------------------------ */
+
+/* The results pattern: workers each send one value on a buffered
+ * channel, the collector receives them all and frees the channel at
+ * once.  A send is done with the channel when its value can be
+ * received: the collector's free must not race with a lock-free send
+ * still looking at the queues after publishing (ThreadSanitizer saw
+ * exactly that; ASan sees it when the window is hit). */
+enum { FR_ROUNDS = 4000 / SCALE, FR_SENDERS = 4 };
+
+static void fr_sender(void *arg)
+{
+	rg_chan_t *c = arg;
+	int v = 1;
+	rg_chan_send(c, &v);
+}
+
+static void fr_signal(void *arg)
+{
+	rg_chan_send(arg, NULL);
+}
+
+static int fr_main(void *arg)
+{
+	(void)arg;
+	for (int round = 0; round < FR_ROUNDS; round++) {
+		bool sig = round % 2;
+		rg_chan_t *c = sig ? rg_chan_make(0, FR_SENDERS) : RG_CHAN(int, FR_SENDERS);
+		CHECK(c);
+		for (int i = 0; i < FR_SENDERS; i++)
+			rg_go(sig ? fr_signal : fr_sender, c);
+		int sum = 0;
+		for (int i = 0; i < FR_SENDERS; i++) {
+			int v = 1;
+			CHECK(rg_chan_recv(c, sig ? NULL : &v));
+			sum += v;
+		}
+		CHECK_CMP(sum, ==, FR_SENDERS);
+		rg_chan_free(c);
+	}
+	return 0;
+}
+
+static void test_free_after_last_recv(void **state)
+{
+	(void)state;
+	rgt_env("RINGO_PROCS", "2");
+	rgc_main(fr_main, NULL);
+	rgt_env("RINGO_PROCS", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_close_races_sends),
 		cmocka_unit_test(test_select_both_sides),
 		cmocka_unit_test(test_signal_channels),
+		cmocka_unit_test(test_free_after_last_recv),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
