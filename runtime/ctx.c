@@ -112,10 +112,10 @@ struct rg_ctx {
 	rg__lock_t lock;             /* guards what is marked (lock) */
 	_Atomic int err;             /* 0, then the reason: set once (lock) */
 	_Atomic(rg_chan_t *) done;   /* made lazily (lock); closed on cancel */
-	rg_ctx_t *children;          /* linked CANCEL descendants (lock) */
-	rg__ctx_cb_t *cbs;           /* armed callbacks (lock) */
+	rg__list_t children;         /* linked CANCEL descendants, by sib (lock) */
+	rg__list_t cbs;              /* armed callbacks (lock) */
 	rg_ctx_t *anc;               /* list we are linked in (immutable) */
-	rg_ctx_t *sib_next, *sib_prev; /* links in anc->children (anc->lock) */
+	rg__link_t sib;              /* link in anc->children (anc->lock) */
 	rg_ctx_t *work_next;         /* canceller's work list (claimer) */
 	rg_chan_t *claim_done;       /* Done as it was when claimed (claimer) */
 	rg_timer timer;              /* the deadline (has_timer) */
@@ -157,13 +157,7 @@ static bool ctx_tryget(rg_ctx_t *c)
 
 static void children_unlink(rg_ctx_t *anc, rg_ctx_t *c)
 {
-	if (c->sib_prev)
-		c->sib_prev->sib_next = c->sib_next;
-	else
-		anc->children = c->sib_next;
-	if (c->sib_next)
-		c->sib_next->sib_prev = c->sib_prev;
-	c->sib_next = c->sib_prev = NULL;
+	rg__list_remove(&anc->children, &c->sib);
 	c->linked = false;
 }
 
@@ -187,7 +181,7 @@ static void ctx_free(rg_ctx_t *c)
 		if (c->kind == CTX_CANCEL) {
 			ctx_unhook(c);
 			/* Children and callbacks would hold references. */
-			if (c->children || c->cbs)
+			if (!rg__list_empty(&c->children) || !rg__list_empty(&c->cbs))
 				rg__throw("context freed with children or callbacks");
 			done_free(atomic_load_explicit(&c->done, memory_order_relaxed));
 		}
@@ -295,8 +289,9 @@ static void ctx_claim_locked(rg_ctx_t *c, int err)
 static void ctx_finish(rg_ctx_t *c, int err, rg_ctx_t **work)
 {
 	rg__lock(&c->lock);
-	for (rg_ctx_t *ch = c->children, *next; ch; ch = next) {
-		next = ch->sib_next;
+	for (rg__link_t *l = rg__list_first(&c->children), *next; l; l = next) {
+		rg_ctx_t *ch = RG__LIST_ENTRY(l, rg_ctx_t, sib);
+		next = l->next;
 		/* Parent before child: the only place two context locks
 		 * nest.  Skip a child claimed by another canceller (it
 		 * unhooks itself when it finishes) or already dying (refs
@@ -313,23 +308,23 @@ static void ctx_finish(rg_ctx_t *c, int err, rg_ctx_t **work)
 		ch->work_next = *work;
 		*work = ch;
 	}
-	rg__ctx_cb_t *cbs = c->cbs;
-	c->cbs = NULL;
-	for (rg__ctx_cb_t *cb = cbs; cb; cb = cb->next)
-		atomic_store_explicit(&cb->state, RG_CTX_CB_FIRING, memory_order_relaxed);
+	rg__list_t cbs = rg__list_take_all(&c->cbs);
+	RG__LIST_FOR_EACH(l, &cbs)
+		atomic_store_explicit(&RG__LIST_ENTRY(l, rg__ctx_cb_t, link)->state,
+				      RG_CTX_CB_FIRING, memory_order_relaxed);
 	bool timer = c->has_timer;
 	rg__unlock(&c->lock);
 
 	RG_PROBE(ctx_cancel, c, err);
 	if (c->claim_done)
 		rg_chan_close(c->claim_done);
-	while (cbs) {
+	for (rg__link_t *l = cbs.head, *next; l; l = next) {
+		rg__ctx_cb_t *cb = RG__LIST_ENTRY(l, rg__ctx_cb_t, link);
 		/* After DONE the record may vanish (its unregister returns). */
-		rg__ctx_cb_t *next = cbs->next;
-		cbs->fn(cbs->arg, err);
+		next = l->next;
+		cb->fn(cb->arg, err);
 		/* Release: fn's effects happen before unregister returns. */
-		atomic_store_explicit(&cbs->state, RG_CTX_CB_DONE, memory_order_release);
-		cbs = next;
+		atomic_store_explicit(&cb->state, RG_CTX_CB_DONE, memory_order_release);
 	}
 	ctx_unhook(c);
 	/* A one-shot timer that fired (we may be its fn) reads IDLE: del
@@ -440,10 +435,7 @@ static rg_ctx_t *ctx_new_cancel(rg_ctx_t *parent, int64_t when)
 		if (perr)
 			born = perr; /* the parent's reason wins, as in Go */
 		if (!born) {
-			c->sib_next = anc->children;
-			if (anc->children)
-				anc->children->sib_prev = c;
-			anc->children = c;
+			rg__list_push_front(&anc->children, &c->sib);
 			c->linked = true;
 		}
 		rg__unlock(&anc->lock);
@@ -590,17 +582,14 @@ bool rg__ctx_cb_register(rg_ctx_t *ctx, rg__ctx_cb_t *cb)
 	rg_ctx_t *k = ctx ? ctx->canc : NULL;
 
 	cb->owner = k;
-	cb->next = cb->prev = NULL;
+	cb->link.next = cb->link.prev = NULL;
 	atomic_store_explicit(&cb->state, RG_CTX_CB_IDLE, memory_order_relaxed);
 	if (!k)
 		return false;
 	rg__lock(&k->lock);
 	int err = atomic_load_explicit(&k->err, memory_order_relaxed);
 	if (!err) {
-		cb->next = k->cbs;
-		if (k->cbs)
-			k->cbs->prev = cb;
-		k->cbs = cb;
+		rg__list_push_front(&k->cbs, &cb->link);
 		atomic_store_explicit(&cb->state, RG_CTX_CB_ARMED, memory_order_relaxed);
 	}
 	rg__unlock(&k->lock);
@@ -619,12 +608,7 @@ bool rg__ctx_cb_unregister(rg__ctx_cb_t *cb)
 		return false;
 	rg__lock(&k->lock);
 	if (atomic_load_explicit(&cb->state, memory_order_relaxed) == RG_CTX_CB_ARMED) {
-		if (cb->prev)
-			cb->prev->next = cb->next;
-		else
-			k->cbs = cb->next;
-		if (cb->next)
-			cb->next->prev = cb->prev;
+		rg__list_remove(&k->cbs, &cb->link);
 		atomic_store_explicit(&cb->state, RG_CTX_CB_IDLE, memory_order_relaxed);
 		rg__unlock(&k->lock);
 		cb->owner = NULL;

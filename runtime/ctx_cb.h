@@ -17,6 +17,7 @@
 #ifndef RG_CTX_INTERNAL_H
 #define RG_CTX_INTERNAL_H
 
+#include "list.h"
 #include "rt.h"
 
 enum rg__ctx_cb_state {
@@ -42,7 +43,7 @@ typedef struct rg__ctx_cb {
 	void (*fn)(void *arg, int err);
 	void *arg;
 	/* Private. */
-	struct rg__ctx_cb *next, *prev;  /* in owner's list (owner->lock) */
+	rg__link_t link;                 /* in owner's cbs (owner->lock) */
 	rg_ctx_t *owner;                 /* context whose list holds it */
 	_Atomic uint32_t state;          /* enum rg__ctx_cb_state */
 } rg__ctx_cb_t;

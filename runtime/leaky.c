@@ -131,7 +131,7 @@ static void leaky_stopped(void *arg)
 }
 
 /* A waiter's context ended (lock held): it has left q. */
-static void leaky_cancelled(rg__cwait_t *w, rg__wnode_t **wake)
+static void leaky_cancelled(rg__cwait_t *w, rg__waitq_t *wake)
 {
 	rg_leaky_t *l = w->owner;
 	(void)wake;

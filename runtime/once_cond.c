@@ -101,7 +101,7 @@ void rg_cond_signal(rg_cond_t *c)
 	/* Ticket t is usually at the head; it may also not have queued
 	 * yet, in which case it will see t < notify and not queue. */
 	rg__wnode_t *n;
-	for (n = c->q.head; n; n = n->next)
+	for (n = rg__waitq_first(&c->q); n; n = rg__wnode_next(n))
 		if (n->ticket == t)
 			break;
 	if (n)
@@ -122,11 +122,7 @@ void rg_cond_broadcast(rg_cond_t *c)
 	atomic_store_explicit(&c->notify,
 			      atomic_load_explicit(&c->wait, memory_order_relaxed),
 			      memory_order_relaxed);
-	rg__wnode_t *list = rg__waitq_take_all(&c->q);
+	rg__waitq_t list = rg__waitq_take_all(&c->q);
 	rg__unlock(ql);
-	while (list) {
-		rg__wnode_t *next = list->next;
-		rg__waitq_wake(list);
-		list = next;
-	}
+	rg__wake_list(&list);
 }

@@ -252,22 +252,19 @@ static inline void wake_worker(rg_pool_t *p)
 }
 
 /* lock held: puts the jobs of waiting submitters into the ring, in order,
- * while it has room; links the served into *wake. */
-static void serve_submitters_locked(rg_pool_t *p, rg__wnode_t **wake)
+ * while it has room; moves the served onto *wake. */
+static void serve_submitters_locked(rg_pool_t *p, rg__waitq_t *wake)
 {
-	rg__wnode_t **tail = wake;
 	rg__wnode_t *n;
-	while ((n = p->subq.head) != NULL) {
+	while ((n = rg__waitq_first(&p->subq)) != NULL) {
 		struct subwait *sw = (struct subwait *)(void *)n;
 		if (enqueue(p, sw->fn, sw->arg) != 0)
 			break;
 		rg__waitq_pop(&p->subq);
 		rg__cwait_taken(n);
 		atomic_fetch_sub_explicit(&p->nsub, 1, memory_order_relaxed);
-		*tail = n;
-		tail = &n->next;
+		rg__waitq_push(wake, n);
 	}
-	*tail = NULL;
 }
 
 /* After taking a job: serve waiting submitters once half the ring is
@@ -280,11 +277,11 @@ static inline void wake_submitters(rg_pool_t *p)
 		return;
 	if (p->cap - pending(p) < p->wake_free)
 		return;
-	rg__wnode_t *wake = NULL;
+	rg__waitq_t wake = {0};
 	rg__lock(&p->lock);
 	serve_submitters_locked(p, &wake);
 	rg__unlock(&p->lock);
-	rg__wake_list(wake);
+	rg__wake_list(&wake);
 }
 
 /* ---- workers --------------------------------------------------------- */
@@ -379,7 +376,7 @@ rg_pool_t *rg_pool_new(int workers, int queue)
 	return p;
 }
 
-static void submit_cancelled(rg__cwait_t *w, rg__wnode_t **wake);
+static void submit_cancelled(rg__cwait_t *w, rg__waitq_t *wake);
 
 /* The ring is full, or others wait: queue behind them. */
 static int submit_slow(rg_pool_t *p, void (*fn)(void *), void *arg, rg_ctx_t *ctx)
@@ -408,7 +405,7 @@ static int submit_slow(rg_pool_t *p, void (*fn)(void *), void *arg, rg_ctx_t *ct
 }
 
 /* A submitter's context ended while it waited (lock held). */
-static void submit_cancelled(rg__cwait_t *w, rg__wnode_t **wake)
+static void submit_cancelled(rg__cwait_t *w, rg__waitq_t *wake)
 {
 	rg_pool_t *p = w->owner;
 	(void)wake;
@@ -453,19 +450,15 @@ void rg_pool_close(rg_pool_t *p)
 	/* Release: jobs queued before are visible to the workers that see
 	 * the flag (they also see them through the slots). */
 	atomic_fetch_or_explicit(&p->enq, CLOSED, memory_order_release);
-	rg__wnode_t *workers = rg__waitq_take_all(&p->idle);
+	rg__waitq_t workers = rg__waitq_take_all(&p->idle);
 	atomic_store_explicit(&p->nidle, 0, memory_order_relaxed);
-	rg__wnode_t *subs = NULL, **tail = &subs, *n;
-	while ((n = rg__waitq_pop(&p->subq)) != NULL) {
+	for (rg__wnode_t *n = rg__waitq_first(&p->subq); n; n = rg__wnode_next(n))
 		rg__cwait_taken(n)->result = -EPIPE;
-		*tail = n;
-		tail = &n->next;
-	}
-	*tail = NULL;
+	rg__waitq_t subs = rg__waitq_take_all(&p->subq);
 	atomic_store_explicit(&p->nsub, 0, memory_order_relaxed);
 	rg__unlock(&p->lock);
-	rg__wake_list(workers);
-	rg__wake_list(subs);
+	rg__wake_list(&workers);
+	rg__wake_list(&subs);
 }
 
 void rg_pool_wait(rg_pool_t *p)

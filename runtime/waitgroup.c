@@ -81,14 +81,11 @@ static void wg_add_locked(rg_waitgroup_t *wg, int n)
 		 * waiters (woken below) and Wait's acquire fast path. */
 	} while (!atomic_compare_exchange_weak_explicit(&wg->state, &old, new,
 			memory_order_release, memory_order_relaxed));
-	rg__wnode_t *list = c == 0 ? rg__waitq_take_all(&wg->q) : NULL;
+	rg__waitq_t list = {0};
+	if (c == 0)
+		list = rg__waitq_take_all(&wg->q);
 	rg__unlock(ql);
-
-	while (list) {
-		rg__wnode_t *next = list->next; /* before the node can vanish */
-		rg__waitq_wake(list);
-		list = next;
-	}
+	rg__wake_list(&list);
 }
 
 void rg_wg_add(rg_waitgroup_t *wg, int n)

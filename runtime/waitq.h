@@ -3,10 +3,10 @@
  * waitq.h — the wait queues under the sync primitives (mutex.c,
  * rwmutex.c, waitgroup.c, once_cond.c, sema.c).
  *
- * A wait queue is a doubly linked FIFO of rg__wnode_t records, each on
- * the stack of the goroutine or foreign thread that waits, guarded by a
- * futex lock word (rg__lock_t) that lives beside the queue in the public
- * struct.  The protocol every primitive follows (WebKit's ParkingLot
+ * A wait queue is a FIFO of rg__wnode_t records (the runtime's list,
+ * list.h), each on the stack of the goroutine or foreign thread that
+ * waits, guarded by a futex lock word (rg__lock_t) that lives beside the
+ * queue in the public struct.  The protocol every primitive follows (WebKit's ParkingLot
  * idea, one queue per object):
  *
  *   waiter: take the queue lock; re-check, with the lock held, that it
@@ -36,14 +36,22 @@
 #ifndef RG_WAITQ_H
 #define RG_WAITQ_H
 
+#include "list.h"
 #include "rt.h"
 
 /* One waiting goroutine or thread.  Lives on the waiter's stack. */
 typedef struct rg__wnode {
+	rg__link_t link;                /* queue links (queue lock); first,
+					   so that the entry costs nothing */
 	rg_waiter_t w;                  /* the wait itself (rt.h) */
-	struct rg__wnode *next, *prev;  /* queue links (queue lock) */
 	uint32_t ticket;                /* Cond: the notify ticket awaited */
 } rg__wnode_t;
+
+/* The node of a queue link (NULL for NULL). */
+static inline rg__wnode_t *rg__wnode_of(rg__link_t *l)
+{
+	return RG__LIST_ENTRY(l, rg__wnode_t, link);
+}
 
 /* The rg__lock_t view of a queue-lock word of a public struct. */
 _Static_assert(sizeof(rg__lock_t) == sizeof(uint32_t), "rg__lock_t is one word");
@@ -56,67 +64,52 @@ static inline rg__lock_t *rg__qlock(_Atomic uint32_t *word)
 
 static inline bool rg__waitq_empty(const rg__waitq_t *q)
 {
-	return q->head == NULL;
+	return rg__list_empty(q);
+}
+
+/* The first node, NULL if none; the one after n, NULL at the end
+ * (queue lock held). */
+static inline rg__wnode_t *rg__waitq_first(const rg__waitq_t *q)
+{
+	return rg__wnode_of(rg__list_first(q));
+}
+
+static inline rg__wnode_t *rg__wnode_next(const rg__wnode_t *n)
+{
+	return rg__wnode_of(n->link.next);
 }
 
 /* Appends n (queue lock held). */
 static inline void rg__waitq_push(rg__waitq_t *q, rg__wnode_t *n)
 {
-	rg__wnode_t *tail = q->tail;
-	n->next = NULL;
-	n->prev = tail;
-	if (tail)
-		tail->next = n;
-	else
-		q->head = n;
-	q->tail = n;
+	rg__list_push_back(q, &n->link);
 }
 
 /* Puts n first (queue lock held): a woken mutex waiter that lost the
  * race to a newcomer keeps its place at the front. */
 static inline void rg__waitq_push_front(rg__waitq_t *q, rg__wnode_t *n)
 {
-	rg__wnode_t *head = q->head;
-	n->prev = NULL;
-	n->next = head;
-	if (head)
-		head->prev = n;
-	else
-		q->tail = n;
-	q->head = n;
+	rg__list_push_front(q, &n->link);
 }
 
 /* Unlinks n, which must be in q (queue lock held). */
 static inline void rg__waitq_remove(rg__waitq_t *q, rg__wnode_t *n)
 {
-	if (n->prev)
-		n->prev->next = n->next;
-	else
-		q->head = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
-	else
-		q->tail = n->prev;
-	n->next = n->prev = NULL;
+	rg__list_remove(q, &n->link);
 }
 
 /* Removes and returns the first node, NULL if empty (queue lock held). */
 static inline rg__wnode_t *rg__waitq_pop(rg__waitq_t *q)
 {
-	rg__wnode_t *n = q->head;
-	if (n)
-		rg__waitq_remove(q, n);
-	return n;
+	return rg__wnode_of(rg__list_pop_front(q));
 }
 
-/* Detaches the whole queue as a NULL-terminated list linked by next
- * (queue lock held); the caller wakes each after releasing the lock,
- * reading n->next before waking n. */
-static inline rg__wnode_t *rg__waitq_take_all(rg__waitq_t *q)
+/* Moves the whole queue out (queue lock held) into a list the caller
+ * owns; the caller wakes it with rg__wake_list after releasing the
+ * lock. */
+static inline rg__waitq_t rg__waitq_take_all(rg__waitq_t *q)
 {
-	rg__wnode_t *n = q->head;
-	q->head = q->tail = NULL;
-	return n;
+	return rg__list_take_all(q);
 }
 
 /*
@@ -161,15 +154,15 @@ enum rg__cwait_state {
  * canceller (a ctx callback, any thread) takes l, unlinks the node if it
  * is still queued, marks it CANCELLED with the ctx's error, calls
  * hook(w, &wake) with l held (the owner's fix-ups: counters, waking the
- * waiters that the departure lets through, linked into *wake through
- * their nodes' next), and wakes them all after unlocking.
+ * waiters that the departure lets through, pushed onto the list *wake
+ * after popping them from q), and wakes them all after unlocking.
  */
 typedef struct rg__cwait rg__cwait_t;
 struct rg__cwait {
 	rg__wnode_t n;                   /* queue node; first member */
 	rg__lock_t *l;                   /* the queue's lock (constant) */
 	rg__waitq_t *q;                  /* the queue (constant) */
-	void (*cancelled)(rg__cwait_t *w, rg__wnode_t **wake); /* may be NULL */
+	void (*cancelled)(rg__cwait_t *w, rg__waitq_t *wake); /* may be NULL */
 	void *owner;                     /* for the hook */
 	int64_t weight;                  /* for the owner (semaphore: n) */
 	uint32_t state;                  /* enum rg__cwait_state (l) */
@@ -200,13 +193,15 @@ static inline rg__cwait_t *rg__cwait_taken(rg__wnode_t *n)
 	return w;
 }
 
-/* Wakes every node of a list linked through next (none locked). */
-static inline void rg__wake_list(rg__wnode_t *n)
+/* Wakes every node of a list that no lock guards any more (moved out
+ * with rg__waitq_take_all, or built by the waker), emptying it. */
+static inline void rg__wake_list(rg__waitq_t *list)
 {
-	while (n) {
-		rg__wnode_t *next = n->next;  /* before n's owner returns */
-		rg__waitq_wake(n);
-		n = next;
+	rg__link_t *l = rg__list_take_all(list).head;
+	while (l) {
+		rg__link_t *next = l->next;  /* before its owner returns */
+		rg__waitq_wake(rg__wnode_of(l));
+		l = next;
 	}
 }
 

@@ -47,7 +47,7 @@
 static void cwait_cancel(void *arg, int err)
 {
 	rg__cwait_t *w = arg;
-	rg__wnode_t *wake = NULL;
+	rg__waitq_t wake = {0};
 	bool self = false;
 
 	rg__lock(w->l);
@@ -64,7 +64,7 @@ static void cwait_cancel(void *arg, int err)
 		w->result = err;
 	}
 	rg__unlock(w->l);
-	rg__wake_list(wake);
+	rg__wake_list(&wake);
 	if (self)
 		rg__waitq_wake(&w->n);  /* w may be gone after this */
 }
@@ -161,20 +161,19 @@ static inline bool try_take(rg_sema_t *s, int64_t n)
 
 /*
  * qlock held: grants weight to waiters from the head while the head fits,
- * linking the granted into *wake, and sets W to whether any remain.  Any
+ * moving the granted onto *wake, and sets W to whether any remain.  Any
  * state: W may be clear here (a cancel emptied the queue), so the word
  * is updated by CAS against concurrent fast paths.
  */
-static void notify_locked(rg_sema_t *s, rg__wnode_t **wake)
+static void notify_locked(rg_sema_t *s, rg__waitq_t *wake)
 {
 	uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
 	for (;;) {
 		int64_t avail = avail_of(st);
-		rg__wnode_t *granted = NULL, **tail = &granted;
-		rg__wnode_t *n = s->q.head;
+		rg__wnode_t *n = rg__waitq_first(&s->q);
 		while (n && ((rg__cwait_t *)(void *)n)->weight <= avail) {
 			avail -= ((rg__cwait_t *)(void *)n)->weight;
-			n = n->next;
+			n = rg__wnode_next(n);
 		}
 		uint64_t want = mkstate(avail, n != NULL);
 		/* Release: pairs with the fast paths' acquire CAS once W is
@@ -183,20 +182,17 @@ static void notify_locked(rg_sema_t *s, rg__wnode_t **wake)
 		if (!atomic_compare_exchange_weak_explicit(&s->state, &st, want,
 				memory_order_release, memory_order_relaxed))
 			continue;  /* a fast path moved it: count again */
-		while (s->q.head != n) {
+		while (rg__waitq_first(&s->q) != n) {
 			rg__wnode_t *g = rg__waitq_pop(&s->q);
 			rg__cwait_taken(g);
-			*tail = g;
-			tail = &g->next;
+			rg__waitq_push(wake, g);
 		}
-		*tail = *wake;
-		*wake = granted;
 		return;
 	}
 }
 
 /* A waiter left through its context: those behind it may fit now. */
-static void sema_cancelled(rg__cwait_t *w, rg__wnode_t **wake)
+static void sema_cancelled(rg__cwait_t *w, rg__waitq_t *wake)
 {
 	notify_locked(w->owner, wake);
 }
@@ -281,7 +277,7 @@ void rg_sema_release(rg_sema_t *s, int64_t n)
 static __attribute__((noinline)) void release_slow(rg_sema_t *s, int64_t n)
 {
 	rg__lock_t *l = rg__qlock(&s->qlock);
-	rg__wnode_t *wake = NULL;
+	rg__waitq_t wake = {0};
 	uint64_t st;
 	rg__lock(l);
 	st = atomic_load_explicit(&s->state, memory_order_relaxed);
@@ -298,5 +294,5 @@ static __attribute__((noinline)) void release_slow(rg_sema_t *s, int64_t n)
 	}
 	notify_locked(s, &wake);
 	rg__unlock(l);
-	rg__wake_list(wake);
+	rg__wake_list(&wake);
 }

@@ -25,6 +25,7 @@
 
 #include <ringo/chan.h>
 
+#include "backend.h"
 #include "rt.h"
 
 #define WATCHDOG_S 20
@@ -32,6 +33,19 @@
 enum busy_kind { BUSY_YIELD, BUSY_PINGPONG };
 
 static enum busy_kind busy_kind;
+static bool want_plain;       /* RINGO_RING_SETUP=plain: no COOP_TASKRUN */
+
+/* On io_uring, the rings run with the setup asked for: COOP_TASKRUN |
+ * TASKRUN_FLAG where the kernel has them (5.19), none when forced off. */
+static int check_setup(void)
+{
+	if (rgio_epoll())
+		return 0;
+	unsigned coop = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+	unsigned got = rg__ring_setup_flags() & coop;
+	CHECK(want_plain ? got == 0 : got == coop);
+	return 0;
+}
 static _Atomic int stop;      /* set by the reader once it has its data */
 static rg_chan_t *exited;     /* each busy goroutine sends once, on exit */
 static rg_chan_t *ready;      /* the reader sends once, before rg_read */
@@ -92,6 +106,8 @@ static int scen_live(void *arg)
 {
 	(void)arg;
 	int fds[2];
+	if (check_setup() != 0)
+		return 1;
 	CHECK_CMP(rgio_tcp_pair(fds), ==, 0);
 	rfd = fds[1];
 	atomic_store(&stop, 0);
@@ -181,6 +197,8 @@ static void hog_reader(void *arg)
 static int scen_hog(void *arg)
 {
 	(void)arg;
+	if (check_setup() != 0)
+		return 1;
 	CHECK((exited = RG_CHAN(int, 4)) && (got = RG_CHAN(int, 1)));
 	int landed = 0;
 	for (int round = 0; round < 50 && !landed; round++) {
@@ -207,6 +225,7 @@ static int scen_hog(void *arg)
 
 static int hog_child(void *arg)
 {
+	rgt_env("RINGO_RING_SETUP", want_plain ? "plain" : NULL);
 	int r = rgio_main(arg, "2", scen_hog, NULL);
 	if (r < 0)
 		fprintf(stderr, "%s\n", rgc_msg);
@@ -215,8 +234,9 @@ static int hog_child(void *arg)
 	return r < 0 ? 1 : r == 1 ? 77 : 0;
 }
 
-static void run_hog(const char *backend)
+static void run_hog(const char *backend, bool plain)
 {
+	want_plain = plain;
 	rgt_child_t *res = malloc(sizeof(*res));
 	assert_non_null(res);
 	assert_int_equal(rgt_run_child(hog_child, (void *)backend, WATCHDOG_S, res), 0);
@@ -233,33 +253,43 @@ static void run_hog(const char *backend)
 static void hog_2p_uring(void **state)
 {
 	(void)state;
-	run_hog("io_uring");
+	run_hog("io_uring", false);
+}
+
+/* The fallback where the kernel lacks COOP_TASKRUN (before 5.19). */
+static void hog_2p_uring_plain(void **state)
+{
+	(void)state;
+	run_hog("io_uring", true);
 }
 
 static void hog_2p_epoll(void **state)
 {
 	(void)state;
-	run_hog("epoll");
+	run_hog("epoll", false);
 }
 
 struct live_args {
 	const char *backend, *procs;
 	enum busy_kind kind;
+	bool plain;
 };
 
 static int live_child(void *arg)
 {
 	struct live_args *a = arg;
 	busy_kind = a->kind;
+	want_plain = a->plain;
+	rgt_env("RINGO_RING_SETUP", a->plain ? "plain" : NULL);
 	int r = rgio_main(a->backend, a->procs, scen_live, NULL);
 	if (r < 0)
 		fprintf(stderr, "%s\n", rgc_msg);
 	return r < 0 ? 1 : r == 1 ? 77 : 0;
 }
 
-static void run_live(const char *backend, const char *procs, enum busy_kind kind)
+static void run_live(const char *backend, const char *procs, enum busy_kind kind, bool plain)
 {
-	struct live_args a = {backend, procs, kind};
+	struct live_args a = {backend, procs, kind, plain};
 	rgt_child_t *res = malloc(sizeof(*res));
 	assert_non_null(res);
 	assert_int_equal(rgt_run_child(live_child, &a, WATCHDOG_S, res), 0);
@@ -277,8 +307,15 @@ static void run_live(const char *backend, const char *procs, enum busy_kind kind
 	static void name(void **state)                                      \
 	{                                                                   \
 		(void)state;                                                \
-		run_live(backend, procs, kind);                             \
+		run_live(backend, procs, kind, false);                      \
 	}
+
+/* The rings without COOP_TASKRUN (kernels before 5.19). */
+static void pingpong_2p_uring_plain(void **state)
+{
+	(void)state;
+	run_live("io_uring", "2", BUSY_PINGPONG, true);
+}
 
 LIVE(yield_1p_uring, "io_uring", "1", BUSY_YIELD)
 LIVE(yield_2p_uring, "io_uring", "2", BUSY_YIELD)
@@ -302,6 +339,8 @@ int main(void)
 		cmocka_unit_test(pingpong_1p_epoll),
 		cmocka_unit_test(pingpong_2p_epoll),
 		cmocka_unit_test(hog_2p_uring),
+		cmocka_unit_test(hog_2p_uring_plain),
+		cmocka_unit_test(pingpong_2p_uring_plain),
 		cmocka_unit_test(hog_2p_epoll),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -109,9 +109,11 @@ static void start_env(server_t *s, const char *extra, const char *env, long nofi
 	int pfd[2];
 	memset(s, 0, sizeof(*s));
 	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+	pid_t parent = getpid();
 	s->pid = fork();
 	assert_true(s->pid >= 0);
 	if (s->pid == 0) {
+		rgt_die_with_parent(parent);
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
 		if (nofile > 0) {

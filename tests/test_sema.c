@@ -34,7 +34,7 @@ static int queued(rg_sema_t *s)
 	rg__lock_t *l = rg__qlock(&s->qlock);
 	int n = 0;
 	rg__lock(l);
-	for (rg__wnode_t *w = s->q.head; w; w = w->next)
+	for (rg__wnode_t *w = rg__waitq_first(&s->q); w; w = rg__wnode_next(w))
 		n++;
 	rg__unlock(l);
 	return n;

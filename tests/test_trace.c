@@ -85,9 +85,11 @@ static struct child start(const char *prog, const char *arg1, const char *arg2)
 	assert_int_equal(pipe(p), 0);
 	char path[PATH_MAX + 64];
 	snprintf(path, sizeof(path), "%s/tests/%s", bdir, prog);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		rgt_die_with_parent(parent);
 		dup2(p[1], 1);
 		close(p[0]);
 		close(p[1]);

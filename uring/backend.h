@@ -21,7 +21,9 @@
  * every reap, and completions for one P's goroutines landing wherever);
  * SQPOLL (a kernel thread spinning per ring: two cores here); SINGLE_ISSUER
  * and DEFER_TASKRUN (they tie a ring to one thread, and a P moves between
- * Ms when sysmon hands it off from a blocked syscall).
+ * Ms when sysmon hands it off from a blocked syscall, and sysmon submits
+ * and reaps for a P whose goroutine does not yield: rg__ring_poll_stuck).
+ * COOP_TASKRUN | TASKRUN_FLAG is used where the kernel has it (ring.c).
  */
 #ifndef RG_IO_H
 #define RG_IO_H
@@ -88,6 +90,8 @@ int rg__ring_start(void) RG_HIDDEN;
 void rg__ring_stop(void) RG_HIDDEN;
 bool rg__ring_poll(rg_p *p) RG_HIDDEN;
 bool rg__ring_poll_stuck(rg_p *p) RG_HIDDEN;
+/* The IORING_SETUP_* flags the rings run with (white-box tests). */
+unsigned rg__ring_setup_flags(void) RG_HIDDEN;
 bool rg__ring_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
 bool rg__ring_poke_any(void) RG_HIDDEN;
 void rg__ring_poke_before(int64_t when) RG_HIDDEN;

@@ -30,6 +30,10 @@
  * wake word, ended by a plain futex_wake (6.7), or else a read on an
  * eventfd, ended by a write.  The probe picks.
  *
+ * Setup.  COOP_TASKRUN | TASKRUN_FLAG where the kernel has them (see
+ * setup_flags): task work waits for its thread's next kernel entry
+ * instead of an IPI, and IORING_SQ_TASKRUN makes a poll enter for it.
+ *
  * Signals.  io-wq (opens, statx, fsync, reads of regular files that
  * would block) creates its worker threads from the submitting thread,
  * and gives up after a few tries when signals keep interrupting that
@@ -97,23 +101,39 @@ static struct {
 	rg_pring **rings;               /* by P id */
 	int n;
 	bool futex_wake;                /* IORING_OP_FUTEX_WAIT works */
+	unsigned setup;                 /* the flags the rings were set up with */
 	_Atomic int32_t npolling;
 } R;
 
 /* ---- setup --------------------------------------------------------- */
 
+/* Setup flags, best first; a kernel that lacks one answers -EINVAL and
+ * the next is tried.  COOP_TASKRUN | TASKRUN_FLAG (5.19): a completion's
+ * task work no longer interrupts the submitting thread with an IPI while
+ * it runs goroutines; it runs when that thread next enters the kernel
+ * (any syscall, or the return from an interrupt), and TASKRUN_FLAG
+ * raises IORING_SQ_TASKRUN meanwhile so that a poll knows to enter.
+ * RINGO_RING_SETUP=plain starts at the first set without them (to test
+ * the fallback). */
+static const unsigned setup_flags[] = {
+	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CLAMP | IORING_SETUP_CQSIZE |
+		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+	IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CLAMP | IORING_SETUP_CQSIZE,
+	IORING_SETUP_CLAMP | IORING_SETUP_CQSIZE,
+};
+
 static int ring_init(rg_pring *r)
 {
 	struct io_uring_params params;
-	unsigned flags[] = {
-		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CLAMP | IORING_SETUP_CQSIZE,
-		IORING_SETUP_CLAMP | IORING_SETUP_CQSIZE,
-	};
+	const char *env = getenv("RINGO_RING_SETUP");
+	size_t first = env && strcmp(env, "plain") == 0 ? 1 : 0;
 	int ret = -EINVAL;
 
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+	for (size_t i = first; i < sizeof(setup_flags) / sizeof(setup_flags[0]); i++) {
+		const unsigned *flags = &setup_flags[i];
 		memset(&params, 0, sizeof(params));
-		params.flags = flags[i];
+		params.flags = *flags;
+		R.setup = *flags;
 		params.cq_entries = RG_RING_ENTRIES * 8;
 		ret = io_uring_queue_init_params(RG_RING_ENTRIES, &r->ring, &params);
 		if (ret != -EINVAL)
@@ -282,10 +302,17 @@ bool rg__ring_poll(rg_p *p)
 	if (io_uring_sq_ready(&r->ring))
 		submit_locked(r);
 	rg__unlock(&r->sqlock);
+	/* TASKRUN: completions wait as task work for their thread to
+	 * enter the kernel (COOP_TASKRUN); reap's peek enters once. */
 	if (!io_uring_cq_ready(&r->ring) &&
-	    !(IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW))
+	    !(IO_URING_READ_ONCE(*r->ring.sq.kflags) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)))
 		return false;
 	return reap(r);
+}
+
+unsigned rg__ring_setup_flags(void)
+{
+	return R.setup;
 }
 
 bool rg__ring_poll_stuck(rg_p *p)

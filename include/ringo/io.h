@@ -153,10 +153,12 @@ RG_API ssize_t rg_pwrite(int fd, const void *buf, size_t n, off_t off, rg_ctx_t 
  * returns): pass O_NONBLOCK to be able to give up, as rg_read_file does. */
 RG_API int rg_open(const char *path, int flags, mode_t mode, rg_ctx_t *ctx);
 
-/* Closes fd: 0 or -errno (-EBADF: not open).  On the epoll backend a
- * goroutine waiting on fd is woken with -EBADF; on io_uring a request
- * in flight on fd is not cancelled (it keeps its own reference to the
- * file): shutdown(2) a socket first to end its reads. */
+/* Closes fd: 0 or -errno (-EBADF: not open).  A goroutine waiting on fd
+ * (a read, write, accept...) is woken with -EBADF, on both backends, as
+ * Go's "use of closed network connection": on io_uring its request is
+ * cancelled in the kernel before the fd goes, so nothing runs against a
+ * reused fd number (test_net's close_wakes_reader).  A foreign thread
+ * blocked in a call on fd is not woken (as with close(2)). */
 RG_API int rg_close(int fd);
 
 /* fsync(2). */

@@ -40,10 +40,12 @@
 #endif
 
 /* Private: a FIFO of waiters, guarded by a futex lock word beside it.
- * head/tail point at waiter records on the waiters' own stacks. */
+ * head/tail point at the links of waiter records on the waiters' own
+ * stacks (the runtime's list, runtime/list.h; zero is empty). */
+struct rg__link;
 typedef struct rg__waitq {
-	void *head;
-	void *tail;
+	struct rg__link *head;
+	struct rg__link *tail;
 } rg__waitq_t;
 
 /* Private: a counting semaphore (Go's runtime sema) under RWMutex. */

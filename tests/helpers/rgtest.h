@@ -10,6 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <ringo.h>
@@ -36,6 +40,19 @@
  * an upper bound on time only tells "never" (or "for some other
  * reason") from "late"; how fast things are is for the benchmarks. */
 #define RGT_NEVER_MS 10000
+
+/* Called first in a forked child that runs a server or a workload for
+ * the test: the child is killed when the test process dies, so a test
+ * that crashes, times out or is interrupted leaves no server behind
+ * (orphans skew every later measurement).  The death signal survives
+ * exec; the getppid() check closes the race with a parent that died
+ * before prctl. */
+static inline void rgt_die_with_parent(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+}
 
 /* The outcome of a function run in a child process. */
 typedef struct rgt_child {
