@@ -36,7 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "netpoll.h"
+#include "backend.h"
 
 #ifndef PIDFD_SIGNAL_PROCESS_GROUP
 #define PIDFD_SIGNAL_PROCESS_GROUP (1U << 2)
@@ -165,6 +165,7 @@ void rg_cmd_set_dir(rg_cmd_t *c, const char *dir)
 	c->dir = d;
 }
 
+/* Our end of a pipe: someone may be blocked on it (rg_close ends that). */
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -172,10 +173,23 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* A fd no request can be in flight on (the child's pipe ends, the pidfd
+ * once waited for): close(2) without the ring's round trip, after the
+ * epoll backend forgets it. */
+static void close_plain(int *fd)
+{
+	if (*fd >= 0) {
+		if (rg__io_backend() == RG_IO_EPOLL)
+			rg__epoll_forget(*fd);
+		close(*fd);
+	}
+	*fd = -1;
+}
+
 static void drop_pipe(rg_cmd_t *c, int i)
 {
 	close_fd(&c->par[i]);
-	close_fd(&c->chi[i]);
+	close_plain(&c->chi[i]);
 }
 
 static void set_std(rg_cmd_t *c, int i, int fd, const char *fn)
@@ -350,16 +364,16 @@ int rg_cmd_start(rg_cmd_t *c)
 		.pgid = c->pgid,
 		.pdeathsig = c->pdeathsig,
 	};
-	/* The calling thread is suspended until the child execs: the P may
-	 * go to other goroutines meanwhile. */
-	rg_syscall_enter();
+	/* The calling thread is suspended until the child execs (a
+	 * fraction of a millisecond) and keeps its P, as Go's forkExec
+	 * does: handing the P off (rg_syscall_enter) cost more than it
+	 * saved, sequentially and 16 at once (tests/bench/exec.sh). */
 	r = rg__spawn(&s, &c->pid, &c->pidfd);
-	rg_syscall_exit();
 	free(path);
 	if (devnull >= 0)
 		close(devnull);
 	for (int i = 0; i < 3; i++)
-		close_fd(&c->chi[i]);
+		close_plain(&c->chi[i]);
 	if (r < 0)
 		goto fail;
 	c->state = CMD_STARTED;
@@ -552,8 +566,8 @@ void rg_cmd_free(rg_cmd_t *c)
 		drop_pipe(c, i);
 	if (c->state == CMD_STARTED && !atomic_load(&c->reaped))
 		rg__orphan_add(c->pid, c->pidfd);
-	else if (c->pidfd >= 0)
-		rg_close(c->pidfd);
+	else
+		close_plain(&c->pidfd);
 	free(c->name);
 	free_strv(c->argv);
 	free_strv(c->envp);

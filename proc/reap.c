@@ -161,14 +161,22 @@ int rg__proc_wait(int pidfd, rg_ctx_t *ctx, int *status)
 		atomic_store(&waitid_state, -1); /* before Linux 6.7 */
 	}
 	atomic_store_explicit(&rg__wait_last, RG_WAIT_READY, memory_order_relaxed);
+	/* A foreign thread blocked here counts for the deadlock detector, as
+	 * in any other ringo call: the child's exit may wake a goroutine. */
+	bool counted = rg__io_path() == RG_PATH_THREAD && rg__io_thread_begin();
+	int r;
 	for (;;) {
-		int r = rg__proc_try_reap(pidfd, status);
-		if (r != 0)
-			return r < 0 ? r : 0;
+		r = rg__proc_try_reap(pidfd, status);
+		if (r != 0) {
+			r = r < 0 ? r : 0;
+			break;
+		}
 		r = rg__io_wait_fd(pidfd, EPOLLIN, ctx);
 		if (r < 0)
-			return r;
+			break;
 	}
+	rg__io_thread_end(counted);
+	return r;
 }
 
 /* ---- orphans --------------------------------------------------------- */

@@ -234,12 +234,13 @@ static int hog_child(void *arg)
 	return r < 0 ? 1 : r == 1 ? 77 : 0;
 }
 
-static void run_hog(const char *backend, bool plain)
+/* Runs fn(arg) in a child under the watchdog: passes on exit 0, skips
+ * on 77 (with what the child said), fails otherwise. */
+static void run_case(int (*fn)(void *), void *arg)
 {
-	want_plain = plain;
 	rgt_child_t *res = malloc(sizeof(*res));
 	assert_non_null(res);
-	assert_int_equal(rgt_run_child(hog_child, (void *)backend, WATCHDOG_S, res), 0);
+	assert_int_equal(rgt_run_child(fn, arg, WATCHDOG_S, res), 0);
 	int code = res->exited ? res->code : -1;
 	if (code != 0)
 		print_message("%s%s\n", res->out,
@@ -248,6 +249,12 @@ static void run_hog(const char *backend, bool plain)
 	if (code == 77)
 		skip();
 	assert_int_equal(code, 0);
+}
+
+static void run_hog(const char *backend, bool plain)
+{
+	want_plain = plain;
+	run_case(hog_child, (void *)backend);
 }
 
 static void hog_2p_uring(void **state)
@@ -290,17 +297,7 @@ static int live_child(void *arg)
 static void run_live(const char *backend, const char *procs, enum busy_kind kind, bool plain)
 {
 	struct live_args a = {backend, procs, kind, plain};
-	rgt_child_t *res = malloc(sizeof(*res));
-	assert_non_null(res);
-	assert_int_equal(rgt_run_child(live_child, &a, WATCHDOG_S, res), 0);
-	int code = res->exited ? res->code : -1;
-	if (code != 0 && code != 77)
-		print_message("%s%s\n", res->out,
-			      res->exited ? "" : "killed by the watchdog: the reader never woke");
-	free(res);
-	if (code == 77)
-		skip();
-	assert_int_equal(code, 0);
+	run_case(live_child, &a);
 }
 
 #define LIVE(name, backend, procs, kind)                                    \

@@ -738,6 +738,57 @@ static int scen_foreign_thread(void *arg)
 }
 PROC_CASE(foreign_thread)
 
+/* A foreign thread blocked waiting for a child counts for the deadlock
+ * detector: main sleeps on a channel that only the thread will fill,
+ * once its child (sleep 0.3: the window the detector has) exits.  As
+ * test_io's foreign_blocked_counts: main holds a reference until the
+ * thread is about to wait.  Isolated: a false "all goroutines are
+ * asleep" aborts the process. */
+struct fwait {
+	rg_chan_t *done;
+	_Atomic int waiting;
+	int code;
+};
+
+static void *foreign_wait(void *arg)
+{
+	struct fwait *f = arg;
+	char *const argv[] = {"sleep", "0.3", NULL};
+	rg_cmd_t *c = rg_command("sleep", argv);
+	f->code = c ? rg_cmd_start(c) : -ENOMEM;
+	atomic_store(&f->waiting, 1);
+	if (f->code == 0)
+		f->code = rg_cmd_wait(c, NULL);
+	rg_cmd_free(c);
+	int one = 1;
+	rg_chan_send(f->done, &one);
+	return NULL;
+}
+
+static int scen_foreign_wait_counts(void *arg)
+{
+	(void)arg;
+	struct fwait f = {.done = rg_chan_make(sizeof(int), 0), .code = -1};
+	CHECK(f.done);
+	pthread_t t;
+	rg_ref(); /* until the thread is about to wait */
+	CHECK(pthread_create(&t, NULL, foreign_wait, &f) == 0);
+	while (!atomic_load(&f.waiting))
+		rg_sleep(RG_MILLISECOND);
+	rg_sleep(10 * RG_MILLISECOND);
+	rg_unref();
+	/* Every goroutine asleep; only the waiting thread can wake us. */
+	int v = 0;
+	CHECK(rg_chan_recv(f.done, &v) && v == 1);
+	rg_syscall_enter();
+	pthread_join(t, NULL);
+	rg_syscall_exit();
+	CHECK_CMP(f.code, ==, 0);
+	rg_chan_free(f.done);
+	return 0;
+}
+RGIO_CASE_ISOLATED(foreign_wait_counts, "2")
+
 /* Which path ran: the modes are what they say.  (pdeathsig is set to
  * show that it does not get in the way; the fallback ignores it.) */
 static int scen_modes(void *arg)
@@ -791,6 +842,7 @@ int main(void)
 		PROC_TESTS(orphans),
 		PROC_TESTS(host_sigchld),
 		PROC_TESTS(foreign_thread),
+		RGIO_TESTS(foreign_wait_counts),
 		PROC_TESTS(modes),
 		cmocka_unit_test(no_runtime),
 	};

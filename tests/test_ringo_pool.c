@@ -1116,7 +1116,15 @@ static void exec_killed(const char *name, const char *what)
 		kill(pid, SIGKILL);
 		fail_msg("%s %d still runs after the 504", what, pid);
 	}
-	assert_true(metric(s.port, "ringo_pool_exec_killed_total") >= 1);
+	/* The worker counts the kill once its wait returns, which may be
+	 * after the 504 went out and the process was reaped. */
+	bool counted = false;
+	for (int i = 0; i < 500 && !counted; i++) {
+		counted = metric(s.port, "ringo_pool_exec_killed_total") >= 1;
+		if (!counted)
+			readable(-1, 10);
+	}
+	assert_true(counted);
 	stop_clean(&s);
 }
 

@@ -222,6 +222,8 @@ done
 
 # Timers, limiters, pools (tests/bench/patterns.sh): rows appended to $TSV.
 if [ -f "$HERE/patterns.sh" ]; then sh "$HERE/patterns.sh" "$BUILD" "$TSV" "$RUNS" || failed=1; fi
+# Spawn and wait against os/exec and a raw vfork loop (tests/bench/exec.sh).
+if [ -f "$HERE/exec.sh" ]; then sh "$HERE/exec.sh" "$BUILD" "$TSV" "$RUNS" || failed=1; fi
 
 # ---- echo hook --------------------------------------------------------
 # tests/bench/echo.sh (another script, another owner) measures the TCP echo
