@@ -45,7 +45,9 @@
  * (the signal, rg_ctx_cancel, the parent), the callback unlinks the
  * registration and moves it to S.zombies; the callback may not free it
  * (rg__ctx_cb_unregister must still be called), so the reader goroutine,
- * woken through the eventfd, or the next notify_ctx, frees it.
+ * woken through the eventfd, the next notify_ctx, or the runtime's stop
+ * frees it, once the callback has returned (never waiting for it: see
+ * reapable).
  *
  * Rejected designs:
  *   - Handlers only, as Go (every signal through a handler and a pipe):
@@ -458,13 +460,24 @@ static void ctx_ended(void *arg, int err)
 	wake_reader();
 }
 
-/* Frees the ended ctx registrations that notify_ctx is done with. */
+/* Whether z can be freed now: notify_ctx is done with it, and its
+ * callback is not running (rg__ctx_cb_unregister would wait for it by
+ * yielding, and a reader that yields in the middle of this may never
+ * run again if the runtime stops: the registration would leak). */
+static bool reapable(sub_t *z)
+{
+	return z->armed && (!z->registered || atomic_load_explicit(&z->cb.state,
+			memory_order_acquire) != RG_CTX_CB_FIRING);
+}
+
+/* Frees the ended ctx registrations that can be (reapable).  One whose
+ * callback is still returning stays for the next call. */
 static void reap(void)
 {
 	for (;;) {
 		rg__lock(&S.lock);
 		sub_t **pp = &S.zombies;
-		while (*pp && !(*pp)->armed)
+		while (*pp && !reapable(*pp))
 			pp = &(*pp)->next;
 		sub_t *s = *pp;
 		if (s)
@@ -473,7 +486,7 @@ static void reap(void)
 		if (!s)
 			return;
 		if (s->registered)
-			rg__ctx_cb_unregister(&s->cb); /* waits for ctx_ended */
+			rg__ctx_cb_unregister(&s->cb); /* DONE or ARMED: no wait */
 		rg_ctx_release(s->ctx);
 		free(s);
 	}
@@ -481,6 +494,7 @@ static void reap(void)
 
 rg_ctx_t *rg_signal_notify_ctx(rg_ctx_t *parent, const int *sigs, int n)
 {
+	reap(); /* what the reader left (a callback still returning) */
 	uint64_t mask;
 	int r = parse(sigs, n, true, &mask);
 	if (r < 0) {

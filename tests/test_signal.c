@@ -573,6 +573,71 @@ static void sigquit_epoll(void **state)
 	sigquit_case("epoll");
 }
 
+/* Fault reports still work with every catchable signal notified: a
+ * goroutine's stack overflow is reported and aborts (SIGSEGV is never
+ * taken over, nor blocked). */
+static volatile int dive_limit = 1 << 30; /* never reached */
+
+static __attribute__((noinline)) int dive(int depth)
+{
+	volatile char buf[256];
+	buf[0] = (char)depth;
+	if (depth >= dive_limit)
+		return buf[0];
+	return dive(depth + 1) + buf[0];
+}
+
+static void diver(void *arg)
+{
+	(void)arg;
+	dive(0);
+}
+
+static int overflow_main(void *arg)
+{
+	(void)arg;
+	rg_chan_t *c = RG_CHAN(int, 1);
+	CHECK_CMP(rg_signal_notify(c, NULL, 0), ==, 0);
+	rg_go_named("deep-diver", diver, NULL);
+	rg_chan_recv(c, NULL); /* never: the overflow ends the process */
+	return 0;
+}
+
+static int overflow_child(void *arg)
+{
+	signal(SIGSEGV, SIG_DFL);
+	return rgio_main(arg, "2", overflow_main, NULL) == 1 ? 77 : 0;
+}
+
+static void overflow_case(const char *backend)
+{
+	rgt_child_t *res = malloc(sizeof(*res));
+	assert_non_null(res);
+	assert_int_equal(rgt_run_child(overflow_child, (void *)backend, 60, res), 0);
+	bool skipped = res->exited && res->code == 77;
+	bool ok = res->signaled && res->sig == SIGABRT &&
+		  strstr(res->out, "fatal error: stack overflow") && strstr(res->out, "deep-diver");
+	if (!ok && !skipped)
+		print_message("status %d (exited %d code %d, signal %d):\n%s", res->status,
+			      res->exited, res->code, res->sig, res->out);
+	free(res);
+	if (skipped)
+		skip();
+	assert_true(ok);
+}
+
+static void overflow_uring(void **state)
+{
+	(void)state;
+	overflow_case("io_uring");
+}
+
+static void overflow_epoll(void **state)
+{
+	(void)state;
+	overflow_case("epoll");
+}
+
 /* ---- notify contexts ----------------------------------------------- */
 
 /* The context is cancelled by the signal; its parent's cancellation
@@ -754,6 +819,8 @@ int main(void)
 		RGIO_TESTS(ctx_cancel_default),
 		cmocka_unit_test(sigquit_uring),
 		cmocka_unit_test(sigquit_epoll),
+		cmocka_unit_test(overflow_uring),
+		cmocka_unit_test(overflow_epoll),
 		RGIO_TESTS(notify_ctx),
 		cmocka_unit_test(graceful_uring),
 		cmocka_unit_test(graceful_epoll),

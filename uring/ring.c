@@ -33,6 +33,13 @@
  * Setup.  COOP_TASKRUN | TASKRUN_FLAG where the kernel has them (see
  * setup_flags): task work waits for its thread's next kernel entry
  * instead of an IPI, and IORING_SQ_TASKRUN makes a poll enter for it.
+ * Not yet (ARCHITECTURE.md's one ring per M, issue 7): SINGLE_ISSUER |
+ * DEFER_TASKRUN and io_uring_register_ring_fd both tie a ring to one
+ * thread, which a ring that follows its P (and that sysmon submits and
+ * reaps for a hog) is not; with DEFER_TASKRUN only that thread could
+ * even post a hog's completions, so a per-M ring must steer requests
+ * away from an M before it runs a goroutine that may not yield, or
+ * before rg_syscall_enter.
  *
  * Signals.  io-wq (opens, statx, fsync, reads of regular files that
  * would block) creates its worker threads from the submitting thread,
