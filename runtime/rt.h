@@ -85,8 +85,6 @@ typedef enum rg_wait_reason {
 	RG_WAIT_SEMA,
 	RG_WAIT_IO,
 	RG_WAIT_TIMER,
-	RG_WAIT_PROCESS,
-	RG_WAIT_SIGNAL,
 	RG_WAIT_SYSCALL_EXIT,
 	RG_WAIT_NREASONS
 } rg_wait_reason_t;

@@ -1110,8 +1110,6 @@ const char *rg__wait_reason_str(int r)
 		[RG_WAIT_SEMA] = "semacquire",
 		[RG_WAIT_IO] = "IO wait",
 		[RG_WAIT_TIMER] = "timer",
-		[RG_WAIT_PROCESS] = "process wait",
-		[RG_WAIT_SIGNAL] = "signal wait",
 		[RG_WAIT_SYSCALL_EXIT] = "syscall exit",
 	};
 	if (r < 0 || r >= RG_WAIT_NREASONS || !names[r])
