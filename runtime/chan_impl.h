@@ -20,6 +20,11 @@ enum rg_sg_result {
 	RG_SG_WAITING = 0,  /* nobody has taken it yet */
 	RG_SG_DONE,         /* the value was handed over */
 	RG_SG_CLOSED,       /* woken by close: no value */
+	RG_SG_RETRY,        /* a select woken without a value: a waker
+			       won its flag, then lost the buffered value
+			       it meant for it to a lock-free receiver
+			       (or the free slot to a sender); the
+			       select runs again (chan.c, settle) */
 };
 
 /*
@@ -45,36 +50,95 @@ struct rg_sudog {
 };
 
 /* A FIFO of waiting records.  `first` is also read without the lock by
- * the non-blocking fast paths, so it is atomic (plain moves on x86). */
+ * the lock-free fast paths, so it is atomic (plain moves on x86). */
 typedef struct rg_chanq {
 	rg_sudog *_Atomic first;
 	rg_sudog *last;
 } rg_chanq;
 
+/* Bit 63 of `tail`: the channel is closed; no sender can claim a slot. */
+#define RG_RING_CLOSED (UINT64_C(1) << 63)
+
 struct rg_chan {
-	rg__lock_t lock;             /* protects everything but constants */
+	/* Constants, the lock and what only the lock writes. */
+	rg__lock_t lock;             /* protects the queues and `closed` */
 	_Atomic uint32_t closed;     /* 0 or 1; set under lock, read anywhere */
-	_Atomic size_t qcount;       /* elements in buf; written under lock,
-					read anywhere (len, fast paths) */
 	size_t cap;                  /* buffer slots (constant) */
 	size_t elem_size;            /* bytes per element (constant) */
-	size_t sendx;                /* next slot a send fills (lock) */
-	size_t recvx;                /* next slot a receive takes (lock) */
+	size_t stride;               /* bytes per ring slot: an 8-byte stamp,
+					then the element rounded up to 8; 0
+					for elem_size 0, whose "ring" is a
+					count in `tail` (constant) */
+	uint64_t one_lap;            /* smallest power of two > cap: a ring
+					position is lap * one_lap + index
+					(constant) */
 	rg_chanq recvq;              /* parked receivers (lock) */
 	rg_chanq sendq;              /* parked senders (lock) */
-	char *buf;                   /* cap * elem_size bytes right after
-					this header (constant); none for
-					elem_size 0 */
+	char *buf;                   /* cap * stride bytes right after this
+					header (constant); none for cap 0 */
 	uint32_t wgen;               /* rg__run_gen when a waiter last
 					queued (lock): rg_chan_free tells
 					abandoned waiters by it */
 	void (*release)(rg_chan_t *c); /* owner's hook for rg_chan_free
 					(constant; NULL: plain channel) */
 	uint32_t freed;              /* RG_CHAN_FREED once rg_chan_free ran:
-					last, past what malloc's free lists
+					past what malloc's free lists
 					overwrite, so a second free panics
 					unless the memory was reused */
+	/* The ring's two ends, each on a line of its own (chan.c). */
+	_Atomic uint64_t tail __attribute__((aligned(RG_CACHELINE)));
+					/* next position a send claims, with
+					   RG_RING_CLOSED once closed */
+	_Atomic uint64_t head __attribute__((aligned(RG_CACHELINE)));
+					/* next position a receive claims */
 } __attribute__((aligned(RG_CACHELINE)));
+
+/* ---- the ring (buffered channels; chan.c explains it) -------------- */
+
+static inline _Atomic uint64_t *rg__ring_stamp(const rg_chan_t *c, uint64_t pos)
+{
+	return (_Atomic uint64_t *)(void *)(c->buf + (pos & (c->one_lap - 1)) * c->stride);
+}
+
+/* Whether a published value waits at the head (a hint). */
+static inline bool rg__ring_has_value(const rg_chan_t *c)
+{
+	if (c->stride == 0)
+		return (atomic_load_explicit(&c->tail, memory_order_relaxed) &
+			~RG_RING_CLOSED) != 0;
+	uint64_t h = atomic_load_explicit(&c->head, memory_order_relaxed);
+	return atomic_load_explicit(rg__ring_stamp(c, h), memory_order_relaxed) == h + 1;
+}
+
+/* Whether the slot at the tail is free for a send (closed: no). */
+static inline bool rg__ring_has_space(const rg_chan_t *c)
+{
+	uint64_t t = atomic_load_explicit(&c->tail, memory_order_relaxed);
+	if (c->stride == 0)
+		return t < c->cap;  /* also false once closed */
+	return !(t & RG_RING_CLOSED) &&
+	       atomic_load_explicit(rg__ring_stamp(c, t), memory_order_relaxed) == t;
+}
+
+/* Elements in the buffer, claimed sends included (len(ch)).  The head
+ * is read first, so the count is never negative; a racing reader may
+ * see up to cap. */
+static inline size_t rg__chan_qcount(const rg_chan_t *c)
+{
+	if (c->cap == 0)
+		return 0;
+	if (c->stride == 0)
+		return (size_t)(atomic_load_explicit(&c->tail, memory_order_acquire) &
+				~RG_RING_CLOSED);
+	uint64_t h = atomic_load_explicit(&c->head, memory_order_acquire);
+	uint64_t t = atomic_load_explicit(&c->tail, memory_order_acquire) & ~RG_RING_CLOSED;
+	uint64_t mask = c->one_lap - 1, hi = h & mask, ti = t & mask;
+	if (hi < ti)
+		return (size_t)(ti - hi);
+	if (hi > ti)
+		return (size_t)(c->cap - hi + ti);
+	return t == h ? 0 : c->cap;
+}
 
 #define RG_CHAN_FREED 0xf4eed0c5u
 
@@ -117,26 +181,26 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block) RG_HIDDEN;
  * rg_chan_recv; block false: returns false at once instead of waiting. */
 bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok) RG_HIDDEN;
 
-/* The following run with c->lock held. */
-
 /*
  * c->lock held.  Tries a receive into elem (may be NULL) without
  * waiting.  Returns false if it would wait.  Else true with *ok: true
  * with a value, false when c is closed and drained (elem zeroed).
- * *wake: a parked sender to wake once c is unlocked (rg__sudog_wake), or
- * NULL.
+ * *wake: see above.
  */
 bool rg__chan_recv_locked(rg_chan_t *c, void *elem, bool *ok,
 			  rg_sudog **wake) RG_HIDDEN;
 
 /*
  * c->lock held and c not closed.  Tries to send *elem without waiting.
- * Returns false if it would wait.  *wake: a parked receiver to wake once
- * c is unlocked, or NULL.
+ * Returns false if it would wait.  *wake: see above.
  */
 bool rg__chan_send_locked(rg_chan_t *c, const void *elem,
 			  rg_sudog **wake) RG_HIDDEN;
 
+/* The following run with c->lock held.  *wake is a list (linked through
+ * next) of records taken and completed, whose owners the caller wakes
+ * with rg__sudog_wake_list once c is unlocked; the caller starts it
+ * NULL, and it may grow even when the operation returns false. */
 /* c->lock held.  Appends sg to q. */
 void rg__chanq_push(rg_chanq *q, rg_sudog *sg) RG_HIDDEN;
 
@@ -151,6 +215,29 @@ static inline void rg__sudog_wake(rg_sudog *sg)
 	rg__waiter_wake(sg->w);
 }
 
+/* Wakes every record of a list linked through next (no lock held). */
+static inline void rg__sudog_wake_list(rg_sudog *sg)
+{
+	while (sg) {
+		rg_sudog *next = sg->next;  /* before its owner returns */
+		rg__sudog_wake(sg);
+		sg = next;
+	}
+}
+
+/*
+ * c->lock held, buffered c, a record of the caller's just pushed on the
+ * queue of direction `send`: whether the buffer became ready for it
+ * meanwhile (a lock-free peer that came before the record was visible).
+ * Then the caller must unlink its record and try again instead of
+ * parking.  The fence is the waiter's half of chan.c's Dekker pairing.
+ */
+static inline bool rg__chan_recheck(const rg_chan_t *c, bool send)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	return send ? rg__ring_has_space(c) : rg__ring_has_value(c);
+}
+
 /* ---- channels owned by another object (time.c) --------------------- */
 
 /*
@@ -161,9 +248,14 @@ static inline void rg__sudog_wake(rg_sudog *sg)
  * rg__chan_init_owned, and frees it itself.  rg_chan_free(c) checks that
  * nobody waits on c, then calls release(c) instead of freeing.
  */
+static inline size_t rg__chan_stride(size_t elem_size)
+{
+	return elem_size ? sizeof(uint64_t) + ((elem_size + 7) & ~(size_t)7) : 0;
+}
+
 static inline size_t rg__chan_owned_size(size_t elem_size, size_t cap)
 {
-	size_t buf = (cap * elem_size + 15) & ~(size_t)15;
+	size_t buf = (cap * rg__chan_stride(elem_size) + 15) & ~(size_t)15;
 	return sizeof(rg_chan_t) + buf;
 }
 

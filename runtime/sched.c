@@ -30,6 +30,25 @@
  *   - Condition variables for idle Ms: a futex word per M (a note) is
  *     all that is needed and keeps the futex2 path the only path.
  *
+ * Profile at 2 Ps (issue 8; counts from uprobes and the USDT probes via
+ * perf stat on build/bench/bench_*, RINGO_PROCS=2; the probes slow the
+ * runs, the counts hold):
+ *   workload (ops)       parks  steals  usleep(3)  startm  futex wakes
+ *   buffered (5M)        9,503   1,206      2,427   1,194        3,332
+ *   workerpool (1M)     89,050  34,118     18,979     714        2,752
+ *   spawn (220k)             0  66,444    113,714   4,150        4,205
+ *   pingpong (500k)  1,000,001   2,273      7,376   4,031        6,028
+ *   select (2M)          3,577   2,000      1,902     244        1,813
+ *   mutex (10M)            402     156        145      64           68
+ * Wakes are already rare: wakep starts an M only with an idle P and no
+ * spinning M (Go's rule), so a burst of rg_go costs one startm per few
+ * hundred spawns, not one each.  What the idle P's M does instead is
+ * steal, and its runnext attempts back off with usleep(3) (Go's policy;
+ * the timer slack makes it ~50 us): in spawn the idle P's M lives on
+ * stealing from the spawner's queue.  buffered and workerpool were bound
+ * by the channel lock's cache line, not the scheduler (see chan.c's
+ * profile).
+ *
  * Locking: sched.lock guards the global queue, the idle P and M lists,
  * the M list and the timer sleeper.  It is never held across a switch or
  * a blocking wait.  P-local state is owned by the M holding the P.

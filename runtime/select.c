@@ -8,7 +8,8 @@
  * receives mixed).  Cases on a NULL channel take part in none.
  *
  *   0. In a random order (see select_try_one), the first case that looks
- *      ready from lock-free loads is tried under its channel's lock.
+ *      ready from lock-free loads is tried alone, as a non-blocking send
+ *      or receive (lock-free on a buffered channel nobody waits on).
  *   1. In a random order (a uniform permutation, so that no ready case
  *      can starve another), the first case that can proceed now runs.
  *      None, and block false: return -1 (default:), as API.md has it:
@@ -16,12 +17,18 @@
  *   2. A waiting record (rg_sudog) for every case goes on its channel's
  *      queue; all share one waiter and one `selected` flag.  The select
  *      parks; the parking's unlockf releases the channel locks once the
- *      goroutine is off its stack.
+ *      goroutine is off its stack.  Before parking, every buffered case
+ *      is looked at again (chan.c's Dekker pairing): one that a lock-free
+ *      peer made ready before our records were visible sends us back to
+ *      pass 1, records unqueued.
  *   3. A waker on one channel has won the flag (a CAS under that
  *      channel's lock: Go's selectDone), completed that case and woken
  *      us.  Wakers on other channels that find one of our records fail
  *      the CAS and drop it.  We lock everything again, unlink every
- *      record that is still queued, unlock, and report the winner.
+ *      record that is still queued, unlock, and report the winner.  A
+ *      waker that won the flag but then lost the buffered value (or
+ *      slot) to a lock-free peer wakes us with RG_SG_RETRY instead: the
+ *      select runs again from pass 1.
  *
  * Why pass 3 must take all locks again: our records live in this
  * frame, and a waker on any channel may be looking at one of them until
@@ -164,9 +171,19 @@ static bool selpark_unlock(rg_g *g, void *arg)
 
 /* ---- passes 2 and 3 ------------------------------------------------ */
 
+/* select_wait's answers besides a case index. */
+enum {
+	SEL_AGAIN_LOCKED = -2,  /* a buffered case became ready before our
+				   records were visible: nothing queued,
+				   channels still locked; poll again */
+	SEL_AGAIN = -3,         /* woken with RG_SG_RETRY: channels
+				   unlocked; run again */
+};
+
 /*
  * Channels locked, no case ready: queue a record per case, park, and
- * once woken find the winner.  Returns its index; the case is complete.
+ * once woken find the winner.  Returns its index (the case is complete,
+ * channels unlocked), or SEL_AGAIN_LOCKED / SEL_AGAIN.
  */
 static __attribute__((noinline)) int
 select_wait(rg_case_t *cases, int ncases, const uint16_t *lockorder, int n)
@@ -201,6 +218,24 @@ select_wait(rg_case_t *cases, int ncases, const uint16_t *lockorder, int n)
 		rg__chanq_push(cs->dir == RG_CASE_SEND ? &cs->c->sendq
 						       : &cs->c->recvq, sg);
 	}
+	/* The waiter's half of chan.c's Dekker pairing, for every
+	 * buffered case: a lock-free peer that completed before our
+	 * records were visible may have made a case ready without seeing
+	 * us.  Then unqueue (no waker can have touched a record: we hold
+	 * every lock) and poll again. */
+	for (int k = 0; k < n; k++) {
+		rg_case_t *cs = &cases[lockorder[k]];
+		if (!cs->c->cap || !rg__chan_recheck(cs->c, cs->dir == RG_CASE_SEND))
+			continue;
+		for (int j = 0; j < n; j++) {
+			rg_case_t *cj = &cases[lockorder[j]];
+			rg__chanq_remove(cj->dir == RG_CASE_SEND ? &cj->c->sendq
+								 : &cj->c->recvq, &sgs[j]);
+		}
+		if (sgs != local)
+			free(sgs);
+		return SEL_AGAIN_LOCKED;
+	}
 	RG_PROBE(select_block, ncases);
 	/* A foreign thread holds a scheduler reference while it sleeps
 	 * (see wait_locked in chan.c). */
@@ -229,6 +264,8 @@ select_wait(rg_case_t *cases, int ncases, const uint16_t *lockorder, int n)
 		free(sgs);
 	if (win < 0)
 		rg__throw("select: woken with no case done");
+	if (result == RG_SG_RETRY)
+		return SEL_AGAIN;
 	RG_PROBE(select_wake, win);
 
 	rg_case_t *cs = &cases[win];
@@ -285,8 +322,8 @@ static bool try_case_locked(rg_case_t *cs, rg_sudog **wake,
 	return true;
 }
 
-/* Whether cs looks ready, from lock-free loads (a hint, re-checked
- * under the lock; closed counts as ready: it completes or panics). */
+/* Whether cs looks ready, from lock-free loads (a hint; closed counts
+ * as ready: it completes or panics). */
 static bool case_maybe_ready(const rg_case_t *cs)
 {
 	rg_chan_t *c = cs->c;
@@ -295,44 +332,33 @@ static bool case_maybe_ready(const rg_case_t *cs)
 		return true;
 	if (cs->dir == RG_CASE_SEND)
 		return atomic_load_explicit(&c->recvq.first, memory_order_relaxed) ||
-		       atomic_load_explicit(&c->qcount, memory_order_relaxed) < c->cap;
-	return atomic_load_explicit(&c->qcount, memory_order_relaxed) > 0 ||
+		       (c->cap && rg__ring_has_space(c));
+	return (c->cap && rg__chan_qcount(c) > 0) ||
 	       atomic_load_explicit(&c->sendq.first, memory_order_relaxed);
-}
-
-static void unlock_one(void *arg)
-{
-	rg__unlock(&((rg_chan_t *)arg)->lock);
 }
 
 /*
  * Pass 0, no locks held: the first case in poll order that looks ready
- * is tried under its own channel's lock alone.  Returns its index, or -1
- * if none looked ready or the one tried was taken meanwhile.
+ * is tried alone, as a non-blocking send or receive (lock-free on a
+ * buffered channel nobody waits on).  Returns its index, or -1 if none
+ * looked ready or the one tried was taken meanwhile.
  *
  * Choosing a case that can proceed when we try it is always a valid
  * outcome (a case checked earlier may have become ready since; then both
  * were ready and either may be chosen), so this needs neither the other
  * locks nor a consistent snapshot.  What it cannot do is conclude that
  * nothing is ready: default: and parking go through pass 1.  In the
- * common case of a ready channel, a select costs one lock, not n.
+ * common case of a ready channel, a select costs one operation, not n
+ * locks.
  */
 static int select_try_one(rg_case_t *cases, const uint16_t *pollorder, int n)
 {
 	for (int k = 0; k < n; k++) {
 		rg_case_t *cs = &cases[pollorder[k]];
-		rg_sudog *wake;
 
 		if (!case_maybe_ready(cs))
 			continue;
-		rg__lock(&cs->c->lock);
-		bool done = try_case_locked(cs, &wake, unlock_one, cs->c);
-		rg__unlock(&cs->c->lock);
-		if (!done)
-			return -1;
-		if (wake)
-			rg__sudog_wake(wake);
-		return pollorder[k];
+		return select_one(cs, pollorder[k], false);
 	}
 	return -1;
 }
@@ -426,13 +452,31 @@ static int select_cases(rg_case_t *cases, int ncases, bool block)
 	sort_by_address(cases, lockorder, n);
 
 	sellock(cases, lockorder, n);
-	i = select_poll(cases, pollorder, n, lockorder, &wake);
-	if (i >= 0 || !block) {
-		selunlock(cases, lockorder, n);
-		if (i >= 0 && wake)
-			rg__sudog_wake(wake);
-	} else {
+	for (;;) {
+		wake = NULL;
+		i = select_poll(cases, pollorder, n, lockorder, &wake);
+		if (i >= 0 || !block) {
+			selunlock(cases, lockorder, n);
+			rg__sudog_wake_list(wake);
+			break;
+		}
+		if (wake) {
+			/* Settling served waiters of a channel but no case
+			 * of ours: wake them before we park, then poll
+			 * again. */
+			selunlock(cases, lockorder, n);
+			rg__sudog_wake_list(wake);
+			sellock(cases, lockorder, n);
+			continue;
+		}
 		i = select_wait(cases, ncases, lockorder, n);
+		if (i == SEL_AGAIN_LOCKED)
+			continue;
+		if (i == SEL_AGAIN) {
+			sellock(cases, lockorder, n);
+			continue;
+		}
+		break;
 	}
 out:
 	if (pollorder != local)

@@ -19,6 +19,7 @@
 #   BENCH_RUNS=5            runs per side
 #   BENCH_TIMEOUT=120       seconds before a single run is killed
 #   BENCH_ECHO=0            skip the echo benchmark (tests/bench/echo.sh)
+#   BENCH_PROCS=0           skip the 1-P and 4-P rows (tests/bench/procs.sh)
 #   BENCH_ARGS_<name>=...   extra arguments for both sides of one workload,
 #                           e.g. BENCH_ARGS_parked="-n 100000"
 #   GO=go                   Go toolchain, only to print its version
@@ -224,6 +225,12 @@ done
 if [ -f "$HERE/patterns.sh" ]; then sh "$HERE/patterns.sh" "$BUILD" "$TSV" "$RUNS" || failed=1; fi
 # Spawn and wait against os/exec and a raw vfork loop (tests/bench/exec.sh).
 if [ -f "$HERE/exec.sh" ]; then sh "$HERE/exec.sh" "$BUILD" "$TSV" "$RUNS" || failed=1; fi
+
+# The scheduler and channel workloads at 1 and 4 Ps (tests/bench/procs.sh):
+# rows "buffered P=4" appended to $TSV.  BENCH_PROCS=0 skips them.
+if [ "${BENCH_PROCS:-1}" != 0 ] && [ -f "$HERE/procs.sh" ]; then
+	sh "$HERE/procs.sh" "$BUILD" "$TSV" "$RUNS" "1 4" >/dev/null || failed=1
+fi
 
 # ---- echo hook --------------------------------------------------------
 # tests/bench/echo.sh (another script, another owner) measures the TCP echo
