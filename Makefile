@@ -10,6 +10,8 @@
 #                   and the examples against their expected output
 #   make examples   the seed's programs in examples/ (build/examples/NAME)
 #   make bench      benchmarks against Go and hand-written C (ratios)
+#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (fuzz.mk)
+#   make soak       the servers under hostile load, SOAK_SECONDS (docs/soak.md)
 #   make install    headers, libringo.a/.so, ringo.pc, tools, man pages,
 #                   LICENSE and CHANGES
 #                   (PREFIX=/usr/local, DESTDIR= for staging; LIBDIR=...)
@@ -154,11 +156,22 @@ test: deps
 # runtime's behaviour: they run in the plain build only.
 check: lib tests tools examples
 	@sh scripts/run-tests.sh $(B)
+	@sh tests/fuzz/smoke.sh $(B) $(FUZZ_HARNESSES)
 	@sh scripts/run-examples.sh $(B)
 ifeq ($(SAN),)
 	@sh tests/pkg/symbols.sh $(B)
 	@MAKE="$(MAKE)" CC="$(CC)" sh tests/pkg/install.sh $(B)
 endif
+
+# The soak (not part of test): ringo-echo and ringo-pool under hostile,
+# changing load for SOAK_SECONDS, sampled every second; writes
+# docs/soak.png and docs/soak.md (tests/soak/soak.py).
+SOAK_SECONDS ?= 180
+.PHONY: soak
+soak:
+	@sh scripts/deps.sh soak
+	@$(MAKE) --no-print-directory tools
+	python3 tests/soak/soak.py --build $(B) --seconds $(SOAK_SECONDS) --out $(B)/soak --docs docs
 
 bench: deps
 	@$(MAKE) --no-print-directory SAN= lib benches gobenches tools
@@ -266,35 +279,9 @@ $(B)/ringo-pool: $(POOL_OBJ) $(B)/libringo.a
 	$(Q)$(CC) $(CFLAGS) -rdynamic -o $@ $(POOL_OBJ) $(B)/libringo.a $(LDFLAGS) \
 		$(POOL_LIBS) $(LIBS)
 
-# libFuzzer harness for ringo-pool's request handling (tests/fuzz/):
-# make fuzz-pool [FUZZ_SECS=60].  libFuzzer needs clang, and gcc's and
-# clang's ASan runtimes do not mix, so the library and the server's
-# objects are rebuilt with clang in build-fuzz/.
-FUZZ_SECS ?= 60
-FUZZ_B    := build-fuzz
-FUZZ_POOL := $(filter-out %/main.o,$(POOL_OBJ))
-.PHONY: fuzz-pool
-fuzz-pool:
-	@$(MAKE) --no-print-directory CC=clang SAN=address B=$(FUZZ_B) \
-		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" $(FUZZ_B)/fuzz_pool_http
-	@mkdir -p $(FUZZ_B)/corpus/pool_http
-	$(FUZZ_B)/fuzz_pool_http -max_total_time=$(FUZZ_SECS) -timeout=20 -max_len=8192 \
-		-dict=tests/fuzz/pool_http.dict $(FUZZ_B)/corpus/pool_http tests/fuzz/corpus/pool_http
-
-# The harness's inputs replayed without libFuzzer, in any build (see
-# tests/fuzz/replay.c): make fuzz-pool-replay [SAN=...].
-.PHONY: fuzz-pool-replay
-fuzz-pool-replay: $(B)/fuzz_pool_replay
-
-$(B)/fuzz_pool_replay: tests/fuzz/replay.c tests/fuzz/fuzz_pool_http.c $(FUZZ_POOL) $(B)/libringo.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(POOL_HAVE) -Itools/ringo-pool -o $@ tests/fuzz/replay.c \
-		tests/fuzz/fuzz_pool_http.c $(FUZZ_POOL) $(B)/libringo.a $(LDFLAGS) $(POOL_LIBS) $(LIBS)
-
-$(B)/fuzz_pool_http: tests/fuzz/fuzz_pool_http.c $(FUZZ_POOL) $(B)/libringo.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(POOL_HAVE) -fsanitize=fuzzer -Itools/ringo-pool -o $@ $< \
-		$(FUZZ_POOL) $(B)/libringo.a $(LDFLAGS) $(POOL_LIBS) $(LIBS)
+# Fuzzing (libFuzzer harnesses, make fuzz, the corpus smoke in make
+# check): fuzz.mk.
+include fuzz.mk
 
 # ---- ringo-trace ------------------------------------------------------
 trace:

@@ -10,8 +10,11 @@
  * function, and its FIFO keeps Go() callers in order).
  *
  * Invariants:
- *   - active counts functions started and not yet finished (each holds
- *     one WaitGroup count and, under a limit, one semaphore slot).
+ *   - The WaitGroup's counter is the number of functions started and
+ *     not yet finished (each holds one count and, under a limit, one
+ *     semaphore slot); SetLimit and free read it (rg__wg_count) instead
+ *     of a counter of their own, which cost two more contended atomic
+ *     operations per function.
  *   - err is written once, by the CAS from 0 of the first function that
  *     fails; whoever wins it also cancels the context (at most one
  *     rg_ctx_cancel per group: cancel_once).
@@ -19,33 +22,47 @@
  *     dropped by rg_group_free, so the context stays valid (cancelled)
  *     until free.  rg_ctx_cancel is idempotent and drops none; the
  *     cancelled flag only keeps the probe's count of cancels honest.
- *   - limit and sem change only while active == 0 (SetLimit panics
+ *   - limit and sem change only while the counter is 0 (SetLimit panics
  *     otherwise), so a running function always releases into the
  *     semaphore it acquired from.
  *
  * Memory order: a function's writes happen before rg_group_wait
  * returns (the WaitGroup's Done/Wait), and err is published by the same
- * edge.  active is a counter for the SetLimit check only (relaxed: the
- * check is, as in Go, about a caller's own calls).
+ * edge.  The SetLimit check reads the counter relaxed (as in Go, it is
+ * about a caller's own calls).
+ *
+ * Cost per function: a start record from a slab (slab.c: per-thread
+ * caches, so a record made on the spawner's thread and freed on the
+ * worker's is no malloc arena lock round trip), one WaitGroup add and
+ * done, a spawn and an exit.  The WaitGroup, which every finishing
+ * function writes, has a cache line of its own, away from the fields
+ * every function reads (ctx, limit).
  *
  * Rejected: reusing the finishing goroutine for a Go() caller blocked on
  * the limit (saves a spawn per function under a limit, but the function
  * would then run on a goroutine whose identity and stack history are
  * another function's, and Go gives each its own goroutine).
  */
-#include "rt.h"
+#include "waitq.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct rg_group {
+	/* Read by every function. */
 	rg_ctx_t *ctx;               /* child of the parent (one ref, above) */
-	rg_waitgroup_t wg;           /* functions running */
-	rg_sema_t sem;               /* limit slots (limit >= 0) */
-	int limit;                   /* < 0: none (changed while active == 0) */
-	_Atomic int active;          /* functions started, not finished */
+	int limit;                   /* < 0: none (changed while no function runs) */
 	_Atomic int err;             /* first non-zero result */
 	_Atomic int cancelled;       /* rg_ctx_cancel done (once: the cancel probe counts one) */
+	/* Keeps the WaitGroup off the line of the fields above whatever
+	 * calloc's alignment (an aligned attribute would need an aligned
+	 * allocation). */
+	char pad_[RG_CACHELINE];
+	/* Written by every function. */
+	rg_waitgroup_t wg;           /* functions running */
+	rg_sema_t sem;               /* limit slots (limit >= 0) */
 };
 
 /* One function's start record: a goroutine takes one pointer. */
@@ -54,6 +71,21 @@ struct gofn {
 	int (*fn)(rg_ctx_t *ctx, void *arg);
 	void *arg;
 };
+
+/* Start records: one slab block each (slab.c; malloc'd one by one under
+ * the sanitizers). */
+static rg__slab_t gofn_slab;
+static pthread_once_t gofn_once = PTHREAD_ONCE_INIT;
+
+static void gofn_init(void)
+{
+	rg__slab_init(&gofn_slab, sizeof(struct gofn));
+}
+
+static int running(rg_group_t *g)
+{
+	return (int)rg__wg_count(&g->wg);
+}
 
 static void cancel_once(rg_group_t *g)
 {
@@ -64,7 +96,7 @@ static void cancel_once(rg_group_t *g)
 static void group_tramp(void *p)
 {
 	struct gofn r = *(struct gofn *)p;
-	free(p);
+	rg__slab_free(&gofn_slab, p);
 	rg_group_t *g = r.g;
 	int rc = r.fn(g->ctx, r.arg);
 	if (rc != 0) {
@@ -75,7 +107,6 @@ static void group_tramp(void *p)
 	}
 	if (g->limit >= 0)
 		rg_sema_release(&g->sem, 1);
-	atomic_fetch_sub_explicit(&g->active, 1, memory_order_relaxed);
 	rg_wg_done(&g->wg);  /* g may be freed by the waiter after this */
 }
 
@@ -103,7 +134,7 @@ rg_ctx_t *rg_group_ctx(rg_group_t *g)
 
 void rg_group_set_limit(rg_group_t *g, int n)
 {
-	int a = atomic_load_explicit(&g->active, memory_order_relaxed);
+	int a = running(g);
 	if (a != 0)
 		rg_panic("errgroup: modify limit while %d goroutines in the group are still active", a);
 	if (n >= 0)
@@ -113,13 +144,13 @@ void rg_group_set_limit(rg_group_t *g, int n)
 
 static void start(rg_group_t *g, int (*fn)(rg_ctx_t *, void *), void *arg)
 {
-	struct gofn *r = malloc(sizeof(*r));
+	pthread_once(&gofn_once, gofn_init);
+	struct gofn *r = rg__slab_alloc(&gofn_slab);
 	if (!r)
 		rg__throw("out of memory starting an errgroup function");
 	r->g = g;
 	r->fn = fn;
 	r->arg = arg;
-	atomic_fetch_add_explicit(&g->active, 1, memory_order_relaxed);
 	rg_wg_add(&g->wg, 1);
 	if (rg_go(group_tramp, r) != 0)
 		rg__throw("out of memory starting an errgroup goroutine");
@@ -155,7 +186,7 @@ void rg_group_free(rg_group_t *g)
 {
 	if (!g)
 		return;
-	int a = atomic_load_explicit(&g->active, memory_order_relaxed);
+	int a = running(g);
 	if (a != 0)
 		rg_panic("rg_group_free while %d functions of the group run", a);
 	cancel_once(g);

@@ -22,7 +22,15 @@ rg_g *rg__galloc(rg_p *p) RG_HIDDEN;
 /* Returns a G whose stack was released to p's cache (p may be NULL). */
 void rg__gfree(rg_p *p, rg_g *g) RG_HIDDEN;
 
-/* Gives g a stack (warmest first) and sets stack_lo/stack_hi; -ENOMEM. */
+/* A stack slot for a goroutine about to be spawned on p (NULL: foreign
+ * thread), mapping address space if needed: 0 or -ENOMEM.  Every
+ * reservation is given back with rg__stack_unreserve when its goroutine
+ * is gone (any P).  See stack.c. */
+int rg__stack_reserve(rg_p *p) RG_HIDDEN;
+void rg__stack_unreserve(rg_p *p) RG_HIDDEN;
+
+/* Gives g a stack (warmest first) and sets stack_lo/stack_hi; -ENOMEM
+ * only if the reservations were broken (see stack.c). */
 int rg__stack_bind(rg_p *p, rg_g *g) RG_HIDDEN;
 
 /* Takes g's stack back (into p's cache, or further). */

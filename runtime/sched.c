@@ -415,8 +415,8 @@ static size_t g_stack_size(rg_g *g)
 }
 
 /* Gives a goroutine that is about to run for the first time its stack
- * and initial frame.  Out of address space here is fatal: rg_go already
- * returned success, as Go's newproc would have. */
+ * and initial frame.  Its slot was reserved by rg_go (which says -ENOMEM
+ * when none can be), so failing here is a broken invariant. */
 static inline void ensure_stack(rg_p *p, rg_g *g)
 {
 	if (RG_LIKELY(g->stack_hi != NULL))
@@ -484,6 +484,7 @@ static void after_switch(rg_m *m)
 	case RG_AFTER_EXIT:
 		rg__stack_release(m->p, g);
 		rg__gfree(m->p, g);
+		rg__stack_unreserve(m->p);
 		break;
 	case RG_AFTER_GLOBAL:
 		atomic_store_explicit(&g->status, RG_G_RUNNABLE, memory_order_relaxed);
@@ -601,9 +602,13 @@ static int newproc(const char *name, void (*fn)(void *), void *arg, bool is_main
 		return -EINVAL;
 	rg_m *m = rg__getm();
 	rg_p *p = m && m->curg ? m->p : NULL;
+	if (rg__stack_reserve(p) < 0)
+		return -ENOMEM; /* no address space for its stack */
 	rg_g *g = rg__galloc(p);
-	if (!g)
+	if (!g) {
+		rg__stack_unreserve(p);
 		return -ENOMEM;
+	}
 
 	/* rg__galloc zeroed it; the stack comes when it first runs. */
 	g->fn = fn;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * slab.c — fixed-size blocks for objects made by the million: timers
- * (time.c), each one channel + timer in one 64-byte-aligned block.
+ * (time.c), each one channel + timer in one 64-byte-aligned block, and
+ * errgroup functions' start records (errgroup.c).
  *
  * Why not malloc: goroutines run on runtime threads, and glibc gives
  * each thread's arena its own heap that grows one mprotect(2) per page

@@ -38,6 +38,17 @@
  * allgs), with the same per-P / global free lists.  A G takes a stack
  * only when it first runs (sched.c), so spawning does not touch a stack.
  *
+ * Reservation.  rg_go must say -ENOMEM when no stack can be had (mmap
+ * refused: RLIMIT_AS, vm.max_map_count, the stack_mmap fault), since
+ * the goroutine's first run is too late to tell anyone.  So spawning
+ * reserves a slot (rg__stack_reserve) and exiting gives it back, and
+ * the chunks always hold at least every reserved slot plus what the
+ * per-P caches can hide (RG_PCACHE + 1 each): a stack bind then always
+ * finds a warm or cold slot, and never maps.  Reservations are counted
+ * globally in batches of RG_RESERVE_BATCH per P (like Go's goidcache),
+ * so a spawn costs no shared write but one in 16; when mmap refuses, the
+ * budgets the Ps hold are taken back before rg_go gives up.
+ * *
  * Rejected: one mmap per stack (a VMA or two each, and an mmap/munmap
  * pair per goroutine); the G header inside its stack (a page fault and a
  * TLB miss per spawn, and a fresh stack per not-yet-started goroutine);
@@ -51,6 +62,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "rt_fault.h"
 #include "sanitizer.h"
 #ifdef RG_SAN_ASAN
 #include <sanitizer/asan_interface.h>
@@ -65,6 +77,7 @@
 #define RG_PCACHE 64        /* per-P cached stacks and Gs */
 #define RG_WARM_MAX 1024    /* warm stacks kept by the scavenger */
 #define RG_SLAB_GS 256      /* Gs per slab */
+#define RG_RESERVE_BATCH 16 /* stack reservations a P takes at once */
 
 /* Header at the top of every stack slot. */
 typedef struct rg_stk {
@@ -92,6 +105,8 @@ typedef struct rg_gslab {
 typedef struct rg_pstk {
 	rg_stk *free;
 	int n;
+	_Atomic int budget;      /* reservations taken and not yet used: the
+				  * owner's, but reclaimable (see reserve) */
 } rg_pstk;
 
 static struct {
@@ -102,6 +117,8 @@ static struct {
 	size_t page;
 	bool use_madvise;        /* MADV_GUARD_INSTALL, else mprotect */
 	rg_chunk *_Atomic chunks;/* every chunk; never shrinks until teardown */
+	_Atomic long reserved;   /* live goroutines + P budgets (see top) */
+	_Atomic long capacity;   /* slots in all chunks */
 	rg_chunk *cold;          /* chunks with cold slots (lock) */
 	rg_stk *warm;            /* global warm stacks (lock) */
 	int nwarm;
@@ -164,6 +181,7 @@ int rg__stack_setup(size_t stack_size)
 	atomic_store_explicit(&stk.chunks, c, memory_order_relaxed);
 	c->on_cold_list = true;
 	stk.cold = c;
+	atomic_store_explicit(&stk.capacity, RG_CHUNK_SLOTS, memory_order_relaxed);
 	return 0;
 }
 
@@ -274,9 +292,10 @@ static rg_chunk *chunk_new(void)
 	rg_chunk *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	char *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-			  -1, 0);
+	char *base = rg__fault(RG_FAULT_STACK_MMAP)
+			     ? MAP_FAILED
+			     : mmap(NULL, len, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (base == MAP_FAILED) {
 		free(c);
 		return NULL;
@@ -301,19 +320,29 @@ static rg_chunk *chunk_new(void)
 	return c;
 }
 
-/* Takes a cold slot, making a chunk if needed.  stk.lock held. */
+/* Maps a chunk and puts it on the cold list; false: mmap refused.
+ * stk.lock held. */
+static bool chunk_add(void)
+{
+	rg_chunk *c = chunk_new();
+	if (!c)
+		return false;
+	c->next = atomic_load_explicit(&stk.chunks, memory_order_relaxed);
+	atomic_store_explicit(&stk.chunks, c, memory_order_release);
+	c->on_cold_list = true;
+	c->next_cold = stk.cold;
+	stk.cold = c;
+	atomic_fetch_add_explicit(&stk.capacity, RG_CHUNK_SLOTS, memory_order_relaxed);
+	return true;
+}
+
+/* Takes a cold slot, making a chunk if needed (never, while the
+ * reservations hold).  stk.lock held. */
 static rg_stk *cold_get(void)
 {
+	if (!stk.cold && !chunk_add())
+		return NULL;
 	rg_chunk *c = stk.cold;
-	if (!c) {
-		c = chunk_new();
-		if (!c)
-			return NULL;
-		c->next = atomic_load_explicit(&stk.chunks, memory_order_relaxed);
-		atomic_store_explicit(&stk.chunks, c, memory_order_release);
-		c->on_cold_list = true;
-		stk.cold = c;
-	}
 	uint32_t i = (uint32_t)__builtin_ctzll(c->cold);
 	c->cold &= ~((uint64_t)1 << i);
 	if (!c->cold) {
@@ -324,6 +353,74 @@ static rg_stk *cold_get(void)
 	s->chunk = c;
 	s->slot = i;
 	return s;
+}
+
+/* Reserves n slots, mapping chunks until the reservations and what the
+ * per-P caches may hold fit; -ENOMEM when mmap refuses. */
+static int reserve(long n)
+{
+	long need = atomic_fetch_add_explicit(&stk.reserved, n, memory_order_relaxed) + n +
+		    (long)stk.nprocs * (RG_PCACHE + 1);
+	if (RG_LIKELY(need <= atomic_load_explicit(&stk.capacity, memory_order_relaxed)))
+		return 0;
+	rg__lock(&stk.lock);
+	while (atomic_load_explicit(&stk.capacity, memory_order_relaxed) < need) {
+		if (!chunk_add()) {
+			rg__unlock(&stk.lock);
+			atomic_fetch_sub_explicit(&stk.reserved, n, memory_order_relaxed);
+			return -ENOMEM;
+		}
+	}
+	rg__unlock(&stk.lock);
+	return 0;
+}
+
+/* Takes back the budgets every P holds (out of address space: they may
+ * be the last free slots). */
+static void reclaim_budgets(void)
+{
+	for (int i = 0; i < stk.nprocs; i++) {
+		int b = atomic_exchange_explicit(&stk.pstk[i].budget, 0, memory_order_relaxed);
+		if (b > 0)
+			atomic_fetch_sub_explicit(&stk.reserved, b, memory_order_relaxed);
+	}
+}
+
+int rg__stack_reserve(rg_p *p)
+{
+	rg_pstk *ps = p ? &stk.pstk[p->id] : NULL;
+	if (ps) {
+		/* Owner only, but a reclaim may empty it meanwhile. */
+		int b = atomic_load_explicit(&ps->budget, memory_order_relaxed);
+		while (b > 0)
+			if (atomic_compare_exchange_weak_explicit(&ps->budget, &b, b - 1,
+								  memory_order_relaxed,
+								  memory_order_relaxed))
+				return 0;
+		if (reserve(RG_RESERVE_BATCH) == 0) {
+			atomic_fetch_add_explicit(&ps->budget, RG_RESERVE_BATCH - 1,
+						  memory_order_relaxed);
+			return 0;
+		}
+	}
+	if (reserve(1) == 0)
+		return 0;
+	reclaim_budgets();
+	return reserve(1);
+}
+
+void rg__stack_unreserve(rg_p *p)
+{
+	rg_pstk *ps = p ? &stk.pstk[p->id] : NULL;
+	if (!ps) {
+		atomic_fetch_sub_explicit(&stk.reserved, 1, memory_order_relaxed);
+		return;
+	}
+	int b = atomic_fetch_add_explicit(&ps->budget, 1, memory_order_relaxed) + 1;
+	if (b > 2 * RG_RESERVE_BATCH &&
+	    atomic_compare_exchange_strong_explicit(&ps->budget, &b, b - RG_RESERVE_BATCH,
+						    memory_order_relaxed, memory_order_relaxed))
+		atomic_fetch_sub_explicit(&stk.reserved, RG_RESERVE_BATCH, memory_order_relaxed);
 }
 
 int rg__stack_bind(rg_p *p, rg_g *g)

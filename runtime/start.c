@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "netpoll.h"
+#include "rt_fault.h"
 #include "runq.h"
 #include "sched_impl.h"
 
@@ -85,6 +86,7 @@ static int rt_start(const rg_config_t *cfg, size_t cfg_size, bool embedded)
 	if (!atomic_compare_exchange_strong(&rg__sched.running, &expected, 2))
 		return -EBUSY;
 
+	rg__fault_env();
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int procs = cfg && RG_ABI_HAS(cfg, cfg_size, procs) && cfg->procs > 0
 			    ? cfg->procs

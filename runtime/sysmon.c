@@ -15,6 +15,8 @@
  *     on that P's ring; they go to the global queue too.  (ring.c's CQ
  *     reader is whoever holds its `reaping` flag: one atomic exchange
  *     per reap on the owner's side.);
+ *     While a hog runs with nothing to move, sysmon backs off as when
+ *     idle, but to 1 ms at most (HOG_POLL_NS), not 10, for its I/O;
  *   - once a second it gives surplus cached stacks back to the kernel.
  * It may call into sched.c only through sched_impl.h, and touches a P's
  * structures only where they are built for it (runq.c's drain CASes the
@@ -31,6 +33,9 @@
 
 #define SYSCALL_HANDOFF_NS (20 * RG_MICROSECOND)
 #define HOG_NS (10 * RG_MILLISECOND)
+/* sysmon's longest delay while a hog runs: completions parked on the
+ * hog's ring (rg__io_poll_stuck) wait at most about this long. */
+#define HOG_POLL_NS RG_MILLISECOND
 
 /* Hands a P retaken from a syscall to whoever can use it. */
 static void handoffp(rg_p *p)
@@ -53,8 +58,9 @@ static void handoffp(rg_p *p)
 		rg__timer_wake(t0);
 }
 
-/* One pass over the Ps; returns true if it did something. */
-static bool retake(int64_t now)
+/* One pass over the Ps; returns true if it did something, and sets
+ * *hogs if a P was hogged. */
+static bool retake(int64_t now, bool *hogs)
 {
 	bool acted = false;
 	for (int i = 0; i < rg__sched.nprocs; i++) {
@@ -98,6 +104,7 @@ static bool retake(int64_t now)
 			rg_m *hm = RG_LOAD_RELAXED(p->m);
 			if (!hm || !RG_LOAD_RELAXED(hm->curg))
 				continue;
+			*hogs = true;
 			if (!p->sm_hogging) {
 				/* Counted once per scheduling tick. */
 				RG_STORE_RELAXED(p->sm_hogging, true);
@@ -121,9 +128,17 @@ static bool retake(int64_t now)
 				rg__timers_run(p, now);
 			bool polled = rg__io_poll_stuck(p);
 			rg__sched_unref();
-			if (moved || polled || (t0 && t0 <= now))
+			/* Only a hog that had something to move keeps sysmon
+			 * at its shortest delay: one that merely runs on (a
+			 * loop making a million timers) would otherwise have
+			 * sysmon wake, lock and wake an M every 20 us for as
+			 * long as it runs, on a core the hog's helpers need.
+			 * Go's sysmon, too, backs off while it only preempts;
+			 * here no further than HOG_POLL_NS while a hog runs. */
+			if (moved || polled || (t0 && t0 <= now)) {
 				rg__wakep();
-			acted = true;
+				acted = true;
+			}
 		}
 	}
 	/* Timers of a P whose M is busy for long: make sure someone looks. */
@@ -155,12 +170,15 @@ void *rg__sysmon(void *arg)
 			last_scavenge = now;
 			rg__stack_scavenge(false);
 		}
-		if (retake(now)) {
+		bool hogs = false;
+		if (retake(now, &hogs)) {
 			idle = 0;
 			delay = 20 * RG_MICROSECOND;
 		} else if (++idle > 50 && delay < 10 * RG_MILLISECOND) {
 			delay *= 2;
 		}
+		if (hogs && delay > HOG_POLL_NS)
+			delay = HOG_POLL_NS;
 		if (atomic_load(&rg__sched.npidle) == rg__sched.nprocs) {
 			/* All Ps idle: nothing to retake.  Sleep until a P is
 			 * taken (pidleget wakes us).  seq_cst: see pidleget. */

@@ -219,6 +219,12 @@ void rg__mutex_lock_as(rg_mutex_t *mu, rg_wait_reason_t reason) RG_HIDDEN;
 /* Starvation-mode handoffs so far (tests observe starvation mode). */
 extern _Atomic uint64_t rg__mutex_handoffs RG_HIDDEN;
 
+/* ---- WaitGroup internals (waitgroup.c) ------------------------------ */
+
+/* The counter, read relaxed (errgroup.c counts its running functions
+ * with it). */
+int64_t rg__wg_count(rg_waitgroup_t *wg) RG_HIDDEN;
+
 /* ---- the counting semaphore (sema.c) -------------------------------- */
 
 /* Waits for a token of s and takes it.  Any thread. */

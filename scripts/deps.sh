@@ -3,6 +3,7 @@
 # Installs the Debian packages ringo needs to build, test and benchmark.
 # Idempotent: it asks apt only for what is missing, and runs
 # 'apt-get update' at most once per call.  Needs root (or sudo) on Debian 12.
+# `deps.sh soak` also installs what only `make soak` needs (gnuplot).
 set -eu
 
 # package -> a file that proves it is installed
@@ -16,6 +17,7 @@ libdw-dev:/usr/include/elfutils/libdwfl.h
 zlib1g-dev:/usr/include/zlib.h
 bpftool:/usr/sbin/bpftool
 clang:/usr/bin/clang
+libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 llvm:/usr/bin/llvm-strip
 golang-go:/usr/bin/go
 make:/usr/bin/make
@@ -34,6 +36,9 @@ wrk:/usr/bin/wrk
 chromium:/usr/bin/chromium
 curl:/usr/bin/curl
 "
+if [ "${1:-}" = soak ]; then
+	need="$need gnuplot-nox:/usr/bin/gnuplot python3:/usr/bin/python3"
+fi
 
 missing=""
 for entry in $need; do

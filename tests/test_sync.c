@@ -764,6 +764,79 @@ static void test_wg_many_waiters(void **state)
 	run("2", scen_wg_many_waiters, NULL);
 }
 
+/*
+ * Wait, then free (Go lets a goroutine drop a WaitGroup the moment Wait
+ * returns; in C that is free).  Each round's WaitGroup is on the heap:
+ * workers write plain data, then Done; the main goroutine waits, reads
+ * the data and frees the block.  In odd rounds a second waiter queues
+ * first, so that the last Done takes the locked path (it wakes a queue)
+ * while the main goroutine may return from Wait's lock-free fast path.
+ * Nothing of the runtime may touch the block once Wait has returned
+ * (AddressSanitizer: use after free), and every worker's write happens
+ * before Wait's return (ThreadSanitizer: the free and the reads race
+ * with the workers' writes unless each Done's release reaches the
+ * waiter, also through the Done that wakes it).
+ */
+#define WGF_ROUNDS 3000
+#define WGF_WORKERS 3
+
+struct wgfree {
+	rg_waitgroup_t wg;
+	_Atomic int next;
+	int data[WGF_WORKERS];   /* plain: each worker's write */
+};
+
+static rg_waitgroup_t wgf_second;  /* the second waiters, all rounds */
+
+static void wgf_worker(void *arg)
+{
+	struct wgfree *f = arg;
+	int i = atomic_fetch_add_explicit(&f->next, 1, memory_order_relaxed);
+	f->data[i] = i + 1;
+	rg_wg_done(&f->wg);
+}
+
+static void wgf_waiter(void *arg)
+{
+	struct wgfree *f = arg;
+	rg_wg_wait(&f->wg);   /* queued: touches nothing of f after this */
+	rg_wg_done(&wgf_second);
+}
+
+static int scen_wg_free_after_wait(void *arg)
+{
+	(void)arg;
+	memset(&wgf_second, 0, sizeof(wgf_second));
+	for (int r = 0; r < WGF_ROUNDS; r++) {
+		struct wgfree *f = calloc(1, sizeof(*f));
+		CHECK(f != NULL);
+		rg_wg_add(&f->wg, WGF_WORKERS);
+		if (r & 1) {
+			rg_wg_add(&wgf_second, 1);
+			CHECK(rg_go(wgf_waiter, f) == 0);
+			/* White-box: until it has counted itself a waiter. */
+			while ((uint32_t)atomic_load(&f->wg.state) == 0)
+				rg_yield();
+		}
+		for (int i = 0; i < WGF_WORKERS; i++)
+			CHECK(rg_go(wgf_worker, f) == 0);
+		if (r % 3 == 0)
+			rg_yield();  /* let the workers finish first sometimes */
+		rg_wg_wait(&f->wg);
+		for (int i = 0; i < WGF_WORKERS; i++)
+			CHECK(f->data[i] != 0);
+		free(f);
+	}
+	rg_wg_wait(&wgf_second);
+	return 0;
+}
+
+static void test_wg_free_after_wait(void **state)
+{
+	(void)state;
+	run("2", scen_wg_free_after_wait, NULL);
+}
+
 static int wg_negative_main(void *arg)
 {
 	(void)arg;
@@ -1077,6 +1150,7 @@ int main(void)
 		cmocka_unit_test(test_wg_wait),
 		cmocka_unit_test(test_wg_reuse),
 		cmocka_unit_test(test_wg_many_waiters),
+		cmocka_unit_test(test_wg_free_after_wait),
 		cmocka_unit_test(test_wg_negative_panics),
 		cmocka_unit_test(test_once),
 		cmocka_unit_test(test_cond_signal),

@@ -3,12 +3,14 @@
  * ringo-echo: a TCP echo server, one goroutine per connection.
  *
  *   ringo-echo [--addr HOST:PORT] [--procs N] [--max-conns N] [--grace SECONDS]
+ *              [--stats SECONDS]
  *
  * Talk to it with `nc 127.0.0.1 7000`.  On SIGINT or SIGTERM
  * (rg_signal_notify_ctx) it stops accepting, lets open connections
  * finish for up to the grace period, closes the rest, prints its
  * counters and exits 0; a second signal during the drain ends it at
- * once.
+ * once.  --stats N prints a line of counters every N seconds
+ * (goroutines, open connections, ...: what `make soak` samples).
  *
  * Hostile clients cost it nothing lasting: a client that vanishes
  * mid-write gets its goroutine's write error and is closed; one that
@@ -18,6 +20,10 @@
  * netutil.LimitListener does); EMFILE from accept backs off.
  *
  * It uses only the public API (include/ringo.h), like any user would.
+ *
+ * The fuzz harness tests/fuzz/fuzz_echo.c includes this file with
+ * RINGO_ECHO_NO_MAIN defined (everything but usage and main) and drives
+ * conn_start/conn_main with its inputs.
  */
 #include <ringo.h>
 
@@ -40,7 +46,8 @@ static struct {
 	int procs;
 	long max_conns;
 	double grace_s;
-} opt = {"127.0.0.1:7000", 0, 10000, 5.0};
+	double stats_s;
+} opt = {"127.0.0.1:7000", 0, 10000, 5.0, 0};
 
 static struct {
 	atomic_long accepted, active, closed, bytes, errors, accept_backoffs;
@@ -98,6 +105,26 @@ static void conn_main(void *arg)
 	conn_end(fd);
 }
 
+/* Serves an accepted connection (its slot taken) in a goroutine of its
+ * own.  The accept loop's half of a connection's life, and what the
+ * fuzz harness (tests/fuzz/fuzz_echo.c) calls to drive conn_main with
+ * its bytes. */
+static void conn_start(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	atomic_fetch_add(&stats.accepted, 1);
+	atomic_fetch_add(&stats.active, 1);
+	rg_wg_add(&conns, 1);
+	/* Each connection holds a reference on conn_ctx: serve's
+	 * rg_ctx_cancel drops only its own. */
+	rg_ctx_retain(conn_ctx);
+	if (rg_go_named("conn", conn_main, (void *)(intptr_t)fd) < 0) {
+		atomic_fetch_add(&stats.errors, 1);
+		conn_end(fd);
+	}
+}
+
 /* Waits for a connection slot; false once accept_ctx is cancelled. */
 static bool take_slot(rg_ctx_t *accept_ctx)
 {
@@ -134,18 +161,25 @@ static void accept_loop(int lfd, rg_ctx_t *accept_ctx)
 			continue;
 		}
 		backoff = 0;
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		atomic_fetch_add(&stats.accepted, 1);
-		atomic_fetch_add(&stats.active, 1);
-		rg_wg_add(&conns, 1);
-		/* Each connection holds a reference on conn_ctx: serve's
-		 * rg_ctx_cancel drops only its own. */
-		rg_ctx_retain(conn_ctx);
-		if (rg_go_named("conn", conn_main, (void *)(intptr_t)fd) < 0) {
-			atomic_fetch_add(&stats.errors, 1);
-			conn_end(fd);
-		}
+		conn_start(fd);
+	}
+}
+
+/* --stats: a line of counters every opt.stats_s seconds, until the
+ * runtime stops (abandoned then, as Go's program end abandons it). */
+static void stats_printer(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		rg_sleep((int64_t)(opt.stats_s * RG_SECOND));
+		rg_stats_t st;
+		rg_stats(&st);
+		printf("ringo-echo: stats goroutines %lld threads %lld active %ld accepted %ld "
+		       "closed %ld errors %ld accept-backoffs %ld\n",
+		       (long long)st.goroutines, (long long)st.threads, atomic_load(&stats.active),
+		       atomic_load(&stats.accepted), atomic_load(&stats.closed),
+		       atomic_load(&stats.errors), atomic_load(&stats.accept_backoffs));
+		fflush(stdout);
 	}
 }
 
@@ -205,6 +239,8 @@ static int serve(void *arg)
 	printf("ringo-echo: listening on %s (%d Ps, %s backend, max %ld connections)\n",
 	       bound_addr(lfd), rg_procs(), rg_io_backend(), opt.max_conns);
 	fflush(stdout);
+	if (opt.stats_s > 0)
+		rg_go_named("stats", stats_printer, NULL);
 	accept_loop(lfd, accept_ctx);
 	/* Go's stop(): a second signal now has its default effect (a second
 	 * Ctrl+C ends the drain at once). */
@@ -242,14 +278,16 @@ static int serve(void *arg)
 	return 0;
 }
 
+#ifndef RINGO_ECHO_NO_MAIN
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ringo-echo [--addr HOST:PORT] [--procs N] [--max-conns N] "
-		   "[--grace SECONDS]\n"
+		   "[--grace SECONDS] [--stats SECONDS]\n"
 		   "  --addr       listen address (default 127.0.0.1:7000)\n"
 		   "  --procs      Ps to run goroutines on (default: CPU count)\n"
 		   "  --max-conns  open connections at most (default 10000)\n"
-		   "  --grace      seconds open connections get after SIGINT/SIGTERM (default 5)\n");
+		   "  --grace      seconds open connections get after SIGINT/SIGTERM (default 5)\n"
+		   "  --stats      print counters every SECONDS (default: never)\n");
 }
 
 int main(int argc, char **argv)
@@ -259,17 +297,19 @@ int main(int argc, char **argv)
 		{"procs", required_argument, NULL, 'p'},
 		{"max-conns", required_argument, NULL, 'm'},
 		{"grace", required_argument, NULL, 'g'},
+		{"stats", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "a:p:m:g:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:p:m:g:s:h", longopts, NULL)) != -1) {
 		char *end = NULL;
 		switch (c) {
 		case 'a': opt.addr = optarg; break;
 		case 'p': opt.procs = (int)strtol(optarg, &end, 10); break;
 		case 'm': opt.max_conns = strtol(optarg, &end, 10); break;
 		case 'g': opt.grace_s = strtod(optarg, &end); break;
+		case 's': opt.stats_s = strtod(optarg, &end); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -278,7 +318,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || opt.procs < 0 || opt.max_conns <= 0 || opt.grace_s < 0) {
+	if (optind != argc || opt.procs < 0 || opt.max_conns <= 0 || opt.grace_s < 0 ||
+	    opt.stats_s < 0) {
 		usage(stderr);
 		return 2;
 	}
@@ -295,3 +336,4 @@ int main(int argc, char **argv)
 	}
 	return rc;
 }
+#endif /* RINGO_ECHO_NO_MAIN */

@@ -5,6 +5,7 @@
  */
 #include "backend.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,12 +44,20 @@ int rg__io_start(void)
 	bool want_epoll = env && strcmp(env, "epoll") == 0;
 
 	ops = NULL;
-	if (!want_epoll && uring_ops.start() == 0) {
+	int ur = want_epoll ? 0 : uring_ops.start();
+	if (!want_epoll && ur == 0) {
 		ops = &uring_ops;
 		return 0;
 	}
-	/* io_uring refused (disabled by sysctl or seccomp, too old) or
-	 * not wanted: sockets wait for readiness in epoll instead. */
+	/* io_uring refused (disabled by sysctl or seccomp, too old, out of
+	 * memory or locked memory, a setup that failed after some rings
+	 * were made: those are closed) or not wanted: sockets wait for
+	 * readiness in epoll instead.  Silent, as the kernel's refusal is
+	 * routine (rg_io_backend() tells), unless RINGO_BACKEND=uring asked
+	 * for io_uring by name. */
+	if (!want_epoll && env && strcmp(env, "uring") == 0)
+		fprintf(stderr, "ringo: RINGO_BACKEND=uring, but io_uring setup failed (%s): "
+				"using epoll\n", strerror(-ur));
 	int r = epoll_ops.start();
 	if (r < 0)
 		return r;

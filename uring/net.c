@@ -21,6 +21,7 @@
  * nobody has asked for yet.
  */
 #include "calls.h"
+#include "rt_fault.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -179,7 +180,11 @@ int rg_accept(int lfd, struct sockaddr *sa, socklen_t *len, rg_ctx_t *ctx)
 	for (;;) {
 		struct io_uring_sqe sqe = {0};
 		io_uring_prep_accept(&sqe, lfd, sa, len, SOCK_CLOEXEC);
-		ssize_t r = rg__io_call(&sqe, EPOLLIN, ctx);
+		/* An injected failure (rt_fault.h) stands for the kernel's
+		 * answer: no connection is taken. */
+		ssize_t r = rg__fault(RG_FAULT_ACCEPT);
+		if (r == 0)
+			r = rg__io_call(&sqe, EPOLLIN, ctx);
 		/* A connection reset before we took it: take the next (Go
 		 * does the same). */
 		if (r != -ECONNABORTED)

@@ -60,6 +60,7 @@
 
 #include "ctx_cb.h"
 #include "probes.h"
+#include "rt_fault.h"
 
 #ifndef IORING_OP_FUTEX_WAIT
 #define IORING_OP_FUTEX_WAIT 51 /* Linux 6.7; liburing 2.3 predates it */
@@ -134,8 +135,11 @@ static int ring_init(rg_pring *r)
 	struct io_uring_params params;
 	const char *env = getenv("RINGO_RING_SETUP");
 	size_t first = env && strcmp(env, "plain") == 0 ? 1 : 0;
-	int ret = -EINVAL;
+	int ret = rg__fault(RG_FAULT_RING_INIT);
 
+	if (ret < 0)
+		return ret;
+	ret = -EINVAL;
 	for (size_t i = first; i < sizeof(setup_flags) / sizeof(setup_flags[0]); i++) {
 		const unsigned *flags = &setup_flags[i];
 		memset(&params, 0, sizeof(params));

@@ -115,9 +115,11 @@ RG_API bool rg_rwmutex_trylock(rg_rwmutex_t *rw);
 /* ---- WaitGroup --------------------------------------------------- */
 
 /* sync.WaitGroup.  Zero value: counter 0.  Reusable as soon as every
- * Wait of the previous round has returned. */
+ * Wait of the previous round has returned, and free to release (free the
+ * memory it lives in) as soon as a Wait returns, if nothing else will use
+ * it: no rg_wg_done touches it after any Wait has returned. */
 typedef struct rg_waitgroup {
-	RG__ATOMIC(uint64_t) state;   /* counter << 32 | waiters */
+	RG__ATOMIC(uint64_t) state;   /* counter << 32 | releasing << 31 | waiters */
 	RG__ATOMIC(uint32_t) qlock;   /* guards q and the waiter count */
 	uint32_t pad_;
 	rg__waitq_t q;

@@ -5,7 +5,7 @@
  * (tools/ringo-pool/http.c: libhttp_parser, pipelining, deadlines,
  * routing, every endpoint but exec), to the bytes it gets back.
  *
- *   make fuzz-pool [FUZZ_SECS=60]      (clang -fsanitize=fuzzer,address)
+ *   make fuzz FUZZ_HARNESSES=pool_http [FUZZ_SECONDS=60]   (fuzz.mk)
  *
  * Each input is one connection: the harness makes a socketpair, starts
  * conn_main on the server end in a goroutine (as the accept loop does),

@@ -4,15 +4,19 @@
  * file in the given directories, ROUNDS times over, through
  * LLVMFuzzerTestOneInput, in a build of any compiler and sanitizer.
  *
- *   make fuzz-pool-replay [SAN=address]
- *   build/fuzz_pool_replay ROUNDS DIR...
+ *   make fuzz-replay [SAN=address]       (fuzz.mk)
+ *   build/fuzz/replay_HARNESS ROUNDS DIR...
+ *
+ * `make check` runs each harness's kept corpus through it once on each
+ * backend (tests/fuzz/smoke.sh).  A file that holds no input (a
+ * directory, say) is skipped; an input longer than 64 KiB is cut.
  *
  * ALARM_US=N sends the process SIGALRM every N microseconds through a
  * handler without SA_RESTART, as libFuzzer's -timeout does (once a
- * second): that interrupts the runtime's threads in their syscalls, and
- * is how the hang that `make fuzz-pool` ran into was reproduced without
- * the fuzzer (ALARM_US=1000: a goroutine parked in rg_pread of a memfd
- * is never woken).
+ * second): that interrupts the runtime's threads and the harness in
+ * their syscalls.  It is how the "hang" that `make fuzz-pool` ran into
+ * was reproduced without the fuzzer (ALARM_US=1000): the harness took
+ * poll's EINTR for a timeout (tests/fuzz/fuzz.h, fuzz_poll, since).
  */
 #include <dirent.h>
 #include <signal.h>
@@ -41,7 +45,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	LLVMFuzzerInitialize(&argc, &argv);
-	if (getenv("ALARM_US")) {
+	if (getenv("ALARM_US") && atol(getenv("ALARM_US")) > 0) {
 		struct sigaction sa = {.sa_sigaction = on_alarm, .sa_flags = SA_SIGINFO};
 		sigaction(SIGALRM, &sa, NULL);
 		long us = atol(getenv("ALARM_US"));
