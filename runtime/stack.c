@@ -107,7 +107,8 @@ typedef struct rg_pstk {
 	int n;
 	_Atomic int budget;      /* reservations taken and not yet used: the
 				  * owner's, but reclaimable (see reserve) */
-} rg_pstk;
+} __attribute__((aligned(RG_CACHELINE))) rg_pstk; /* a line each: no P's
+				  * spawn or exit writes another's line */
 
 static struct {
 	rg__lock_t lock;
@@ -163,9 +164,10 @@ int rg__stack_setup(size_t stack_size)
 	if (stk.slot < stk.guard + 8 * stk.page)
 		return -EINVAL;
 	stk.nprocs = rg__sched.nprocs;
-	stk.pstk = calloc((size_t)stk.nprocs, sizeof(rg_pstk));
+	stk.pstk = aligned_alloc(RG_CACHELINE, (size_t)stk.nprocs * sizeof(rg_pstk));
 	if (!stk.pstk)
 		return -ENOMEM;
+	memset(stk.pstk, 0, (size_t)stk.nprocs * sizeof(rg_pstk));
 	if (mode && strcmp(mode, "mprotect") == 0)
 		stk.use_madvise = false;
 	else

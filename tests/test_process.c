@@ -394,7 +394,10 @@ static int scen_ctx_kill(void *arg)
 	ctx = rg_ctx_with_timeout(NULL, 20 * RG_MILLISECOND);
 	CHECK(ctx);
 	CHECK_CMP(sh_output("echo started; exec sleep 1000", &out, &len, false, ctx), ==, -ETIMEDOUT);
-	CHECK(out && strcmp(out, "started\n") == 0);
+	/* What came before the deadline is kept: all of "started\n", or on
+	 * a loaded machine, where the deadline can pass before the shell
+	 * writes, a prefix of it (the kill is what is checked here). */
+	CHECK(out && len <= 8 && strlen(out) == len && strncmp(out, "started\n", len) == 0);
 	free(out);
 	rg_ctx_release(ctx);
 	return 0;
