@@ -524,8 +524,31 @@ static int select_send_null_elem(void *arg)
 {
 	(void)arg;
 	rg_chan_t *c = rg_chan_make(4, 1);
-	rg_case_t cs[] = {RG_SEND(c, NULL)};
-	rg_select(cs, 1, false);
+	rg_case_t cs[] = {RG_SEND(c, NULL), RG_RECV(NULL, NULL)};
+	rg_select(cs, 2, false);
+	return 1;
+}
+
+/* Receives once main (goroutine 1) is parked in its select. */
+static void recv_int_late(void *arg)
+{
+	int v;
+	if (!rgp_wait_parked(1, NULL, -1, 1, RGT_NEVER_MS))
+		abort();
+	rg_chan_recv(arg, &v);
+}
+
+/* A select that must wait: the NULL went into its waiting record, and
+ * the receiver that came later copied from address 0. */
+static int select_send_null_elem_blocking(void *arg)
+{
+	(void)arg;
+	rg_chan_t *c = rg_chan_make(4, 0);
+	rg_chan_t *never = rg_chan_make(0, 0);
+	CHECK(rg_go(recv_int_late, c) == 0);
+	/* Two live cases: one alone goes through rg_chan_send's check. */
+	rg_case_t cs[] = {RG_SEND(c, NULL), RG_RECV(never, NULL)};
+	rg_select(cs, 2, true);
 	return 1;
 }
 
@@ -1150,6 +1173,8 @@ static const row_t rows[] = {
 	 "unlock of unlocked mutex"},
 	{"rg_select, RG_SEND(4-byte chan, NULL)", select_send_null_elem, IN_MAIN, NO_IO,
 	 "send of a NULL element"},
+	{"rg_select waiting, RG_SEND(4-byte chan, NULL)", select_send_null_elem_blocking, IN_MAIN,
+	 NO_IO, "select: case 0: send of a NULL element"},
 	{"rg_ctx_cancel, rg_timer_stop after rg_shutdown", ctx_cancel_after_shutdown,
 	 BEFORE_RUNTIME, NO_IO, NULL},
 	{"deadline ctx released, runtime stops first (leak)", ctx_deadline_no_leak, BEFORE_RUNTIME,
