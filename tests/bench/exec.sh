@@ -35,6 +35,8 @@ mkdir -p "$LOGS"
 
 LIST=${EXEC:-seq par16 seq_1g par16_1g many}
 
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
 target() {
 	case $1 in
 	seq | seq_1g) echo ">=1.0" ;;
@@ -50,21 +52,6 @@ failed=0
 [ -x "$rbin" ] || { echo "exec.sh: no $rbin" >&2; exit 1; }
 [ -x "$gbin" ] || { echo "exec.sh: no $gbin" >&2; exit 1; }
 [ -f "$TSV" ] || printf 'workload\tunit\tringo\tgo\tratio\tbetter\ttarget\tmet\truns\n' >"$TSV"
-
-value() {  # value LOG: the RESULT value and unit
-	awk '/^RESULT / { v = ""; u = ""
-		for (i = 2; i <= NF; i++) {
-			split($i, kv, "=")
-			if (kv[1] == "value") v = kv[2]
-			if (kv[1] == "unit") u = kv[2]
-		}
-		if (v != "") print v, u; exit }' "$1"
-}
-
-median() {
-	sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) exit
-		if (NR % 2) print a[(NR + 1) / 2]; else printf "%.6g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
 
 # row NAME UNIT RINGO OTHER TARGET: one TSV row (higher is better unless
 # the unit is ms).
