@@ -539,19 +539,6 @@ static void *write_later(void *arg)
 	return NULL;
 }
 
-/* The scheduler's references (rg_ref's and pending I/O's) number at
- * least n; false after RGT_NEVER_MS. */
-static bool refs_reach(int n)
-{
-	int64_t give_up = rg_now() + RGT_NEVER_MS * RG_MILLISECOND;
-	while (atomic_load(&rg__sched.nrefs) < n)
-		if (rg_now() > give_up)
-			return false;
-		else
-			rg_sleep(100 * RG_MICROSECOND);
-	return true;
-}
-
 /* A foreign thread blocked in an I/O call may still wake a goroutine
  * afterwards: while it is blocked there, every goroutine asleep is not a
  * deadlock. */
@@ -566,8 +553,9 @@ static int body_foreign_blocked_counts(void)
 	rg_ref(); /* until the reader is inside rg_read */
 	CHECK_CMP(pthread_create(&reader, NULL, read_then_send, &b), ==, 0);
 	CHECK_CMP(pthread_create(&writer, NULL, write_later, &b), ==, 0);
-	/* Ours and the reader's pending read's: it is inside rg_read. */
-	CHECK(refs_reach(2));
+	/* Ours and the reader's (inside rg_read, or past it and waiting to
+	 * send on done): it counts by now. */
+	CHECK(rgp_wait_refs(2, RGT_NEVER_MS));
 	rg_unref();
 	/* Every goroutine asleep; only the blocked reader can wake us. */
 	CHECK(rg_chan_recv(b.done, &v) && v == 1);

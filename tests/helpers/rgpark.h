@@ -68,6 +68,21 @@ static inline bool rgp_wait_parked(int64_t id, void (*fn)(void *), int reason, i
 	return true;
 }
 
+/* Waits until the scheduler's references (rg_ref's, pending I/O's, a
+ * foreign thread's inside a blocking call or a channel wait) number at
+ * least n: how a test knows a foreign thread is inside a call that
+ * counts for the deadlock detector.  False after timeout_ms. */
+static inline bool rgp_wait_refs(int n, int timeout_ms)
+{
+	int64_t deadline = rg_now() + (int64_t)timeout_ms * RG_MILLISECOND;
+	while (atomic_load(&rg__sched.nrefs) < n) {
+		if (rg_now() > deadline)
+			return false;
+		rg_sleep(100 * RG_MICROSECOND);
+	}
+	return true;
+}
+
 /* Waits until every M is asleep in the scheduler with its P given back
  * (none running, spinning or waiting in a ring): the moment the last
  * one went to sleep, it ran the deadlock check (checkdead, under
