@@ -24,6 +24,7 @@ static const struct {
 	[RG_FAULT_STACK_MMAP] = {"stack_mmap", ENOMEM},
 	[RG_FAULT_RING_INIT] = {"ring_init", ENOMEM},
 	[RG_FAULT_ACCEPT] = {"accept", EMFILE},
+	[RG_FAULT_RING_SUBMIT] = {"ring_submit", EAGAIN},
 };
 
 static const struct {
@@ -33,7 +34,7 @@ static const struct {
 	{"ENOMEM", ENOMEM}, {"EMFILE", EMFILE}, {"ENFILE", ENFILE},
 	{"ECONNABORTED", ECONNABORTED}, {"ENOBUFS", ENOBUFS}, {"EPERM", EPERM},
 	{"EACCES", EACCES}, {"ENOSYS", ENOSYS}, {"EAGAIN", EAGAIN}, {"EINVAL", EINVAL},
-	{"EPROTO", EPROTO}, {"ECONNRESET", ECONNRESET},
+	{"EPROTO", EPROTO}, {"ECONNRESET", ECONNRESET}, {"EBUSY", EBUSY},
 };
 
 static void update_on(void)

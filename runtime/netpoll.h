@@ -35,7 +35,11 @@ int rg__io_backend(void) RG_HIDDEN;
 /* Probes and starts the backend for rg__sched.allp (RINGO_BACKEND=epoll
  * forces the fallback).  0 or -errno. */
 int rg__io_start(void) RG_HIDDEN;
-void rg__io_stop(void) RG_HIDDEN;
+/* Stops the backend once no M runs.  Returns true when the kernel holds
+ * no request of the abandoned goroutines any more (io_uring cancels and
+ * reaps them all first); false when some outlived a grace period, and
+ * the goroutine stacks their buffers may be on must not be unmapped. */
+bool rg__io_stop(void) RG_HIDDEN;
 
 /* Submits what p has queued and readies the goroutines whose requests
  * completed.  Non-blocking; the caller holds p.  Returns true if it

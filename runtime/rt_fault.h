@@ -25,6 +25,10 @@
  *   accept      the kernel's answer to an accept in rg_accept (EMFILE),
  *               no connection taken; ECONNABORTED is taken for a client
  *               gone before its accept, and rg_accept waits for the next
+ *   ring_submit the kernel's answer to one io_uring submission (EAGAIN:
+ *               no memory for requests; EBUSY, before 5.19, a CQ backlog),
+ *               nothing submitted: uring/ring.c tries again until the SQ
+ *               is empty
  *
  * A malformed RINGO_FAULT is reported on stderr once and ignored.
  */
@@ -40,6 +44,7 @@ enum rg_fault_site {
 	RG_FAULT_STACK_MMAP,
 	RG_FAULT_RING_INIT,
 	RG_FAULT_ACCEPT,
+	RG_FAULT_RING_SUBMIT,
 	RG_FAULT_NSITES,
 };
 

@@ -65,13 +65,16 @@ static void teardown(void)
 	rg__timers_teardown();
 	for (int i = 0; i < rg__sched.nprocs; i++)
 		free(rg__sched.allp[i]);
-	rg__io_stop();
+	/* Before the stacks go: requests of goroutines abandoned in I/O
+	 * may point into them (netpoll.h). */
+	bool io_quiet = rg__io_stop();
 	rg__sig_teardown();
 	free(rg__sched.allp);
 	rg__sched.allp = NULL;
 	rg__sched.nprocs = 0;
 	rg__globrunqfree();
-	rg__stack_teardown();
+	if (io_quiet)
+		rg__stack_teardown(); /* else leaked: the kernel may still write there */
 	rg_m *m = rg__sched.allm;
 	while (m) {
 		rg_m *next = m->alllink;
@@ -80,10 +83,21 @@ static void teardown(void)
 	}
 }
 
+/* One runtime at a time: taken by the start that wins it, given back
+ * when its stop has finished (teardown done, or the runtime left to
+ * Ms that would not exit).  Outside rg__sched, which each start clears
+ * with memset.  Rejected: the CAS on rg__sched.running this was; the
+ * memset cleared the flag it had just set, and a second start that
+ * came in then (or while a stop was tearing down, after running had
+ * gone back to 0) ran beside the first over the same state: two
+ * threads looping rg_init/rg_shutdown crashed within a few hundred
+ * starts (test_ring's start_race). */
+static _Atomic int rt_owned;
+
 static int rt_start(const rg_config_t *cfg, size_t cfg_size, bool embedded)
 {
 	int expected = 0;
-	if (!atomic_compare_exchange_strong(&rg__sched.running, &expected, 2))
+	if (!atomic_compare_exchange_strong(&rt_owned, &expected, 1))
 		return -EBUSY;
 
 	rg__fault_env();
@@ -145,6 +159,7 @@ fail:
 		free(rg__sched.allp);
 	}
 	atomic_store(&rg__sched.running, 0);
+	atomic_store(&rt_owned, 0);
 	return r;
 }
 
@@ -189,6 +204,7 @@ static void rt_stop(void)
 	atomic_store_explicit(&rg__sched.running, 0, memory_order_release);
 	if (all_exited)
 		teardown();
+	atomic_store_explicit(&rt_owned, 0, memory_order_release);
 }
 
 int rg_init_sized(const rg_config_t *cfg, size_t cfg_size)

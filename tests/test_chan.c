@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "helpers/rgchan.h"
+#include "helpers/rgpark.h"
 
 static void expect_panic(rgt_child_t *r, const char *msg)
 {
@@ -349,7 +350,7 @@ static int close_parked_sender_main(void *arg)
 	rg_go(parked_sender, c);
 	wait_queued(c, true, 1);
 	rg_chan_close(c);
-	rg_sleep(RG_SECOND);
+	rg_sleep(RGT_NEVER_MS * RG_MILLISECOND); /* ends with the sender's panic */
 	return 0;
 }
 
@@ -1013,22 +1014,43 @@ static void *fw_waiter(void *arg)
 	return (void *)(intptr_t)(!ok && v == 0);
 }
 
+static rg_chan_t *fw_go;
+
+/* Tells main to close once every M has gone to sleep with main parked:
+ * the last one to sleep looked for a deadlock, and only the blocked
+ * waiter (a foreign thread, which counts) stood in its way. */
+static void *fw_kicker(void *arg)
+{
+	(void)arg;
+	if (!rgp_wait_all_idle(RGT_NEVER_MS))
+		return (void *)0;
+	int v = 1;
+	rg_chan_send(fw_go, &v); /* buffered: never blocks */
+	return (void *)1;
+}
+
 /* A foreign thread blocked in a receive wakes when a goroutine closes
- * the channel; while it sleeps, the deadlock detector keeps quiet. */
+ * the channel; while it sleeps, the deadlock detector keeps quiet: main
+ * parks (no timer) until every M has slept. */
 static int foreign_close_main(void *arg)
 {
 	(void)arg;
 	fw_c = RG_CHAN(int, 0);
-	pthread_t th;
+	fw_go = RG_CHAN(int, 1);
+	pthread_t th, kick;
 	pthread_create(&th, NULL, fw_waiter, NULL);
 	wait_queued(fw_c, false, 1);
-	rg_sleep(5 * RG_MILLISECOND);
+	pthread_create(&kick, NULL, fw_kicker, NULL);
+	GCHECK(rg_chan_recv(fw_go, NULL));
 	rg_chan_close(fw_c);
-	void *res;
+	void *res, *kicked;
 	rg_syscall_enter();
 	pthread_join(th, &res);
+	pthread_join(kick, &kicked);
 	rg_syscall_exit();
 	GCHECK(res == (void *)1);
+	GCHECK(kicked == (void *)1);
+	rg_chan_free(fw_go);
 	rg_chan_free(fw_c);
 	return 0;
 }

@@ -392,6 +392,7 @@ static void test_values(void **state)
 
 struct holder {
 	rg_ctx_t *ctx;
+	rg_chan_t *released;  /* the creator dropped its last reference */
 	rg_waitgroup_t wg;
 	_Atomic int saw;
 };
@@ -399,7 +400,7 @@ struct holder {
 static void holder_goroutine(void *arg)
 {
 	struct holder *h = arg;
-	rg_sleep(10 * RG_MILLISECOND); /* outlive the creator's reference */
+	rg_chan_recv(h->released, NULL); /* outlive the creator's reference */
 	if (rg_ctx_err(h->ctx) == -ECANCELED && done_closed(h->ctx) &&
 	    *(int *)rg_ctx_value(h->ctx, &key_a) == 7)
 		atomic_store(&h->saw, 1);
@@ -417,6 +418,7 @@ static int scen_lifetimes(void *arg)
 	static struct holder h;
 	static int seven = 7;
 	memset(&h, 0, sizeof(h));
+	h.released = rg_chan_make(0, 0);
 	rg_ctx_t *v = rg_ctx_with_value(rg_ctx_background(), &key_a, &seven);
 	h.ctx = rg_ctx_with_cancel(v);
 	rg_ctx_release(v);            /* h.ctx keeps v alive */
@@ -425,7 +427,9 @@ static int scen_lifetimes(void *arg)
 	CHECK(rg_go(holder_goroutine, &h) == 0);
 	rg_ctx_cancel(h.ctx);         /* creator done: the goroutine's ref remains */
 	rg_ctx_release(h.ctx);
+	rg_chan_close(h.released);
 	rg_wg_wait(&h.wg);
+	rg_chan_free(h.released);
 	CHECK(atomic_load(&h.saw) == 1);
 
 	/* Children released (not cancelled) and cancelled before their
@@ -557,7 +561,8 @@ static int scen_callbacks(void *arg)
 	(void)rg__ctx_cb_register(t, &cb6);
 	rg_chan_recv(rg_ctx_done(t), NULL);
 	/* Done closes just before the callbacks run, on the timer's M. */
-	for (int i = 0; i < 1000 && !atomic_load(&n6.calls); i++)
+	int64_t give_up = rg_now() + RGT_NEVER_MS * RG_MILLISECOND;
+	while (!atomic_load(&n6.calls) && rg_now() < give_up)
 		rg_sleep(RG_MILLISECOND);
 	CHECK(atomic_load(&n6.calls) == 1 && atomic_load(&n6.err) == -ETIMEDOUT);
 	CHECK(!rg__ctx_cb_unregister(&cb6));
@@ -627,13 +632,20 @@ static void test_unregister_waits(void **state)
 
 /* ---- foreign threads and races ------------------------------------- */
 
+struct foreign_cancel {
+	rg_ctx_t *ctx;       /* the thread's reference */
+	int64_t waiter;      /* the goroutine that waits on Done */
+};
+
+/* Cancels once the waiter is parked (in its select on Done: a cancel
+ * before it would not test the wake-up). */
 static void *cancel_thread(void *arg)
 {
-	struct timespec ts = {0, 5 * 1000 * 1000};
-	nanosleep(&ts, NULL);
-	rg_ctx_cancel(arg);
-	rg_ctx_release(arg);
-	return NULL;
+	struct foreign_cancel *f = arg;
+	bool parked = rgp_wait_parked(f->waiter, NULL, -1, 1, RGT_NEVER_MS);
+	rg_ctx_cancel(f->ctx);
+	rg_ctx_release(f->ctx);
+	return (void *)(intptr_t)parked;
 }
 
 /* A foreign thread cancels a context (with a deadline timer to disarm)
@@ -644,14 +656,18 @@ static int scen_foreign_cancel(void *arg)
 	rg_ctx_t *c = rg_ctx_with_timeout(rg_ctx_background(), RG_HOUR);
 	rg_ctx_t *child = rg_ctx_with_cancel(c);
 	pthread_t t;
+	static struct foreign_cancel f;
+	f = (struct foreign_cancel){.ctx = rg_ctx_retain(c), .waiter = rg_goid()};
 	rg__sched_ref();                /* the thread will wake us */
-	CHECK(pthread_create(&t, NULL, cancel_thread, rg_ctx_retain(c)) == 0);
+	CHECK(pthread_create(&t, NULL, cancel_thread, &f) == 0);
 	rg_case_t cs[] = {RG_RECV(rg_ctx_done(child), NULL)};
 	CHECK(rg_select(cs, 1, true) == 0 && !cs[0].ok);
 	CHECK(rg_ctx_err(child) == -ECANCELED);
+	void *parked;
 	rg_syscall_enter();
-	pthread_join(t, NULL);
+	pthread_join(t, &parked);
 	rg_syscall_exit();
+	CHECK(parked == (void *)1);
 	rg__sched_unref();
 	rg_ctx_cancel(child);
 	rg_ctx_release(child);

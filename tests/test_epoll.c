@@ -25,11 +25,13 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ctx_cb.h"
 #include "backend.h"
 #include "rt.h"
+#include "helpers/rgpark.h"
 
 /* ---- scaffolding --------------------------------------------------- */
 
@@ -70,6 +72,39 @@ static bool put(int fd, char c)
 static int64_t ms_since(int64_t t0)
 {
 	return (rg_now() - t0) / RG_MILLISECOND;
+}
+
+/* Waits until thread `tid` (published by the thread itself; 0: not yet)
+ * sleeps in poll(2), which is where a foreign thread's wait blocks: its
+ * /proc syscall line starts with the call's number.  The scheduler does
+ * not see such a thread, so this is how a test acts only once it waits.
+ * Where /proc does not say (no such file on this kernel), it returns at
+ * once: the test then checks less, but does not fail for it.  Plain
+ * thread sleeps between looks (it also runs with no runtime).  False
+ * after RGT_NEVER_MS. */
+static bool wait_thread_in_poll(_Atomic pid_t *tid)
+{
+	int64_t give_up = rgt_ms() + RGT_NEVER_MS;
+	while (rgt_ms() < give_up) {
+		pid_t t = atomic_load(tid);
+		char path[64], line[32] = {0};
+		if (t) {
+			snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)t);
+			FILE *f = fopen(path, "r");
+			if (!f)
+				return true;
+			bool got = fgets(line, sizeof(line), f) != NULL;
+			fclose(f);
+			if (!got)
+				return true;
+			long nr = strtol(line, NULL, 10);
+			if (nr == SYS_poll || nr == SYS_ppoll)
+				return true;
+		}
+		struct timespec ts = {0, 100 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return false;
 }
 
 /* Writes byte `c` to fd after `ms` milliseconds, on a goroutine. */
@@ -167,7 +202,7 @@ static int scen_ready_before(void *arg)
 		rg_sleep(RG_MILLISECOND);
 	CHECK_CMP(rg__epoll_wait_fd(sv[0], EPOLLIN, guard), ==, 0);
 	CHECK(read(sv[0], buf, sizeof(buf)) == 1 && buf[0] == 'b');
-	CHECK_CMP(ms_since(t0), <, 2000);
+	CHECK_CMP(ms_since(t0), <, RGT_NEVER_MS);
 	rg_ctx_cancel(guard);
 	rg_ctx_release(guard);
 	pair_close(sv);
@@ -204,7 +239,7 @@ static int scen_writable(void *arg)
 	CHECK(pair(sv) == 0);
 	int64_t t0 = rg_now();
 	CHECK_CMP(rg__epoll_wait_fd(sv[0], EPOLLOUT, NULL), ==, 0);
-	CHECK_CMP(ms_since(t0), <, 1000);
+	CHECK_CMP(ms_since(t0), <, RGT_NEVER_MS);
 	while (write(sv[0], buf, sizeof(buf)) > 0)
 		;
 	CHECK(errno == EAGAIN);
@@ -316,6 +351,12 @@ static int many_count(void)
 	return n > MANY ? MANY : (int)n;
 }
 
+/* Until n goroutines are parked on I/O; false after RGT_NEVER_MS. */
+static bool wait_io_parked(int n)
+{
+	return rgp_wait_parked(0, NULL, RG_WAIT_IO, n, RGT_NEVER_MS);
+}
+
 /* A thousand goroutines each wait on their own socketpair; the peers are
  * written in a shuffled order; every waiter wakes with its own byte. */
 static int scen_many(void *arg)
@@ -334,7 +375,7 @@ static int scen_many(void *arg)
 		args[i] = (struct many_arg){.m = &m, .i = i};
 		CHECK(rg_go(many_waiter, &args[i]) == 0);
 	}
-	rg_sleep(20 * RG_MILLISECOND); /* most of them park */
+	CHECK(wait_io_parked(m.n)); /* all of them park */
 	uint32_t seed = 12345;
 	for (int i = 0; i < m.n; i++)
 		order[i] = i;
@@ -365,32 +406,13 @@ static void test_many(void **state)
 	run("1", scen_many, NULL);
 }
 
-/* Sleeps 1 ms at a time until *v >= n; false after 5 s. */
+/* Sleeps 1 ms at a time until *v >= n; false after RGT_NEVER_MS. */
 static bool wait_ge(_Atomic int *v, int n)
 {
-	for (int i = 0; i < 5000 && atomic_load(v) < n; i++)
+	int64_t give_up = rg_now() + RGT_NEVER_MS * RG_MILLISECOND;
+	while (atomic_load(v) < n && rg_now() < give_up)
 		rg_sleep(RG_MILLISECOND);
 	return atomic_load(v) >= n;
-}
-
-static void count_io_waiter(rg_g *g, void *arg)
-{
-	if (atomic_load(&g->status) == RG_G_WAITING && g->waitreason == RG_WAIT_IO)
-		(*(int *)arg)++;
-}
-
-/* Sleeps 1 ms at a time until n goroutines are parked on I/O; false
- * after 5 s. */
-static bool wait_io_parked(int n)
-{
-	for (int i = 0; i < 5000; i++) {
-		int k = 0;
-		rg__for_each_g(count_io_waiter, &k);
-		if (k >= n)
-			return true;
-		rg_sleep(RG_MILLISECOND);
-	}
-	return false;
 }
 
 /* Fds far beyond the first directory (4096): the table grows while
@@ -555,24 +577,36 @@ static void test_both_directions(void **state)
 
 /* ---- cancellation and deadlines ------------------------------------ */
 
+struct canceller {
+	rg_ctx_t *ctx;       /* the reference it is given, and drops */
+	int64_t waiter;      /* the goroutine to cancel once it waits */
+	_Atomic int64_t at;  /* when it cancelled; 0: the waiter never parked */
+};
+
+/* Cancels once the waiter is parked on I/O (a cancel before the wait
+ * would not test the wake-up), from a goroutine or a foreign thread. */
+static void cancel_parked(struct canceller *c)
+{
+	if (rgp_wait_parked(c->waiter, NULL, RG_WAIT_IO, 1, RGT_NEVER_MS))
+		atomic_store(&c->at, rg_now());
+	rg_ctx_cancel(c->ctx);
+	rg_ctx_release(c->ctx);
+}
+
 static void cancel_later(void *arg)
 {
-	rg_ctx_t *ctx = arg;
-	rg_sleep(20 * RG_MILLISECOND);
-	rg_ctx_cancel(ctx); /* and drops the reference it was given */
-	rg_ctx_release(ctx);
+	cancel_parked(arg);
 }
 
 static void *cancel_thread(void *arg)
 {
-	usleep(20 * 1000);
-	rg_ctx_cancel(arg);
-	rg_ctx_release(arg);
+	cancel_parked(arg);
 	return NULL;
 }
 
 /* Cancelled by a goroutine, by a foreign thread, or before the wait:
- * -ECANCELED, promptly; the fd still works afterwards. */
+ * -ECANCELED, once the cancel came, not before; the fd still works
+ * afterwards. */
 static int scen_cancel(void *arg)
 {
 	(void)arg;
@@ -580,21 +614,28 @@ static int scen_cancel(void *arg)
 	CHECK(pair(sv) == 0);
 
 	rg_ctx_t *ctx = rg_ctx_with_cancel(rg_ctx_background());
-	CHECK(rg_go(cancel_later, rg_ctx_retain(ctx)) == 0);
+	struct canceller c = {.ctx = rg_ctx_retain(ctx), .waiter = rg_goid()};
+	CHECK(rg_go(cancel_later, &c) == 0);
 	int64_t t0 = rg_now();
 	CHECK_CMP(rg__epoll_wait_fd(sv[0], EPOLLIN, ctx), ==, -ECANCELED);
-	CHECK_CMP(ms_since(t0), >=, 15);
-	CHECK_CMP(ms_since(t0), <, 1000);
+	int64_t returned = rg_now();
+	CHECK(atomic_load(&c.at) != 0);
+	CHECK_CMP(returned, >=, atomic_load(&c.at));
+	CHECK_CMP(ms_since(t0), <, RGT_NEVER_MS);
 	CHECK_CMP(rg__epoll_wait_fd(sv[0], EPOLLIN, ctx), ==, -ECANCELED);
 	rg_ctx_release(ctx);
 
 	pthread_t t;
 	ctx = rg_ctx_with_cancel(rg_ctx_background());
-	thread_start(&t, cancel_thread, rg_ctx_retain(ctx));
+	struct canceller ct = {.ctx = rg_ctx_retain(ctx), .waiter = rg_goid()};
+	thread_start(&t, cancel_thread, &ct);
 	t0 = rg_now();
 	CHECK_CMP(rg__epoll_wait_fd(sv[0], EPOLLIN, ctx), ==, -ECANCELED);
-	CHECK_CMP(ms_since(t0), <, 1000);
+	returned = rg_now();
 	thread_join(t);
+	CHECK(atomic_load(&ct.at) != 0);
+	CHECK_CMP(returned, >=, atomic_load(&ct.at));
+	CHECK_CMP(ms_since(t0), <, RGT_NEVER_MS);
 	rg_ctx_release(ctx);
 
 	struct later l;
@@ -641,7 +682,7 @@ static int scen_deadline(void *arg)
 			CHECK(write(sv[0], &c, 1) < 0 && errno == EAGAIN);
 		CHECK_CMP(r, ==, -ETIMEDOUT);
 		CHECK_CMP(ms_since(t0), >=, 25);
-		CHECK_CMP(ms_since(t0), <, 1000);
+		CHECK_CMP(ms_since(t0), <, RGT_NEVER_MS);
 		rg_ctx_cancel(ctx);
 		rg_ctx_release(ctx);
 	}
@@ -695,7 +736,7 @@ static int scen_forget(void *arg)
 	CHECK(rg_go(forget_later, &f) == 0);
 	int64_t t0 = rg_now();
 	CHECK_CMP(rg__epoll_wait_fd(sv[0], EPOLLIN, NULL), ==, -EBADF);
-	CHECK_CMP(ms_since(t0), <, 1000);
+	CHECK_CMP(ms_since(t0), <, RGT_NEVER_MS);
 	int old = sv[0];
 	pair_close(sv);
 
@@ -733,12 +774,14 @@ struct foreign {
 	rg_ctx_t *ctx;
 	int res;
 	char c;
+	_Atomic pid_t tid;  /* the waiting thread */
 	rg_waitgroup_t wg;
 };
 
 static void *foreign_waiter(void *arg)
 {
 	struct foreign *f = arg;
+	atomic_store(&f->tid, (pid_t)syscall(SYS_gettid));
 	f->res = rg__epoll_wait_fd(f->fd, EPOLLIN, f->ctx);
 	if (f->res == 0 && read(f->fd, &f->c, 1) != 1)
 		f->c = 0;
@@ -760,7 +803,7 @@ static int scen_foreign(void *arg)
 	f.fd = sv[0];
 	rg_wg_add(&f.wg, 1);
 	thread_start(&t, foreign_waiter, &f);
-	rg_sleep(20 * RG_MILLISECOND);
+	CHECK(wait_thread_in_poll(&f.tid));
 	CHECK(put(sv[1], 'f'));
 	rg_wg_wait(&f.wg);
 	thread_join(t);
@@ -776,7 +819,7 @@ static int scen_foreign(void *arg)
 	rg_wg_wait(&f.wg);
 	thread_join(t);
 	CHECK_CMP(f.res, ==, -ETIMEDOUT);
-	CHECK_CMP(ms_since(t0), <, 1000);
+	CHECK_CMP(ms_since(t0), <, RGT_NEVER_MS);
 	rg_ctx_cancel(f.ctx);
 	rg_ctx_release(f.ctx);
 
@@ -786,7 +829,7 @@ static int scen_foreign(void *arg)
 	rg_ctx_retain(f.ctx); /* the thread's */
 	rg_wg_add(&f.wg, 1);
 	thread_start(&t, foreign_waiter, &f);
-	rg_sleep(20 * RG_MILLISECOND);
+	CHECK(wait_thread_in_poll(&f.tid));
 	t0 = rg_now();
 	rg_ctx_cancel(f.ctx);
 	rg_ctx_release(f.ctx);
@@ -794,16 +837,24 @@ static int scen_foreign(void *arg)
 	thread_join(t);
 	rg_ctx_release(f.ctx);
 	CHECK_CMP(f.res, ==, -ECANCELED);
-	CHECK_CMP(ms_since(t0), <, 1000);
+	CHECK_CMP(ms_since(t0), <, RGT_NEVER_MS);
 	pair_close(sv);
 	return 0;
 }
 
-static void *write_after_20ms(void *arg)
+struct poll_writer {
+	int fd;
+	_Atomic pid_t tid;  /* the thread that waits */
+};
+
+/* Writes once the waiting thread sleeps in poll(2). */
+static void *write_once_polling(void *arg)
 {
-	usleep(20 * 1000);
-	put(*(int *)arg, 'o');
-	return NULL;
+	struct poll_writer *w = arg;
+	if (!wait_thread_in_poll(&w->tid))
+		return (void *)0;
+	put(w->fd, 'o');
+	return (void *)1;
 }
 
 /* With no runtime at all, a thread still waits (poll(2)). */
@@ -812,10 +863,13 @@ static void test_foreign_no_runtime(void **state)
 	(void)state;
 	int sv[2];
 	pthread_t t;
+	void *polled;
 	assert_int_equal(pair(sv), 0);
-	assert_int_equal(pthread_create(&t, NULL, write_after_20ms, &sv[1]), 0);
+	struct poll_writer w = {.fd = sv[1], .tid = (pid_t)syscall(SYS_gettid)};
+	assert_int_equal(pthread_create(&t, NULL, write_once_polling, &w), 0);
 	assert_int_equal(rg__epoll_wait_fd(sv[0], EPOLLIN, NULL), 0);
-	pthread_join(t, NULL);
+	pthread_join(t, &polled);
+	assert_true(polled == (void *)1);
 	assert_int_equal(rg__epoll_wait_fd(sv[1], EPOLLOUT, NULL), 0);
 	close(sv[0]);
 	close(sv[1]);
@@ -839,10 +893,12 @@ static void timer_write(void *arg, int64_t now)
 	GCHECK(put(timer_fd, 't'));
 }
 
+/* Arms the timer once the main goroutine waits on the fd (its M then
+ * goes to sleep in epoll_wait: one P, nothing else to run). */
 static void *arm_timer_thread(void *arg)
 {
-	(void)arg;
-	usleep(10 * 1000);
+	int64_t waiter = *(int64_t *)arg;
+	GCHECK(rgp_wait_parked(waiter, NULL, RG_WAIT_IO, 1, RGT_NEVER_MS));
 	memset(&timer_rec, 0, sizeof(timer_rec));
 	timer_rec.when = rg__nanotime() + 20 * RG_MILLISECOND;
 	timer_rec.fn = timer_write;
@@ -861,11 +917,14 @@ static int scen_timer_poke(void *arg)
 	CHECK(pair(sv) == 0);
 	timer_fd = sv[1];
 	int64_t t0 = rg_now();
-	thread_start(&t, arm_timer_thread, NULL);
+	static int64_t self;
+	self = rg_goid();
+	thread_start(&t, arm_timer_thread, &self);
 	CHECK_CMP(rg__epoll_wait_fd(sv[0], EPOLLIN, NULL), ==, 0);
-	CHECK_CMP(ms_since(t0), >=, 25);
-	CHECK_CMP(ms_since(t0), <, 1000);
+	int64_t woke = rg_now();
 	thread_join(t);
+	CHECK_CMP(woke, >=, timer_rec.when);  /* the timer's doing */
+	CHECK_CMP(ms_since(t0), <, RGT_NEVER_MS);
 	pair_close(sv);
 	return 0;
 }
@@ -899,7 +958,7 @@ static int scen_sleep_while_polling(void *arg)
 		int64_t t0 = rg_now();
 		rg_sleep(15 * RG_MILLISECOND);
 		CHECK_CMP(ms_since(t0), >=, 14);
-		CHECK_CMP(ms_since(t0), <, 1000);
+		CHECK_CMP(ms_since(t0), <, RGT_NEVER_MS);
 	}
 	rg__epoll_forget(sv[0]);
 	rg_wg_wait(&l.wg);
@@ -918,10 +977,12 @@ static void test_sleep_while_polling(void **state)
 /* One P asleep in epoll_wait; a foreign thread starts a goroutine (new
  * work, no idle P): poke_any wakes the M to run it, and it writes the
  * fd the main goroutine waits on. */
+static int64_t work_poke_waiter;
+
 static void *spawn_writer_thread(void *arg)
 {
 	struct later *l = arg;
-	usleep(20 * 1000);
+	GCHECK(rgp_wait_parked(work_poke_waiter, NULL, RG_WAIT_IO, 1, RGT_NEVER_MS));
 	GCHECK(rg_go(write_later, l) == 0);
 	return NULL;
 }
@@ -937,9 +998,10 @@ static int scen_work_poke(void *arg)
 	l.c = 'w';
 	rg_wg_add(&l.wg, 1);
 	int64_t t0 = rg_now();
+	work_poke_waiter = rg_goid();
 	thread_start(&t, spawn_writer_thread, &l);
 	CHECK_CMP(rg__epoll_wait_fd(sv[0], EPOLLIN, NULL), ==, 0);
-	CHECK_CMP(ms_since(t0), <, 1000);
+	CHECK_CMP(ms_since(t0), <, RGT_NEVER_MS);
 	rg_wg_wait(&l.wg);
 	thread_join(t);
 	pair_close(sv);
@@ -969,11 +1031,20 @@ struct dl {
 	const char *procs;
 };
 
-static void *write_after_100ms(void *arg)
+struct dl_writer {
+	int fd;
+	int64_t waiter;
+};
+
+/* Writes once the main goroutine waits on the fd: every goroutine is
+ * asleep by then, and the Ms have gone idle around the pending wait. */
+static void *write_once_waiting(void *arg)
 {
-	usleep(100 * 1000);
-	put(*(int *)arg, 'd');
-	return NULL;
+	struct dl_writer *w = arg;
+	if (!rgp_wait_parked(w->waiter, NULL, RG_WAIT_IO, 1, RGT_NEVER_MS))
+		return (void *)0;
+	put(w->fd, 'd');
+	return (void *)1;
 }
 
 /* Every goroutine waits: the main one for a fd that only a foreign
@@ -985,12 +1056,15 @@ static int scen_io_not_deadlock(void *arg)
 	pthread_t t;
 	if (pair(sv) != 0)
 		return 2;
-	if (pthread_create(&t, NULL, write_after_100ms, &sv[1]) != 0)
+	static struct dl_writer w;
+	w = (struct dl_writer){.fd = sv[1], .waiter = rg_goid()};
+	if (pthread_create(&t, NULL, write_once_waiting, &w) != 0)
 		return 3;
 	int r = rg__epoll_wait_fd(sv[0], EPOLLIN, NULL);
-	pthread_join(t, NULL); /* written already: joins at once */
+	void *waited;
+	pthread_join(t, &waited); /* written already: joins at once */
 	pair_close(sv);
-	return r == 0 ? 0 : 4;
+	return r != 0 ? 4 : waited != (void *)1 ? 5 : 0;
 }
 
 static int child_not_deadlock(void *arg)

@@ -209,10 +209,17 @@ static void test_deadlock_one_proc(void **state)
 
 static rg_chan_t *ref_ch;
 
+/* Sends once main is parked in its receive and every M has gone to
+ * sleep, the last one having looked for a deadlock: without the
+ * reference, that look would have reported one. */
 static void *late_sender(void *arg)
 {
-	(void)arg;
-	usleep(100 * 1000);
+	int64_t main_id = *(int64_t *)arg;
+	if (!rgp_wait_parked(main_id, NULL, RG_WAIT_CHAN_RECV, 1, RGT_NEVER_MS) ||
+	    !rgp_wait_all_idle(RGT_NEVER_MS)) {
+		fprintf(stderr, "main never parked, or the Ms never slept\n");
+		_exit(5);
+	}
 	int v = 7;
 	rg_chan_send(ref_ch, &v);
 	rg_unref();
@@ -224,9 +231,11 @@ static int ref_main(void *arg)
 	(void)arg;
 	pthread_t th;
 	int v = 0;
+	static int64_t self;
+	self = rg_goid();
 	ref_ch = RG_CHAN(int, 0);
 	rg_ref(); /* the thread will wake us later: no deadlock meanwhile */
-	pthread_create(&th, NULL, late_sender, NULL);
+	pthread_create(&th, NULL, late_sender, &self);
 	bool ok = rg_chan_recv(ref_ch, &v);
 	pthread_join(th, NULL);
 	rg_chan_free(ref_ch);
@@ -240,9 +249,10 @@ static int ref_child(void *arg)
 	return rg_main(ref_main, NULL);
 }
 
-/* A foreign thread that holds rg_ref and sends 100 ms later keeps the
- * detector quiet while main waits for it (no report, exit 0); without
- * the reference the same program is reported as deadlocked. */
+/* A foreign thread that holds rg_ref, and sends only once every M has
+ * gone to sleep around main's receive, keeps the detector quiet (no
+ * report, exit 0); without the reference the same program is reported
+ * as deadlocked. */
 static void test_ref_prevents_false_deadlock(void **state)
 {
 	(void)state;

@@ -6,6 +6,7 @@
  * all.  Every case runs on both backends (rgio.h).
  */
 #include "helpers/rgio.h"
+#include "helpers/rgpark.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -512,9 +513,9 @@ static int body_foreign_thread(void)
 FILE_CASE(foreign_thread, "2")
 
 struct blocked_thread {
-	int rfd;
+	int rfd, wfd;
 	rg_chan_t *done;
-	_Atomic int reading;
+	int64_t main_id;    /* the goroutine that waits on done */
 };
 
 /* Blocks in rg_read on a pipe, then tells a goroutine. */
@@ -522,20 +523,19 @@ static void *read_then_send(void *arg)
 {
 	struct blocked_thread *b = arg;
 	char c;
-	atomic_store(&b->reading, 1);
 	GCHECK(rg_read(b->rfd, &c, 1, NULL) == 1);
 	int v = 1;
 	rg_chan_send(b->done, &v);
 	return NULL;
 }
 
-/* Writes the pipe later, making no ringo call (invisible to the
- * deadlock detector). */
+/* Writes the pipe once main is parked on done, making no ringo call
+ * but the look at main (invisible to the deadlock detector). */
 static void *write_later(void *arg)
 {
-	int fd = *(int *)arg;
-	usleep(100 * 1000);
-	GCHECK(write(fd, "x", 1) == 1);
+	struct blocked_thread *b = arg;
+	GCHECK(rgp_wait_parked(b->main_id, NULL, RG_WAIT_CHAN_RECV, 1, RGT_NEVER_MS));
+	GCHECK(write(b->wfd, "x", 1) == 1);
 	return NULL;
 }
 
@@ -546,15 +546,16 @@ static int body_foreign_blocked_counts(void)
 {
 	int p[2], v = 0;
 	pthread_t reader, writer;
-	struct blocked_thread b = {.done = rg_chan_make(sizeof(int), 0)};
+	struct blocked_thread b = {.done = rg_chan_make(sizeof(int), 0), .main_id = rg_goid()};
 	CHECK_CMP(pipe2(p, O_CLOEXEC), ==, 0);
 	b.rfd = p[0];
+	b.wfd = p[1];
 	rg_ref(); /* until the reader is inside rg_read */
 	CHECK_CMP(pthread_create(&reader, NULL, read_then_send, &b), ==, 0);
-	CHECK_CMP(pthread_create(&writer, NULL, write_later, &p[1]), ==, 0);
-	while (!atomic_load(&b.reading))
-		rg_sleep(RG_MILLISECOND);
-	rg_sleep(10 * RG_MILLISECOND);
+	CHECK_CMP(pthread_create(&writer, NULL, write_later, &b), ==, 0);
+	/* Ours and the reader's (inside rg_read, or past it and waiting to
+	 * send on done): it counts by now. */
+	CHECK(rgp_wait_refs(2, RGT_NEVER_MS));
 	rg_unref();
 	/* Every goroutine asleep; only the blocked reader can wake us. */
 	CHECK(rg_chan_recv(b.done, &v) && v == 1);

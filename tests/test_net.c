@@ -9,6 +9,7 @@
 #include "helpers/rgpark.h"
 
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -1114,6 +1115,14 @@ static int scen_deadline_blocked(void *arg)
 }
 RGIO_CASE(deadline_blocked, "2")
 
+/* Waits (a plain poll(2), no ringo call) until fd is readable: data,
+ * or a connection to accept, has arrived.  False after RGT_NEVER_MS. */
+static bool readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return poll(&p, 1, RGT_NEVER_MS) == 1 && (p.revents & POLLIN);
+}
+
 /* A context cancelled (or expired) before the call: its error, and the
  * request never starts: pending data stays, pending connections stay,
  * nothing is sent. */
@@ -1131,7 +1140,7 @@ static int scen_ctx_done_before(void *arg)
 
 	CHECK_CMP(rgio_tcp_pair(p), ==, 0);
 	CHECK_CMP(rg_write(p[0], "data", 4, NULL), ==, 4);
-	rg_sleep(5 * RG_MILLISECOND);
+	CHECK(readable(p[1])); /* pending, for the refused reads to leave */
 	CHECK_CMP(rg_read(p[1], buf, sizeof(buf), cancelled), ==, -ECANCELED);
 	CHECK_CMP(rg_recv(p[1], buf, sizeof(buf), 0, expired), ==, -ETIMEDOUT);
 	CHECK_CMP(rg_write(p[1], "no", 2, cancelled), ==, -ECANCELED);
@@ -1146,7 +1155,7 @@ static int scen_ctx_done_before(void *arg)
 	CHECK_CMP(rg_dial("tcp", addr, expired), ==, -ETIMEDOUT);
 	int c = rg_dial("tcp", addr, NULL);
 	CHECK_CMP(c, >=, 0);
-	rg_sleep(5 * RG_MILLISECOND);
+	CHECK(readable(ln)); /* queued, for the refused accept to leave */
 	CHECK_CMP(rg_accept(ln, NULL, NULL, cancelled), ==, -ECANCELED);
 	/* The one connection that was dialled is still there: the
 	 * refused dials made none. */

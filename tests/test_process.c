@@ -14,6 +14,7 @@
  * pipes and exits, never by sleeping.
  */
 #include "helpers/rgio.h"
+#include "helpers/rgpark.h"
 
 #include <dirent.h>
 #include <poll.h>
@@ -745,11 +746,11 @@ PROC_CASE(foreign_thread)
  * detector: main sleeps on a channel that only the thread will fill,
  * once its child (sleep 0.3: the window the detector has) exits.  As
  * test_io's foreign_blocked_counts: main holds a reference until the
- * thread is about to wait.  Isolated: a false "all goroutines are
+ * thread's own counts (rgp_wait_refs).  Isolated: a false "all goroutines are
  * asleep" aborts the process. */
 struct fwait {
 	rg_chan_t *done;
-	_Atomic int waiting;
+	_Atomic int waiting;  /* rg_cmd_start returned: the wait comes next */
 	int code;
 };
 
@@ -776,9 +777,12 @@ static int scen_foreign_wait_counts(void *arg)
 	pthread_t t;
 	rg_ref(); /* until the thread is about to wait */
 	CHECK(pthread_create(&t, NULL, foreign_wait, &f) == 0);
+	/* Past its start (which may count for a while too), then ours and
+	 * the thread's (inside rg_cmd_wait, or past it and waiting to send
+	 * on done): it counts by now. */
 	while (!atomic_load(&f.waiting))
 		rg_sleep(RG_MILLISECOND);
-	rg_sleep(10 * RG_MILLISECOND);
+	CHECK(rgp_wait_refs(2, RGT_NEVER_MS));
 	rg_unref();
 	/* Every goroutine asleep; only the waiting thread can wake us. */
 	int v = 0;

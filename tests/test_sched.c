@@ -43,7 +43,8 @@ static int spawn_main(void *arg)
 	CHECK(rgc_wait_ge(&spawn_done, SPAWN_N, 30000));
 	CHECK_CMP(atomic_load(&spawn_sum), ==, (long long)SPAWN_N * (SPAWN_N + 1) / 2);
 	/* Every one of them has exited: only main is left. */
-	for (int i = 0; i < 1000 && rg_num_goroutines() != 1; i++)
+	int64_t give_up = rg_now() + RGT_NEVER_MS * MS;
+	while (rg_num_goroutines() != 1 && rg_now() < give_up)
 		rg_sleep(MS);
 	CHECK_CMP(rg_num_goroutines(), ==, 1);
 	return 0;
@@ -298,17 +299,19 @@ static int spin_main(void *arg)
 	atomic_store(&spin_release, 0);
 	atomic_store(&spin_running, 0);
 	atomic_store(&spin_others, 0);
-	int64_t t0 = rg_now();
 	CHECK(rg_go_named("spinner", spinner, NULL) == 0);
 	for (int i = 0; i < 100; i++)
 		CHECK(rg_go(spin_other, (void *)(uintptr_t)(100 + 50 * i)) == 0);
 	bool ok = rgc_wait_ge(&spin_others, 100, 10000);
 	bool ran = atomic_load(&spin_running);
-	/* Keep the spinner at it long enough for sysmon to call it a hog. */
-	while (rg_now() - t0 < 60 * MS)
-		rg_sleep(MS);
+	/* Keep the spinner at it until sysmon calls it a hog (it does once
+	 * the spinner has held its P for HOG_NS). */
 	rg_stats_t st;
-	rg_stats(&st);
+	int64_t give_up = rg_now() + RGT_NEVER_MS * MS;
+	do {
+		rg_sleep(MS);
+		rg_stats(&st);
+	} while (st.hogs < 1 && rg_now() < give_up);
 	atomic_store(&spin_release, 1);
 	CHECK(ok);
 	CHECK(ran);
@@ -373,7 +376,9 @@ static int hog_peer_main(void *arg)
 	bool workers = rgc_wait_ge(&peer_workers, 10, 5000);
 	atomic_store(&spin_release, 1);
 	atomic_store(&peer_release, 1);
-	CHECK_CMP(slept, <, 1000 * MS);
+	/* Only main's waking releases the spinner: a timer left in the
+	 * hog's heap would never fire (the watchdog says so). */
+	CHECK_CMP(slept, <, RGT_NEVER_MS * MS);
 	CHECK(workers);
 	return 0;
 }
@@ -382,7 +387,7 @@ static int hog_peer_main(void *arg)
 static void *hog_peer_watchdog(void *arg)
 {
 	(void)arg;
-	sleep(3);
+	sleep(RGT_NEVER_MS / 1000);
 	rg_stats_t st;
 	rg_stats(&st);
 	fprintf(stderr, "hung: workers done %ld, hogs %lld, steals %lld, runq %u %u, global %lld\n",
@@ -408,12 +413,12 @@ static int hog_peer_child(void *arg)
 /* With two Ps, one held by a spinner and the other kept busy by a
  * goroutine that yields in a loop, the timers and queued goroutines of
  * the spinner's P still run (in a child: a watchdog reports a hang after
- * 3 s). */
+ * RGT_NEVER_MS). */
 static void test_spinner_with_busy_peer(void **state)
 {
 	(void)state;
 	static rgt_child_t res;
-	assert_int_equal(rgt_run_child(hog_peer_child, NULL, 10, &res), 0);
+	assert_int_equal(rgt_run_child(hog_peer_child, NULL, 3 * RGT_NEVER_MS / 1000, &res), 0);
 	if (!res.exited || res.code != 0) {
 		fprintf(stderr, "---- child output:\n%s---- end\n", res.out);
 		fail_msg("child: exited %d code %d signal %d", res.exited, res.code, res.sig);
@@ -493,7 +498,9 @@ static int pingpong_main(void *arg)
 	CHECK(rgc_wait_ge(&pp_rounds, 1000, 5000));
 	CHECK(pthread_create(&th, NULL, pp_foreign, NULL) == 0);
 	pthread_join(th, NULL);
-	int64_t deadline = rg_now() + 1000 * MS;
+	/* Nothing stops the two but us: a victim left in the global queue
+	 * would never run. */
+	int64_t deadline = rg_now() + RGT_NEVER_MS * MS;
 	while (!atomic_load(&pp_victim_ran) && rg_now() < deadline)
 		rg_sleep(MS);
 	bool ran = atomic_load(&pp_victim_ran);
@@ -502,8 +509,8 @@ static int pingpong_main(void *arg)
 	CHECK(rgc_wait_ge(&pp_finished, 2, 5000));
 	if (!ran) {
 		char w[128];
-		snprintf(w, sizeof(w), "goroutine in the global queue starved for 1 s "
-			 "while %ld local switches ran", rounds);
+		snprintf(w, sizeof(w), "goroutine in the global queue starved for %d ms "
+			 "while %ld local switches ran", RGT_NEVER_MS, rounds);
 		rgc_fail(__FILE__, __LINE__, w);
 		return 1;
 	}
@@ -511,7 +518,8 @@ static int pingpong_main(void *arg)
 }
 
 /* On one P, a goroutine queued globally (spawned by a foreign thread)
- * runs within a second although two goroutines keep switching G to G. */
+ * runs although two goroutines keep switching G to G (and would until
+ * it ran). */
 static void test_global_queue_not_starved(void **state)
 {
 	(void)state;
@@ -800,7 +808,8 @@ static int exit_main(void *arg)
 		CHECK(rg_go(exiter, (void *)(uintptr_t)(i % 10)) == 0);
 	CHECK(rgc_wait_ge(&exit_reached, 100, 10000));
 	/* They are gone: only main counts as alive. */
-	for (int i = 0; i < 1000 && rg_num_goroutines() != 1; i++)
+	int64_t give_up = rg_now() + RGT_NEVER_MS * MS;
+	while (rg_num_goroutines() != 1 && rg_now() < give_up)
 		rg_sleep(MS);
 	CHECK_CMP(rg_num_goroutines(), ==, 1);
 	CHECK_CMP(atomic_load(&exit_after), ==, 0);
@@ -892,7 +901,7 @@ static int counters_main(void *arg)
 	CHECK_CMP(rg_num_goroutines(), ==, 51);
 	CHECK(rgc_wait_ge(&counted_started, 50, 10000));
 	/* Each counts its park just before switching out. */
-	int64_t deadline = rg_now() + 5 * RG_SECOND;
+	int64_t deadline = rg_now() + RGT_NEVER_MS * MS;
 	do {
 		rg_sleep(MS);
 		rg_stats(&st);
@@ -941,7 +950,11 @@ static void sys_blocker(void *arg)
 	(void)arg;
 	rg_syscall_enter();
 	atomic_store(&sys_in, 1);
-	usleep(200 * 1000);
+	/* In the "syscall" until the worker has counted 10 times (only a
+	 * hand-off of our P lets it run), or RGT_NEVER_MS. */
+	int64_t give_up = rgt_ms() + RGT_NEVER_MS;
+	while (atomic_load(&sys_progress) < 10 && rgt_ms() < give_up)
+		usleep(1000);
 	atomic_store(&sys_in, 0);
 	rg_syscall_exit();
 	atomic_store(&sys_done, 1);
@@ -977,9 +990,9 @@ static int syscall_main(void *arg)
 	return 0;
 }
 
-/* On one P, a goroutine blocked 200 ms between rg_syscall_enter/exit
- * does not stop another from sleeping and counting: sysmon hands the P
- * off. */
+/* On one P, a goroutine blocked between rg_syscall_enter/exit (until
+ * the other has counted ten times) does not stop another from sleeping
+ * and counting: sysmon hands the P off. */
 static void test_syscall_handoff(void **state)
 {
 	(void)state;

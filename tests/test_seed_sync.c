@@ -949,16 +949,7 @@ static int ex_do_with_timeout(void *arg)
 
 /* ==== The table ==================================================== */
 
-/* One row per example: the test's name, the example (run as the main
- * goroutine of a child, run_example), and what its output must be:
- * exactly `want` where the seed's output is deterministic, else what
- * `check` asserts about it. */
-static const struct example {
-	const char *name;
-	int (*main)(void *);
-	void (*check)(const char *out);
-	const char *want;
-} examples[] = {
+static const struct example examples[] = {
 	{"test_wg_intro", ex_wg_intro, check_wg_intro, NULL},
 	{"test_wg_basic", ex_wg_basic, check_wg_basic, NULL},
 	{"test_wg_fetch", ex_wg_fetch, check_wg_fetch, NULL},
@@ -984,24 +975,7 @@ static const struct example {
 	{"test_do_with_timeout", ex_do_with_timeout, NULL, "7 <nil>\ntimeout\nparent cancelled: context deadline exceeded\n"},
 };
 
-static void example_run(void **state)
-{
-	const struct example *e = *state;
-	const char *out = run_example(e->main);
-	if (e->want)
-		expect_output(out, e->want);
-	else
-		e->check(out);
-}
-
 int main(void)
 {
-	enum { N = sizeof(examples) / sizeof(examples[0]) };
-	struct CMUnitTest tests[N];
-	for (size_t i = 0; i < N; i++)
-		tests[i] = (struct CMUnitTest){examples[i].name, example_run, NULL, NULL,
-					       (void *)&examples[i]};
-	if (getenv("RGT_FILTER"))  /* e.g. RGT_FILTER='*ctx*' */
-		cmocka_set_test_filter(getenv("RGT_FILTER"));
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return run_examples(examples, sizeof(examples) / sizeof(examples[0]));
 }

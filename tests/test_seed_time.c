@@ -5,7 +5,9 @@
  * rg_ticker_*, rg_after, rg_after_func, rg_pool_*, rg_limiter_*,
  * rg_window_*, rg_leaky_*, rg_keyed_*).  Each example runs as the main
  * goroutine of a child process and its stdout is compared with what the
- * seed prints (minus emoji, times and other things that vary).
+ * seed prints (minus emoji, times and other things that vary); the
+ * table at the end (examples, rgexample.h) lists them with the output
+ * each must give.
  *
  * Time is scaled: the seed's second is 10 ms here (SEED_SECOND).  The
  * rate-limiter walkthroughs that the seed drives with time.Sleep are fed
@@ -75,12 +77,6 @@ static int ex_timer_timeout(void *arg)
 	return 0;
 }
 
-static void test_timer_timeout(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_timer_timeout), "work finished\ntimed out\n");
-}
-
 /* "Using time.After (convenience)". */
 static int ex_after(void *arg)
 {
@@ -93,12 +89,6 @@ static int ex_after(void *arg)
 	rg_chan_free(after);
 	rg_chan_free(done);
 	return 0;
-}
-
-static void test_after(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_after), "timeout\n");
 }
 
 static void quit_later(void *arg)
@@ -134,10 +124,8 @@ static int ex_ticker_loop(void *arg)
 	return 0;
 }
 
-static void test_ticker_loop(void **state)
+static void check_ticker_loop(const char *out)
 {
-	(void)state;
-	const char *out = run_example(ex_ticker_loop);
 	/* Five on time; on a loaded machine the quit can come late (more
 	 * periods, more ticks) and ticks can be dropped (the channel holds
 	 * one): what holds is at least one, and no more than the periods
@@ -173,13 +161,6 @@ static int ex_after_func(void *arg)
 		printf("already fired or running\n");
 	rg_timer_free(t);
 	return 0;
-}
-
-static void test_after_func(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_after_func),
-		      "stopped before it fired\ndo later\nalready fired or running\n");
 }
 
 /* ==== Timers: "6) Timers + select", "Pattern in loops" ============= */
@@ -229,12 +210,6 @@ static int ex_idle_timeout(void *arg)
 	return 0;
 }
 
-static void test_idle_timeout(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_idle_timeout), "events 4\nidle timeout\n");
-}
-
 /* ==== "7) Debounce" ================================================= */
 
 static rg_mutex_t deb_mu;
@@ -272,12 +247,6 @@ static int ex_debounce(void *arg)
 	printf("f ran %d time(s)\n", atomic_load(&deb_calls));
 	rg_timer_free(deb_t);
 	return 0;
-}
-
-static void test_debounce(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_debounce), "f ran 1 time(s)\n");
 }
 
 /* ==== "15) Example gallery": doWithTimeout ========================== */
@@ -322,12 +291,6 @@ static int ex_do_with_timeout(void *arg)
 	return 0;
 }
 
-static void test_do_with_timeout(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_do_with_timeout), "0 42\ntimeout\n");
-}
-
 /* ==== Tickers: "4. Rate limiting", "9. Resetting a Ticker" ========== */
 
 /* `<-limiter.C` before each request: requests come at least one period
@@ -353,14 +316,6 @@ static int ex_ticker_throttle(void *arg)
 	       prev - t == period / 2 || (prev - t) % (period / 2) == 0 ? "yes" : "no");
 	rg_ticker_free(limiter);
 	return 0;
-}
-
-static void test_ticker_throttle(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_ticker_throttle),
-		      "Processed request 1\nProcessed request 2\nProcessed request 3\n"
-		      "Processed request 4\nProcessed request 5\nspaced yes, reset period yes\n");
 }
 
 /* ==== Worker pools: "4. Minimal Example", "7. WaitGroup" ============ */
@@ -412,13 +367,6 @@ static int ex_pool_minimal(void *arg)
 	return 0;
 }
 
-static void test_pool_minimal(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_pool_minimal),
-		      "jobs done: all, at most 3 at once\nAll jobs completed!\n");
-}
-
 /* The WaitGroup version: no results channel; Wait (rg_pool_wait) after
  * close returns once the 9 jobs ran. */
 static int ex_pool_wait(void *arg)
@@ -437,12 +385,6 @@ static int ex_pool_wait(void *arg)
 	       atomic_load(&most_busy));
 	rg_pool_free(p);
 	return 0;
-}
-
-static void test_pool_wait(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_pool_wait), "All jobs done (busy 0, at most 3)\n");
 }
 
 /* ==== Rate limiting: x/time/rate examples =========================== */
@@ -464,16 +406,6 @@ static int ex_rate_allow(void *arg)
 	return 0;
 }
 
-static void test_rate_allow(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_rate_allow),
-		      "Request 1 allowed\nRequest 2 allowed\nRequest 3 allowed\n"
-		      "Request 4 allowed\nRequest 5 allowed\nRequest 6 allowed\n"
-		      "Request 7 allowed\nRequest 8 rejected\nRequest 9 allowed\n"
-		      "Request 10 rejected\n");
-}
-
 /* "Example 2: Using Wait()": rate 1/s (scaled), burst 3: three at once,
  * then one per period. */
 static int ex_rate_wait(void *arg)
@@ -490,15 +422,6 @@ static int ex_rate_wait(void *arg)
 	       rg_now() - t0 >= 3 * SEED_SECOND - MS ? "yes" : "no");
 	rg_limiter_free(limiter);
 	return 0;
-}
-
-static void test_rate_wait(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_rate_wait),
-		      "Request 1 processed\nRequest 2 processed\nRequest 3 processed\n"
-		      "Request 4 processed\nRequest 5 processed\nRequest 6 processed\n"
-		      "took at least 3 periods: yes\n");
 }
 
 /* "Example 3: Rate-Limiting API Requests Per User": the seed's map of
@@ -518,14 +441,6 @@ static int ex_rate_per_user(void *arg)
 	}
 	rg_keyed_limiter_free(ul);
 	return 0;
-}
-
-static void test_rate_per_user(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_rate_per_user),
-		      "alice allowed\nbob allowed\nalice allowed\nbob allowed\n"
-		      "alice allowed\nalice allowed\nalice blocked\n");
 }
 
 /* "Implementing Token Bucket in Golang (Manual)": rate 2, capacity 5,
@@ -551,13 +466,6 @@ static int ex_token_bucket_manual(void *arg)
 	return 0;
 }
 
-static void test_token_bucket_manual(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_token_bucket_manual),
-		      "10 of 10 allowed\n5 of 10 allowed at once\n");
-}
-
 /* "Fixed Window Algorithm": NewFixedWindowLimiter(5, time.Second), 10
  * requests 200 ms apart (explicit times).  The seed prints "Request
  * denied 6", but its own code restarts the window at the sixth request
@@ -580,17 +488,6 @@ static int ex_fixed_window(void *arg)
 		       rg_window_allow(limiter, t0 + (i - 1) * 180 * MS) ? "allowed" : "denied", i);
 	rg_window_free(limiter);
 	return 0;
-}
-
-static void test_fixed_window(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_fixed_window),
-		      "at 200 ms steps: 10 allowed\n"
-		      "Request allowed 1\nRequest allowed 2\nRequest allowed 3\n"
-		      "Request allowed 4\nRequest allowed 5\nRequest denied 6\n"
-		      "Request allowed 7\nRequest allowed 8\nRequest allowed 9\n"
-		      "Request allowed 10\n");
 }
 
 /* "3. Leaky Bucket Algorithm": a bucket that drains at a constant rate
@@ -637,31 +534,47 @@ static int ex_leaky(void *arg)
 	return 0;
 }
 
-static void test_leaky(void **state)
-{
-	(void)state;
-	expect_output(run_example(ex_leaky), "processed 4, dropped 1, steady: yes\n");
-}
+/* ==== The table ==================================================== */
+
+static const struct example examples[] = {
+	{"test_timer_timeout", ex_timer_timeout, NULL, "work finished\ntimed out\n"},
+	{"test_after", ex_after, NULL, "timeout\n"},
+	{"test_ticker_loop", ex_ticker_loop, check_ticker_loop, NULL},
+	{"test_after_func", ex_after_func, NULL,
+	 "stopped before it fired\ndo later\nalready fired or running\n"},
+	{"test_idle_timeout", ex_idle_timeout, NULL, "events 4\nidle timeout\n"},
+	{"test_debounce", ex_debounce, NULL, "f ran 1 time(s)\n"},
+	{"test_do_with_timeout", ex_do_with_timeout, NULL, "0 42\ntimeout\n"},
+	{"test_ticker_throttle", ex_ticker_throttle, NULL,
+	 "Processed request 1\nProcessed request 2\nProcessed request 3\n"
+	 "Processed request 4\nProcessed request 5\nspaced yes, reset period yes\n"},
+	{"test_pool_minimal", ex_pool_minimal, NULL,
+	 "jobs done: all, at most 3 at once\nAll jobs completed!\n"},
+	{"test_pool_wait", ex_pool_wait, NULL, "All jobs done (busy 0, at most 3)\n"},
+	{"test_rate_allow", ex_rate_allow, NULL,
+	 "Request 1 allowed\nRequest 2 allowed\nRequest 3 allowed\n"
+	 "Request 4 allowed\nRequest 5 allowed\nRequest 6 allowed\n"
+	 "Request 7 allowed\nRequest 8 rejected\nRequest 9 allowed\n"
+	 "Request 10 rejected\n"},
+	{"test_rate_wait", ex_rate_wait, NULL,
+	 "Request 1 processed\nRequest 2 processed\nRequest 3 processed\n"
+	 "Request 4 processed\nRequest 5 processed\nRequest 6 processed\n"
+	 "took at least 3 periods: yes\n"},
+	{"test_rate_per_user", ex_rate_per_user, NULL,
+	 "alice allowed\nbob allowed\nalice allowed\nbob allowed\n"
+	 "alice allowed\nalice allowed\nalice blocked\n"},
+	{"test_token_bucket_manual", ex_token_bucket_manual, NULL,
+	 "10 of 10 allowed\n5 of 10 allowed at once\n"},
+	{"test_fixed_window", ex_fixed_window, NULL,
+	 "at 200 ms steps: 10 allowed\n"
+	 "Request allowed 1\nRequest allowed 2\nRequest allowed 3\n"
+	 "Request allowed 4\nRequest allowed 5\nRequest denied 6\n"
+	 "Request allowed 7\nRequest allowed 8\nRequest allowed 9\n"
+	 "Request allowed 10\n"},
+	{"test_leaky", ex_leaky, NULL, "processed 4, dropped 1, steady: yes\n"},
+};
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timer_timeout),
-		cmocka_unit_test(test_after),
-		cmocka_unit_test(test_ticker_loop),
-		cmocka_unit_test(test_after_func),
-		cmocka_unit_test(test_idle_timeout),
-		cmocka_unit_test(test_debounce),
-		cmocka_unit_test(test_do_with_timeout),
-		cmocka_unit_test(test_ticker_throttle),
-		cmocka_unit_test(test_pool_minimal),
-		cmocka_unit_test(test_pool_wait),
-		cmocka_unit_test(test_rate_allow),
-		cmocka_unit_test(test_rate_wait),
-		cmocka_unit_test(test_rate_per_user),
-		cmocka_unit_test(test_token_bucket_manual),
-		cmocka_unit_test(test_fixed_window),
-		cmocka_unit_test(test_leaky),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return run_examples(examples, sizeof(examples) / sizeof(examples[0]));
 }

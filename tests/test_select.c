@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "helpers/rgchan.h"
+#include "helpers/rgpark.h"
 
 /* ---- default ------------------------------------------------------ */
 
@@ -58,9 +59,18 @@ static void recv_one(void *arg)
 	rg_chan_send(arg, &v);  /* echo it back */
 }
 
+/* The goroutine whose select the *_later helpers wait for: they act
+ * once it is parked in it (acting before would not test the wake-up). */
+static int64_t sel_waiter;
+
+static void wait_select_parked(void)
+{
+	GCHECK(rgp_wait_parked(sel_waiter, NULL, RG_WAIT_SELECT, 1, RGT_NEVER_MS));
+}
+
 static void send_later(void *arg)
 {
-	rg_sleep(2 * RG_MILLISECOND);
+	wait_select_parked();
 	int v = 31;
 	rg_chan_send(arg, &v);
 }
@@ -85,6 +95,7 @@ static int mixed_main(void *arg)
 
 	/* Nobody receives on `out` now: the select parks and the later
 	 * sender on `in` wins. */
+	sel_waiter = rg_goid();
 	rg_go(send_later, in);
 	GCHECK(rg_select(cs, 2, true) == 0);
 	GCHECK(cs[0].ok && got == 31);
@@ -259,7 +270,7 @@ static void test_nil_only_blocks_forever(void **state)
 
 static void close_later(void *arg)
 {
-	rg_sleep(2 * RG_MILLISECOND);
+	wait_select_parked();
 	rg_chan_close(arg);
 }
 
@@ -271,6 +282,7 @@ static int closed_recv_main(void *arg)
 	rg_chan_t *a = RG_CHAN(long, 0), *b = RG_CHAN(long, 0);
 	long x = 7;
 	rg_case_t cs[] = {RG_RECV(a, &x), RG_RECV(b, &x)};
+	sel_waiter = rg_goid();
 	rg_go(close_later, b);
 	GCHECK(rg_select(cs, 2, true) == 1);
 	GCHECK(!cs[1].ok && x == 0);
@@ -295,6 +307,7 @@ static int closed_send_main(void *arg)
 	rg_chan_t *a = RG_CHAN(int, 0), *b = RG_CHAN(int, 0);
 	int v = 1, x;
 	rg_case_t cs[] = {RG_RECV(a, &x), RG_SEND(b, &v)};
+	sel_waiter = rg_goid();
 	rg_go(close_later, b);
 	rg_select(cs, 2, true);
 	return 0;
@@ -495,7 +508,7 @@ static void test_parked_selects_each_value_once(void **state)
 static void send_to_one(void *arg)
 {
 	rg_chan_t **cs = arg;
-	rg_sleep(RG_MILLISECOND);
+	wait_select_parked();
 	int v = 77;
 	rg_chan_send(cs[63], &v);
 }
@@ -516,6 +529,7 @@ static int many_cases_main(void *arg)
 	int v = 5;
 	rg_chan_send(ch[41], &v);
 	GCHECK(rg_select(cs, MANY, true) == 41 && x == 5);
+	sel_waiter = rg_goid();
 	rg_go(send_to_one, ch);
 	GCHECK(rg_select(cs, MANY, true) == 63 && x == 77);
 	for (int i = 0; i < MANY; i++) {

@@ -87,12 +87,20 @@ void rg__epoll_forget(int fd) RG_HIDDEN;
 /* ---- the io_uring backend (ring.c) ---------------------------------- */
 
 int rg__ring_start(void) RG_HIDDEN;
-void rg__ring_stop(void) RG_HIDDEN;
+/* Cancels and reaps every request, then closes the rings: true when
+ * none is left in flight (false: the kernel still held some after a
+ * grace period, and their buffers must stay mapped). */
+bool rg__ring_stop(void) RG_HIDDEN;
+/* Requests still in flight when a stop closed their ring, over every
+ * stop (white-box tests: 0 unless a stop returned false). */
+int64_t rg__ring_stop_left(void) RG_HIDDEN;
 bool rg__ring_poll(rg_p *p) RG_HIDDEN;
 bool rg__ring_poll_stuck(rg_p *p) RG_HIDDEN;
 /* The IORING_SETUP_* flags the rings run with (white-box tests). */
 unsigned rg__ring_setup_flags(void) RG_HIDDEN;
 bool rg__ring_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
+/* How many Ps sleep in their ring now (white-box tests). */
+int rg__ring_npolling(void) RG_HIDDEN;
 bool rg__ring_poke_any(void) RG_HIDDEN;
 void rg__ring_poke_before(int64_t when) RG_HIDDEN;
 

@@ -12,7 +12,7 @@
 struct backend_ops {
 	int kind;
 	int (*start)(void);
-	void (*stop)(void);
+	bool (*stop)(void);
 	bool (*poll)(rg_p *p);
 	bool (*poll_stuck)(rg_p *p);
 	bool (*idle_wait)(rg_p *p, int64_t until);
@@ -25,8 +25,16 @@ static const struct backend_ops uring_ops = {
 	rg__ring_idle_wait, rg__ring_poke_any, rg__ring_poke_before,
 };
 
+/* A goroutine parked on the epoll backend holds nothing in the kernel:
+ * its syscall has not started. */
+static bool epoll_stop(void)
+{
+	rg__epoll_stop();
+	return true;
+}
+
 static const struct backend_ops epoll_ops = {
-	RG_IO_EPOLL, rg__epoll_start, rg__epoll_stop, rg__epoll_poll, rg__epoll_poll_stuck,
+	RG_IO_EPOLL, rg__epoll_start, epoll_stop, rg__epoll_poll, rg__epoll_poll_stuck,
 	rg__epoll_idle_wait, rg__epoll_poke_any, rg__epoll_poke_before,
 };
 
@@ -65,11 +73,11 @@ int rg__io_start(void)
 	return 0;
 }
 
-void rg__io_stop(void)
+bool rg__io_stop(void)
 {
-	if (ops)
-		ops->stop();
+	bool quiet = ops ? ops->stop() : true;
 	ops = NULL;
+	return quiet;
 }
 
 bool rg__io_poll(rg_p *p)

@@ -41,6 +41,12 @@
  * away from an M before it runs a goroutine that may not yield, or
  * before rg_syscall_enter.
  *
+ * Submission never gives up part way: submit_locked returns only when
+ * the kernel has taken every queued SQE (a cancel must have run before
+ * its caller returns; see there).  Stop: every request is cancelled and
+ * reaped before the rings close and the goroutine stacks go
+ * (rg__ring_stop).
+ *
  * Signals.  io-wq (opens, statx, fsync, reads of regular files that
  * would block) creates its worker threads from the submitting thread,
  * and gives up after a few tries when signals keep interrupting that
@@ -52,6 +58,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -209,20 +216,103 @@ int rg__ring_start(void)
 	return 0;
 }
 
-void rg__ring_stop(void)
+/* Requests left in flight when the runtime stops: goroutines parked in
+ * I/O are abandoned with their stacks, which teardown unmaps next, and
+ * a read the kernel still holds would write into whatever is mapped
+ * there later (io-wq work owned by a live thread, a receive whose data
+ * arrives before the ring's exit work runs, or any of them on a kernel
+ * that runs completions of a dying ring).  So each ring cancels
+ * everything (IORING_ASYNC_CANCEL_ANY, 5.19, like CANCEL_FD in
+ * rg__ring_cancel_fd) and waits for every request's CQE, readying
+ * nobody, before io_uring_queue_exit.  A request that outlives the
+ * cancel (io-wq work in an uninterruptible sleep) is waited for
+ * RG_STOP_DRAIN_NS; past that the stop returns false and teardown
+ * leaves the stacks mapped (leaked, as start.c leaves the runtime to an
+ * M that does not exit).  Rejected: io_uring_queue_exit alone (what
+ * this did: the kernel cancels in its own time, after our munmap).
+ * Ms are gone here, so nothing else touches the rings. */
+#define RG_STOP_DRAIN_NS (2 * RG_SECOND)
+static void submit_with(rg_pring *r, bool (*make_room)(rg_pring *r));
+static _Atomic int64_t stop_left; /* requests without a CQE at queue_exit, all stops */
+
+int64_t rg__ring_stop_left(void)
 {
+	return atomic_load(&stop_left);
+}
+
+/* Consumes the CQEs there are without readying anyone.  At stop only. */
+static bool drain_cqes(rg_pring *r)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+	io_uring_for_each_cqe(&r->ring, head, cqe) {
+		uint64_t ud = cqe->user_data;
+		if (ud == RG_WAKE_TAG)
+			atomic_store_explicit(&r->wake_armed, false, memory_order_relaxed);
+		else if (ud != 0)
+			atomic_fetch_sub_explicit(&r->inflight, 1, memory_order_relaxed);
+		n++;
+	}
+	io_uring_cq_advance(&r->ring, n);
+	return n > 0;
+}
+
+static bool ring_busy(rg_pring *r)
+{
+	return atomic_load_explicit(&r->inflight, memory_order_relaxed) > 0 ||
+	       atomic_load_explicit(&r->wake_armed, memory_order_relaxed);
+}
+
+static bool ring_drain(rg_pring *r)
+{
+	if (!ring_busy(r))
+		return true;
+	struct io_uring_sqe *sqe;
+	while ((sqe = io_uring_get_sqe(&r->ring)) == NULL)
+		submit_with(r, drain_cqes);
+	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+	io_uring_sqe_set_data64(sqe, 0);
+	submit_with(r, drain_cqes);
+	int64_t deadline = rg__nanotime() + RG_STOP_DRAIN_NS;
+	while (ring_busy(r)) {
+		if (drain_cqes(r))
+			continue;
+		int64_t d = deadline - rg__nanotime();
+		if (d <= 0)
+			return false;
+		if (d > 100 * RG_MILLISECOND)
+			d = 100 * RG_MILLISECOND;
+		struct __kernel_timespec ts = {.tv_sec = d / RG_SECOND, .tv_nsec = d % RG_SECOND};
+		struct io_uring_getevents_arg arg = {.sigmask_sz = _NSIG / 8,
+						     .ts = (uint64_t)(uintptr_t)&ts};
+		syscall(__NR_io_uring_enter, r->ring.ring_fd, 0, 1,
+			IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
+	}
+	return true;
+}
+
+bool rg__ring_stop(void)
+{
+	bool quiet = true;
 	for (int i = 0; i < R.n; i++) {
 		rg_pring *r = R.rings[i];
 		if (!r)
 			continue;
+		if (!ring_drain(r))
+			quiet = false;
+		atomic_fetch_add(&stop_left, atomic_load(&r->inflight));
 		io_uring_queue_exit(&r->ring);
 		if (r->efd >= 0)
 			close(r->efd);
-		free(r);
+		/* The wake request's buffer (efdbuf) is in r: keep r if the
+		 * kernel may still hold it. */
+		if (!atomic_load(&r->wake_armed))
+			free(r);
 	}
 	free(R.rings);
 	R.rings = NULL;
 	R.n = 0;
+	return quiet;
 }
 
 static inline rg_pring *pring(rg_p *p)
@@ -232,31 +322,55 @@ static inline rg_pring *pring(rg_p *p)
 
 /* ---- submission and completion ------------------------------------- */
 
-/* Submits what is queued.  sqlock held. */
-static void submit_locked(rg_pring *r)
+static bool reap(rg_pring *r);
+
+/* Submits everything queued: returns only once the kernel has taken
+ * every SQE.  sqlock held.  A cancel must have run in the kernel when
+ * op_cancel returns (before rg__ctx_cb_unregister lets the goroutine
+ * reuse the request's stack address for its next request) and when
+ * rg__ring_cancel_fd returns (before rg_close closes the fd and its
+ * number is handed out again); a cancel left in the SQ would run only at
+ * the ring's next submission, perhaps after both.  The kernel may take
+ * fewer SQEs than queued: a short count (without SUBMIT_ALL it stops at
+ * the first SQE it rejects, whose CQE carries the error; or it ran out
+ * of request memory part way), -EAGAIN (no request memory at all), or,
+ * before 5.19, -EBUSY (a CQ backlog it could not flush).  So: again
+ * until the SQ is empty, reaping first after -EAGAIN/-EBUSY (the CQ may
+ * be what is full; any thread may ready goroutines) or yielding the CPU
+ * when another thread holds the CQ.  Rejected: giving up after -EBUSY
+ * and leaving the rest to "the reaper right after" (what this did: a
+ * thread-path rg_close or a foreign thread's cancel has no reaper after
+ * it, and a P asleep in its ring never submits; test_ring's
+ * submit_fault cases hung).  The ring_submit fault site (rt_fault.h)
+ * stands for the kernel's refusal. */
+static void submit_with(rg_pring *r, bool (*make_room)(rg_pring *r))
 {
-	for (;;) {
-		int ret = io_uring_submit(&r->ring);
-		if (ret >= 0 || ret == -EINTR)
-			return;
-		if (ret == -EBUSY || ret == -EAGAIN) {
-			/* CQ backlog in the kernel: the reaper must make room.
-			 * Our caller reaps right after; don't spin here. */
-			return;
+	while (io_uring_sq_ready(&r->ring)) {
+		int ret = rg__fault(RG_FAULT_RING_SUBMIT);
+		if (ret == 0)
+			ret = io_uring_submit(&r->ring);
+		if (ret > 0 || ret == -EINTR)
+			continue;
+		if (ret == 0 || ret == -EBUSY || ret == -EAGAIN) {
+			if (!make_room(r))
+				sched_yield();
+			continue;
 		}
 		rg__throw("io_uring_submit failed");
 	}
+}
+
+static void submit_locked(rg_pring *r)
+{
+	submit_with(r, reap);
 }
 
 /* Gets an SQE, submitting to make room if the SQ is full.  sqlock held. */
 static struct io_uring_sqe *get_sqe_locked(rg_pring *r)
 {
 	struct io_uring_sqe *sqe;
-	while ((sqe = io_uring_get_sqe(&r->ring)) == NULL) {
-		int ret = io_uring_submit(&r->ring);
-		if (ret < 0 && ret != -EINTR && ret != -EBUSY && ret != -EAGAIN)
-			rg__throw("io_uring_submit failed");
-	}
+	while ((sqe = io_uring_get_sqe(&r->ring)) == NULL)
+		submit_locked(r);
 	return sqe;
 }
 
@@ -430,6 +544,11 @@ bool rg__ring_idle_wait(rg_p *p, int64_t until)
 	return true;
 }
 
+int rg__ring_npolling(void)
+{
+	return atomic_load_explicit(&R.npolling, memory_order_seq_cst);
+}
+
 bool rg__ring_poke_any(void)
 {
 	if (atomic_load_explicit(&R.npolling, memory_order_seq_cst) == 0)
@@ -478,16 +597,22 @@ void rg__ring_cancel_fd(int fd)
 	atomic_fetch_add_explicit(&close_gen[(unsigned)fd % RG_CLOSE_GENS], 1, memory_order_release);
 	for (int i = 0; i < R.n; i++) {
 		rg_pring *r = R.rings[i];
-		/* A ring with nothing in flight holds nothing on fd.  (A
-		 * request queued after this look is a use of fd racing its
-		 * close: the caller's bug, as with close(2).) */
-		if (atomic_load_explicit(&r->inflight, memory_order_relaxed) == 0)
-			continue;
+		/* A ring with nothing in flight holds nothing on fd.  The
+		 * count is read under sqlock: rg__io_uring_op raises it under
+		 * that lock before it writes the SQE, so a request whose
+		 * queueing began first is seen, and is submitted ahead of the
+		 * cancel (one SQ, in order).  (A request queued after this
+		 * look is a use of fd racing its close: the caller's bug, as
+		 * with close(2).)  Rejected: the lock-free look this was
+		 * (a relaxed load outside the lock could miss a request being
+		 * queued at that moment). */
 		rg__lock(&r->sqlock);
-		struct io_uring_sqe *sqe = get_sqe_locked(r);
-		io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
-		io_uring_sqe_set_data64(sqe, 0);
-		submit_locked(r);
+		if (atomic_load_explicit(&r->inflight, memory_order_relaxed) != 0) {
+			struct io_uring_sqe *sqe = get_sqe_locked(r);
+			io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+			io_uring_sqe_set_data64(sqe, 0);
+			submit_locked(r);
+		}
 		rg__unlock(&r->sqlock);
 	}
 }

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
  * Running a seed example: its main goroutine in a child process, its
- * stdout read back and compared with what the seed prints.  Header-only
- * (static functions; a test uses what it needs).
+ * stdout read back and compared with what the seed prints.  A test file
+ * lists its examples in one table (struct example: name, example,
+ * expected output or a check) and hands it to run_examples, which makes
+ * a cmocka test of each row.  Header-only (static functions; a test
+ * uses what it needs).
  */
 #ifndef RGEXAMPLE_H
 #define RGEXAMPLE_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helpers/rgtest.h"
@@ -79,6 +83,45 @@ static inline void expect_output(const char *out, const char *want)
 	if (strcmp(out, want) != 0)
 		fprintf(stderr, "want:\n%s\ngot:\n%s\n", want, out);
 	assert_string_equal(out, want);
+}
+
+/* ---- the table ----------------------------------------------------- */
+
+/* One row per example: the test's name, the example (run as the main
+ * goroutine of a child, run_example), and what its output must be:
+ * exactly `want` where the seed's output is deterministic, else what
+ * `check` asserts about it. */
+struct example {
+	const char *name;
+	int (*main)(void *);
+	void (*check)(const char *out);
+	const char *want;
+};
+
+static void example_run(void **state)
+{
+	const struct example *e = *state;
+	const char *out = run_example(e->main);
+	if (e->want)
+		expect_output(out, e->want);
+	else
+		e->check(out);
+}
+
+/* Runs every row as a cmocka test, in the table's order (at most 64).
+ * RGT_FILTER (a cmocka pattern, e.g. '*ctx*') runs the rows it
+ * matches. */
+static inline int run_examples(const struct example *rows, size_t n)
+{
+	struct CMUnitTest tests[64];
+	if (n > sizeof(tests) / sizeof(tests[0]))
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		tests[i] = (struct CMUnitTest){rows[i].name, example_run, NULL, NULL,
+					       (void *)&rows[i]};
+	if (getenv("RGT_FILTER"))
+		cmocka_set_test_filter(getenv("RGT_FILTER"));
+	return _cmocka_run_group_tests("tests", tests, n, NULL, NULL);
 }
 
 #endif

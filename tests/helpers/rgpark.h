@@ -68,4 +68,46 @@ static inline bool rgp_wait_parked(int64_t id, void (*fn)(void *), int reason, i
 	return true;
 }
 
+/* Waits until the scheduler's references (rg_ref's, pending I/O's, a
+ * foreign thread's inside a blocking call or a channel wait) number at
+ * least n: how a test knows a foreign thread is inside a call that
+ * counts for the deadlock detector.  False after timeout_ms. */
+static inline bool rgp_wait_refs(int n, int timeout_ms)
+{
+	int64_t deadline = rg_now() + (int64_t)timeout_ms * RG_MILLISECOND;
+	while (atomic_load(&rg__sched.nrefs) < n) {
+		if (rg_now() > deadline)
+			return false;
+		rg_sleep(100 * RG_MICROSECOND);
+	}
+	return true;
+}
+
+/* Waits until every M is asleep in the scheduler with its P given back
+ * (none running, spinning or waiting in a ring): the moment the last
+ * one went to sleep, it ran the deadlock check (checkdead, under
+ * sched.lock together with its going on the idle list, so taking the
+ * lock here orders us after it).  A test that must show the detector
+ * keeps quiet while something outside it can still wake a goroutine
+ * acts only after this.  Called from a foreign thread (a goroutine
+ * keeps an M busy); false after timeout_ms.  Only where nothing has
+ * I/O in flight: an M with requests on its ring sleeps in the ring,
+ * keeping its P, and never looks for a deadlock. */
+static inline bool rgp_wait_all_idle(int timeout_ms)
+{
+	int64_t deadline = rg_now() + (int64_t)timeout_ms * RG_MILLISECOND;
+	for (;;) {
+		rg__lock(&rg__sched.lock);
+		bool idle = rg__sched.nmidle ==
+				    atomic_load_explicit(&rg__sched.nmlive, memory_order_relaxed) &&
+			    atomic_load(&rg__sched.npidle) == rg__sched.nprocs;
+		rg__unlock(&rg__sched.lock);
+		if (idle)
+			return true;
+		if (rg_now() > deadline)
+			return false;
+		rg_sleep(100 * RG_MICROSECOND);
+	}
+}
+
 #endif
