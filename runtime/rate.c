@@ -22,11 +22,25 @@
  * one limiter on two Ps do not block threads the way a runtime lock,
  * which sleeps the thread with its P, would on a loaded machine).
  *
+ * Refusals without the lock (rg_limiter_allow_n).  A refused call
+ * changes nothing, so an Allow that a consistent snapshot of the state
+ * refuses is the locked call run at the snapshot.  Every write of the
+ * fields a snapshot reads (burst, limit, tokens, last) happens under the
+ * lock between two increments of `seq` (odd while a writer is at it), as
+ * a seqlock's; a reader takes seq, the fields (relaxed atomic loads: on
+ * x86 plain moves), an acquire fence and seq again, and answers "refused"
+ * only if seq was even and unchanged and the same arithmetic as
+ * reserve's refuses.  Anything else (an allow, a torn snapshot, the
+ * special rates) takes the lock as before.  A refused Allow, the common
+ * call on a busy limiter, then costs no atomic read-modify-write and does
+ * not write the limiter's cache line, so 4 goroutines hammering one
+ * limiter share it read-only until a token comes.
+ *
  * Rejected: a lock-free GCRA encoding (one int64 "theoretical arrival
  * time" updated by CAS).  It is the same bucket for Allow, but x/time/rate
  * keeps tokens as a float and the time of the last event for Cancel; to
  * give Go's answers exactly the state must stay as Go's, and three words
- * do not fit one CAS.
+ * do not fit one CAS.  The seqlock keeps Go's state and only reads it.
  */
 #include "bucket.h"
 
@@ -37,12 +51,92 @@
 
 struct rg_limiter {
 	rg_mutex_t lock;             /* guards the rest */
+	_Atomic uint32_t seq;        /* odd while a writer (lock held) changes
+					the fields below; bumped twice per
+					change (set_begin, set_end) */
+	/* Written under lock between set_begin and set_end, with relaxed
+	 * atomic stores (lock-free readers load them, refused_fast); read
+	 * plainly under the lock. */
 	int burst;
 	double limit;                /* events/s; RG_INF (or >= DBL_MAX): none */
 	double tokens;
 	int64_t last;                /* last update of tokens; NEVER */
-	int64_t last_event;          /* latest event, past or future */
+	int64_t last_event;          /* latest event, past or future (lock only) */
 };
+
+/* ---- the seqlock around the fields (lock held for the writes) ------- */
+
+#define SET(field, v)                                                    \
+	do {                                                             \
+		__typeof__(field) v_ = (v);                              \
+		__atomic_store(&(field), &v_, __ATOMIC_RELAXED);         \
+	} while (0)
+#define GET(field)                                                       \
+	({                                                               \
+		__typeof__(field) v_;                                    \
+		__atomic_load(&(field), &v_, __ATOMIC_RELAXED);          \
+		v_;                                                      \
+	})
+
+static inline void set_begin(rg_limiter_t *l)
+{
+	uint32_t s = atomic_load_explicit(&l->seq, memory_order_relaxed);
+	atomic_store_explicit(&l->seq, s + 1, memory_order_relaxed);
+	/* The odd seq is seen before any field it covers changes. */
+	atomic_thread_fence(memory_order_release);
+}
+
+static inline void set_end(rg_limiter_t *l)
+{
+	uint32_t s = atomic_load_explicit(&l->seq, memory_order_relaxed);
+	/* Release: the fields' new values before the even seq. */
+	atomic_store_explicit(&l->seq, s + 1, memory_order_release);
+}
+
+/*
+ * Whether duration_from_tokens(limit, deficit) > 0, for a finite
+ * limit > 0 and deficit > 0, i.e. whether the call must wait.  Without
+ * the division when the deficit is over two nanoseconds' worth of tokens:
+ * then deficit/limit >= 2e-9 within a few ulps and 1e9 times it is over 1
+ * however it rounds (a limit under 1e-290 would make limit*2e-9
+ * subnormal, so those divide).  Otherwise exactly as Go: a deficit
+ * worth under a nanosecond truncates to a wait of 0 and is allowed.
+ */
+static inline bool must_wait(double limit, double deficit)
+{
+	if (limit >= 1e-290 && deficit >= limit * 2e-9)
+		return true;
+	return duration_from_tokens(limit, deficit) > 0;
+}
+
+/*
+ * True when a consistent snapshot of l refuses allow_n(t, n): the answer
+ * the locked reserve would give at that instant, with nothing to write.
+ * False means "take the lock" (an allow, a special rate, a writer in the
+ * way), never "allowed".
+ */
+static inline bool refused_fast(rg_limiter_t *l, int64_t t, int n)
+{
+	uint32_t s0 = atomic_load_explicit(&l->seq, memory_order_acquire);
+	if (s0 & 1)
+		return false;
+	int burst = GET(l->burst);
+	double limit = GET(l->limit);
+	double tokens = GET(l->tokens);
+	int64_t last = GET(l->last);
+	/* The loads above before the second look at seq. */
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&l->seq, memory_order_relaxed) != s0)
+		return false;
+	if (is_inf(limit) || limit == 0)
+		return false;
+	if (n > burst)
+		return true;                 /* reserve: RES_BURST */
+	if (t < last)
+		last = t;
+	tokens = rg__bucket_advance(tokens, limit, burst, sub_sat(t, last)) - (double)n;
+	return tokens < 0 && must_wait(limit, -tokens);  /* RES_WAIT at max_wait 0 */
+}
 
 /* Go's advance: the tokens at t; t itself is returned unchanged. */
 static inline double advance(const rg_limiter_t *l, int64_t t)
@@ -98,7 +192,9 @@ static rg_reservation_t reserve(rg_limiter_t *l, int64_t t, int n, int64_t max_w
 		 * what is left of it. */
 		if (l->burst >= n) {
 			r.ok = true;
-			l->burst -= n;
+			set_begin(l);
+			SET(l->burst, l->burst - n);
+			set_end(l);
 		} else {
 			*why = RES_BURST;
 		}
@@ -118,9 +214,11 @@ static rg_reservation_t reserve(rg_limiter_t *l, int64_t t, int n, int64_t max_w
 			r.ok = true;
 			r.tokens = n;
 			r.time_to_act = add_sat(t, wait);
-			l->last = t;
-			l->tokens = tokens;
+			set_begin(l);
+			SET(l->last, t);
+			SET(l->tokens, tokens);
 			l->last_event = r.time_to_act;
+			set_end(l);
 		}
 	}
 	rg_mutex_unlock(&l->lock);
@@ -129,6 +227,8 @@ static rg_reservation_t reserve(rg_limiter_t *l, int64_t t, int n, int64_t max_w
 
 bool rg_limiter_allow_n(rg_limiter_t *l, int64_t now, int n)
 {
+	if (n >= 0 && refused_fast(l, now, n))
+		return false;
 	int why;
 	return reserve(l, now, n, 0, &why).ok;
 }
@@ -174,14 +274,16 @@ void rg_reservation_cancel(rg_reservation_t *r, int64_t t)
 	double tokens = advance(l, t) + restore;
 	if (tokens > (double)l->burst)
 		tokens = (double)l->burst;
-	l->last = t;
-	l->tokens = tokens;
+	set_begin(l);
+	SET(l->last, t);
+	SET(l->tokens, tokens);
 	if (r->time_to_act == l->last_event) {
 		int64_t prev = add_sat(r->time_to_act,
 				       duration_from_tokens(r->limit, (double)-r->tokens));
 		if (!(prev < t))
 			l->last_event = prev;
 	}
+	set_end(l);
 out:
 	r->tokens = 0;  /* a second cancel does nothing */
 	rg_mutex_unlock(&l->lock);
@@ -250,9 +352,12 @@ void rg_limiter_set_limit_at(rg_limiter_t *l, int64_t now, double rate)
 	if (bad_rate(rate))
 		rg_panic("rate: limit %g is negative or NaN", rate);
 	rg_mutex_lock(&l->lock);
-	l->tokens = advance(l, now);
-	l->last = now;
-	l->limit = rate;
+	double tokens = advance(l, now);
+	set_begin(l);
+	SET(l->tokens, tokens);
+	SET(l->last, now);
+	SET(l->limit, rate);
+	set_end(l);
 	rg_mutex_unlock(&l->lock);
 }
 
@@ -266,9 +371,12 @@ void rg_limiter_set_burst_at(rg_limiter_t *l, int64_t now, int burst)
 	if (burst < 0)
 		rg_panic("rate: burst %d is negative", burst);
 	rg_mutex_lock(&l->lock);
-	l->tokens = advance(l, now);
-	l->last = now;
-	l->burst = burst;
+	double tokens = advance(l, now);
+	set_begin(l);
+	SET(l->tokens, tokens);
+	SET(l->last, now);
+	SET(l->burst, burst);
+	set_end(l);
 	rg_mutex_unlock(&l->lock);
 }
 

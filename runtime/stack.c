@@ -23,6 +23,9 @@
  * on each guard, which splits the mapping: two VMAs per stack, so the
  * fallback tops out near 30k live goroutines unless vm.max_map_count is
  * raised.  RINGO_GUARD=mprotect forces the fallback (the tests run both).
+ * MADV_GUARD_INSTALL guards are installed when a slot is first used, not
+ * when its chunk is mapped (chunk_new says why); mprotect guards at map
+ * time.
  *
  * Stack caches, warmest first:
  *   1. per-P free list (pages resident, likely in cache), up to RG_PCACHE;
@@ -44,11 +47,21 @@
  * reserves a slot (rg__stack_reserve) and exiting gives it back, and
  * the chunks always hold at least every reserved slot plus what the
  * per-P caches can hide (RG_PCACHE + 1 each): a stack bind then always
- * finds a warm or cold slot, and never maps.  Reservations are counted
+ * finds a warm or cold slot, and never maps (a first use may install a
+ * guard, see chunk_new).  Reservations are counted
  * globally in batches of RG_RESERVE_BATCH per P (like Go's goidcache),
  * so a spawn costs no shared write but one in 16; when mmap refuses, the
  * budgets the Ps hold are taken back before rg_go gives up.
  * *
+ * Spawn cost of the reservations (issue 8, bench_spawn at 2 Ps): when
+ * rg_go runs ahead of the Ps, the reservations map chunks for goroutines
+ * that have only queued, and mapping each chunk with its 64 guards under
+ * stk.lock took the time (perf: madvise, walk_pgd_range and
+ * unmap_page_range from the guard installs, the other P waiting on
+ * stk.lock in rg__gfree): ~250 ns/op before reservations, ~500-1000
+ * with.  Now guards wait for a slot's first use and chunks are mapped
+ * several at a time.
+ *
  * Rejected: one mmap per stack (a VMA or two each, and an mmap/munmap
  * pair per goroutine); the G header inside its stack (a page fault and a
  * TLB miss per spawn, and a fresh stack per not-yet-started goroutine);
@@ -78,6 +91,7 @@
 #define RG_WARM_MAX 1024    /* warm stacks kept by the scavenger */
 #define RG_SLAB_GS 256      /* Gs per slab */
 #define RG_RESERVE_BATCH 16 /* stack reservations a P takes at once */
+#define RG_MAP_MAX 64       /* chunks mapped at once, at most */
 
 /* Header at the top of every stack slot. */
 typedef struct rg_stk {
@@ -90,6 +104,7 @@ typedef struct rg_stk {
 struct rg_chunk {
 	char *base;          /* first slot */
 	uint64_t cold;       /* bit i: slot i free and cold (stk.lock) */
+	uint64_t guarded;    /* bit i: slot i's guard installed (stk.lock) */
 	rg_chunk *next;      /* all chunks (prepended under stk.lock) */
 	rg_chunk *next_cold; /* chunks with cold slots (stk.lock) */
 	bool on_cold_list;
@@ -145,7 +160,7 @@ static bool probe_guard_install(void)
 	return ok;
 }
 
-static rg_chunk *chunk_new(void);
+static rg_chunk *chunk_new(int k);
 
 int rg__stack_setup(size_t stack_size)
 {
@@ -174,7 +189,7 @@ int rg__stack_setup(size_t stack_size)
 		stk.use_madvise = probe_guard_install();
 	/* The first chunk now, so that a size the kernel cannot map is
 	 * rg_main's -ENOMEM, not a fatal error at the first goroutine. */
-	rg_chunk *c = chunk_new();
+	rg_chunk *c = chunk_new(1);
 	if (!c) {
 		free(stk.pstk);
 		memset(&stk, 0, sizeof(stk));
@@ -288,53 +303,97 @@ static inline rg_stk *slot_stk(rg_chunk *c, uint32_t i)
 	return (rg_stk *)(slot_base(c, i) + stk.slot - stk.hdr);
 }
 
-static rg_chunk *chunk_new(void)
+/* Maps k chunks in one mapping (munmap takes them back one by one at
+ * teardown); returns them linked through next, or NULL: mmap refused.
+ * With MADV_GUARD_INSTALL the guards wait for each slot's first use
+ * (guard_slot): installing them walks and fills page tables, ~1 us a
+ * slot, and reservations map chunks for goroutines that have not run
+ * yet (a burst of rg_go far ahead of the Ps maps thousands of chunks
+ * whose slots are never used).  The mprotect fallback installs them
+ * here: its guards are VMAs, the very resource the reservation is for. */
+static rg_chunk *chunk_new(int k)
 {
 	size_t len = stk.slot * RG_CHUNK_SLOTS;
-	rg_chunk *c = calloc(1, sizeof(*c));
-	if (!c)
+	if ((size_t)k > SIZE_MAX / len)
 		return NULL;
 	char *base = rg__fault(RG_FAULT_STACK_MMAP)
 			     ? MAP_FAILED
-			     : mmap(NULL, len, PROT_READ | PROT_WRITE,
+			     : mmap(NULL, len * (size_t)k, PROT_READ | PROT_WRITE,
 				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (base == MAP_FAILED) {
-		free(c);
+	if (base == MAP_FAILED)
 		return NULL;
-	}
-	madvise(base, len, MADV_NOHUGEPAGE);
+	madvise(base, len * (size_t)k, MADV_NOHUGEPAGE);
 	/* No unpoisoning here (it would write the shadow of all 64 stacks,
 	 * 2 MiB per chunk): a fresh mapping's shadow is clean, because
 	 * whatever frames a stack still held when it was released or torn
 	 * down were unpoisoned then (san_unpoison_used). */
-	for (int i = 0; i < RG_CHUNK_SLOTS; i++) {
-		char *g = base + (size_t)i * stk.slot;
-		int r = stk.use_madvise ? madvise(g, stk.guard, MADV_GUARD_INSTALL)
-					: mprotect(g, stk.guard, PROT_NONE);
-		if (r != 0) {
-			munmap(base, len);
+	rg_chunk *head = NULL;
+	for (int j = k - 1; j >= 0; j--) {
+		char *cb = base + (size_t)j * len;
+		rg_chunk *c = calloc(1, sizeof(*c));
+		bool ok = c != NULL;
+		for (int i = 0; ok && !stk.use_madvise && i < RG_CHUNK_SLOTS; i++)
+			ok = mprotect(cb + (size_t)i * stk.slot, stk.guard, PROT_NONE) == 0;
+		if (!ok) {
 			free(c);
+			munmap(base, len * (size_t)(j + 1));
+			while (head) {
+				rg_chunk *n = head->next;
+				munmap(head->base, len);
+				free(head);
+				head = n;
+			}
 			return NULL;
 		}
+		c->base = cb;
+		c->cold = ~(uint64_t)0;
+		c->guarded = stk.use_madvise ? 0 : ~(uint64_t)0;
+		c->next = head;
+		head = c;
 	}
-	c->base = base;
-	c->cold = ~(uint64_t)0;
-	return c;
+	return head;
 }
 
-/* Maps a chunk and puts it on the cold list; false: mmap refused.
+/* Installs slot i's guard on its first use (MADV_GUARD_INSTALL only,
+ * see chunk_new); false: the kernel refused (no memory for page tables).
+ * stk.lock held. */
+static bool guard_slot(rg_chunk *c, uint32_t i)
+{
+	uint64_t bit = (uint64_t)1 << i;
+	if (RG_LIKELY(c->guarded & bit))
+		return true;
+	if (madvise(slot_base(c, i), stk.guard, MADV_GUARD_INSTALL) != 0)
+		return false;
+	c->guarded |= bit;
+	return true;
+}
+
+/* Maps chunks and puts them on the cold list; false: mmap refused.
+ * Several at once as the stacks grow (an eighth of what is mapped, up
+ * to RG_MAP_MAX chunks), so a burst of a million rg_go maps a few
+ * hundred times, not 16k; when that much is refused (RLIMIT_AS), one.
  * stk.lock held. */
 static bool chunk_add(void)
 {
-	rg_chunk *c = chunk_new();
+	long cap = atomic_load_explicit(&stk.capacity, memory_order_relaxed);
+	long k = cap / RG_CHUNK_SLOTS / 8;
+	k = k < 1 ? 1 : k > RG_MAP_MAX ? RG_MAP_MAX : k;
+	rg_chunk *c = chunk_new((int)k);
+	if (!c && k > 1)
+		c = chunk_new((int)(k = 1));
 	if (!c)
 		return false;
-	c->next = atomic_load_explicit(&stk.chunks, memory_order_relaxed);
-	atomic_store_explicit(&stk.chunks, c, memory_order_release);
-	c->on_cold_list = true;
-	c->next_cold = stk.cold;
+	rg_chunk *last = c;
+	while (last->next)
+		last = last->next;
+	for (rg_chunk *x = c; x; x = x->next) {
+		x->on_cold_list = true;
+		x->next_cold = x->next ? x->next : stk.cold;
+	}
 	stk.cold = c;
-	atomic_fetch_add_explicit(&stk.capacity, RG_CHUNK_SLOTS, memory_order_relaxed);
+	last->next = atomic_load_explicit(&stk.chunks, memory_order_relaxed);
+	atomic_store_explicit(&stk.chunks, c, memory_order_release);
+	atomic_fetch_add_explicit(&stk.capacity, k * RG_CHUNK_SLOTS, memory_order_relaxed);
 	return true;
 }
 
@@ -346,6 +405,8 @@ static rg_stk *cold_get(void)
 		return NULL;
 	rg_chunk *c = stk.cold;
 	uint32_t i = (uint32_t)__builtin_ctzll(c->cold);
+	if (!guard_slot(c, i))
+		return NULL;
 	c->cold &= ~((uint64_t)1 << i);
 	if (!c->cold) {
 		stk.cold = c->next_cold;

@@ -118,6 +118,48 @@ static void test_special_rates(void **state)
 	rg_limiter_free(l);
 }
 
+/* The refusals that rg_limiter_allow_n decides without the lock (a
+ * snapshot of the state, rate.c) give x/time/rate's answers at their
+ * edges (each sequence run against Debian's x/time/rate): a deficit worth
+ * under a nanosecond at the rate truncates to a wait of 0 and is allowed;
+ * n over burst is refused; the setters are seen by the very next call. */
+static void test_refusal_edges(void **state)
+{
+	(void)state;
+	/* 3e9/s: 1 token is a third of a nanosecond. */
+	rg_limiter_t *l = rg_limiter_new(3e9, 1);
+	const bool at0[] = {true, true, true, false, false, false};
+	for (int i = 0; i < 6; i++)
+		if (rg_limiter_allow_n(l, T0, 1) != at0[i])
+			fail_msg("3e9/s at t0, call %d: want %d", i, at0[i]);
+	assert_true(fabs(rg_limiter_tokens(l, T0) + 2) < 1e-9);
+	for (int i = 0; i < 6; i++)
+		if (rg_limiter_allow_n(l, T0 + 1, 1) != at0[i])
+			fail_msg("3e9/s at t0+1ns, call %d: want %d", i, at0[i]);
+	rg_limiter_free(l);
+
+	l = rg_limiter_new(10, 1);
+	assert_true(rg_limiter_allow_n(l, T(0), 1));
+	assert_false(rg_limiter_allow_n(l, T(0), 1));
+	assert_false(rg_limiter_allow_n(l, T(0), 2));      /* over burst */
+	rg_limiter_set_burst_at(l, T(0), 3);
+	assert_false(rg_limiter_allow_n(l, T(0), 1));      /* no token yet */
+	assert_true(rg_limiter_allow_n(l, T(1), 1));       /* burst 3 now */
+	assert_false(rg_limiter_allow_n(l, T(1), 2));
+	rg_limiter_set_limit_at(l, T(1), RG_INF);
+	assert_true(rg_limiter_allow_n(l, T(1), 5));       /* infinite: all */
+	rg_limiter_set_limit_at(l, T(1), 0);
+	assert_true(rg_limiter_allow_n(l, T(1), 1));       /* zero: burst spent */
+	assert_int_equal(rg_limiter_burst(l), 2);
+	rg_limiter_free(l);
+
+	/* A huge rate: a token is worth 1e-291 ns, the deficit waits 0. */
+	l = rg_limiter_new(1e300, 1);
+	for (int i = 0; i < 4; i++)
+		assert_true(rg_limiter_allow_n(l, T0, 1));
+	rg_limiter_free(l);
+}
+
 /* Many events at a fixed 2 ms pace for 5 s at rate 100, burst 100: the
  * count never exceeds burst + rate * elapsed and gets within 0.1 %. */
 static void test_long_run(void **state)
@@ -507,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_burst3),
 		cmocka_unit_test(test_jump_backwards),
 		cmocka_unit_test(test_special_rates),
+		cmocka_unit_test(test_refusal_edges),
 		cmocka_unit_test(test_long_run),
 		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_cancel),

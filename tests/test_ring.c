@@ -14,6 +14,8 @@
  *                  every request they had in flight is cancelled and
  *                  reaped before the rings close and their stacks are
  *                  unmapped (rg__ring_stop_left stays 0).
+ *   regfd          Ms enter their rings by registered index, and with
+ *                  RINGO_RING_REGFD=off by fd, with the same results.
  *   start race     two threads looping rg_init/rg_shutdown: exactly one
  *                  runtime at a time, never two starts over one state.
  *
@@ -27,6 +29,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +202,47 @@ static void test_shutdown_drains(void **state)
 	close(p[1]);
 }
 
+/* ---- registered ring fds ------------------------------------------- */
+
+static int regfd_main(void *arg)
+{
+	bool want = *(bool *)arg;
+	if (!on_uring())
+		return 0;
+	/* Traffic through the ring both ways, then the verdict for the
+	 * thread the main goroutine runs on now. */
+	int sv[2];
+	CHECK_CMP(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	for (int i = 0; i < 100; i++) {
+		char b[4];
+		CHECK_CMP(rg_write(sv[0], "ping", 4, NULL), ==, 4);
+		CHECK_CMP(rg_read(sv[1], b, sizeof(b), NULL), ==, 4);
+		CHECK(memcmp(b, "ping", 4) == 0);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	rg_m *m = rg__getm();
+	CHECK(m && m->p);
+	CHECK_CMP(rg__ring_registered(m->p), ==, want);
+	return 0;
+}
+
+static void test_regfd(void **state)
+{
+	(void)state;
+	/* A kernel without IORING_REGISTER_RING_FDS (5.18) enters by fd. */
+	struct io_uring probe;
+	bool on = false, off = false;
+	if (io_uring_queue_init(4, &probe, 0) == 0) {
+		on = io_uring_register_ring_fd(&probe) == 1;
+		io_uring_queue_exit(&probe);
+	}
+	rgc_main(regfd_main, &on);
+	rgt_env("RINGO_RING_REGFD", "off");
+	rgc_main(regfd_main, &off);
+	rgt_env("RINGO_RING_REGFD", NULL);
+}
+
 /* ---- one runtime at a time ------------------------------------------ */
 
 static _Atomic int holders, doubled, starts, stop_race;
@@ -252,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_cancel_submit_fault),
 		cmocka_unit_test(test_close_submit_fault),
 		cmocka_unit_test(test_shutdown_drains),
+		cmocka_unit_test(test_regfd),
 		cmocka_unit_test(test_start_race),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,6 +99,9 @@ bool rg__ring_poll_stuck(rg_p *p) RG_HIDDEN;
 /* The IORING_SETUP_* flags the rings run with (white-box tests). */
 unsigned rg__ring_setup_flags(void) RG_HIDDEN;
 bool rg__ring_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
+/* Whether the calling thread enters p's ring by a registered index
+ * (white-box tests; registers it now if it can). */
+bool rg__ring_registered(rg_p *p) RG_HIDDEN;
 /* How many Ps sleep in their ring now (white-box tests). */
 int rg__ring_npolling(void) RG_HIDDEN;
 bool rg__ring_poke_any(void) RG_HIDDEN;

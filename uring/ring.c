@@ -33,10 +33,12 @@
  * Setup.  COOP_TASKRUN | TASKRUN_FLAG where the kernel has them (see
  * setup_flags): task work waits for its thread's next kernel entry
  * instead of an IPI, and IORING_SQ_TASKRUN makes a poll enter for it.
- * Not yet (ARCHITECTURE.md's one ring per M, issue 7): SINGLE_ISSUER |
- * DEFER_TASKRUN and io_uring_register_ring_fd both tie a ring to one
- * thread, which a ring that follows its P (and that sysmon submits and
- * reaps for a hog) is not; with DEFER_TASKRUN only that thread could
+ * Each M enters a ring by its own registered index (IORING_REGISTER_
+ * RING_FDS), and a scheduler round makes one io_uring_enter (see
+ * ring_enter).  Not yet (ARCHITECTURE.md's one ring per M, issue 7):
+ * SINGLE_ISSUER | DEFER_TASKRUN tie a ring to one thread, which a ring
+ * that follows its P (and that sysmon submits and reaps for a hog) is
+ * not; with DEFER_TASKRUN only that thread could
  * even post a hog's completions, so a per-M ring must steer requests
  * away from an M before it runs a goroutine that may not yield, or
  * before rg_syscall_enter.
@@ -101,6 +103,7 @@ typedef struct rg_ioreq {
 /* A P's ring.  Fields are the P owner's unless marked. */
 typedef struct rg_pring {
 	struct io_uring ring;
+	int id;                         /* its P's id */
 	rg__lock_t sqlock;              /* SQ writes and submission */
 	_Atomic int inflight;           /* requests queued or submitted, without their CQE yet */
 	_Atomic uint32_t reaping;       /* the CQ's reader holds it (reap) */
@@ -117,6 +120,7 @@ static struct {
 	int n;
 	bool futex_wake;                /* IORING_OP_FUTEX_WAIT works */
 	unsigned setup;                 /* the flags the rings were set up with */
+	bool regfd;                     /* Ms enter by registered index */
 	_Atomic int32_t npolling;
 } R;
 
@@ -192,6 +196,7 @@ int rg__ring_start(void)
 			rg__ring_stop();
 			return -ENOMEM;
 		}
+		r->id = i;
 		int ret = ring_init(r);
 		if (ret < 0) {
 			free(r);
@@ -200,6 +205,8 @@ int rg__ring_start(void)
 		}
 		R.rings[i] = r;
 	}
+	const char *rf = getenv("RINGO_RING_REGFD");
+	R.regfd = !(rf && strcmp(rf, "off") == 0);
 	const char *w = getenv("RINGO_RING_WAKE");
 	R.futex_wake = probe_futex_wait(&R.rings[0]->ring) && rg__futex2() &&
 		       !(w && strcmp(w, "eventfd") == 0);
@@ -214,6 +221,118 @@ int rg__ring_start(void)
 		}
 	}
 	return 0;
+}
+
+static inline rg_pring *pring(rg_p *p)
+{
+	return R.rings[p->id];
+}
+
+/* ---- entering the kernel ------------------------------------------- */
+
+/*
+ * Every io_uring_enter goes through ring_enter, which cuts two costs.
+ *
+ * One enter per scheduler round.  A poll submits what its P queued and
+ * collects what completed in one call (to_submit, with GETEVENTS when
+ * task work or an overflow waits: IORING_SQ_TASKRUN, CQ_OVERFLOW), and
+ * the idle wait submits and sleeps in one (to_submit with min_complete
+ * 1); liburing's io_uring_submit followed by a wait, or by a peek that
+ * finds TASKRUN raised, made two.  The SQ tail is published under
+ * sqlock (flush_sq) and the enter runs outside it, so a canceller on
+ * another thread never waits behind a P asleep in its ring: the kernel
+ * serialises submitters (uring_lock) and takes at most what is
+ * published; whoever finds SQEs still unsubmitted afterwards submits
+ * them under the lock (submit_with).
+ *
+ * Registered ring fds (IORING_REGISTER_RING_FDS, 5.18).  An enter by
+ * registered index skips the fd table lookup and its reference count
+ * (atomic in a threaded process).  An index belongs to the thread that
+ * registered it, and these rings are entered by several threads (the
+ * P's M, which changes when a P is handed off; sysmon for a hog; any
+ * canceller), so liburing's io_uring_register_ring_fd, which makes every
+ * later liburing call on the ring use the index, is not usable.  Each M
+ * registers a ring in its own table the first time it enters it (the
+ * kernel allows 16 per thread) and keeps the index in thread-local
+ * storage; other threads, and an M's rings past its 16th, enter by fd.
+ * An M's registrations go with its thread, which exits before teardown
+ * closes the rings.  RINGO_RING_REGFD=off enters by fd only (to test
+ * that path).
+ */
+#ifndef IORING_REGISTER_RING_FDS
+#define IORING_REGISTER_RING_FDS 20
+#endif
+#ifndef IORING_ENTER_REGISTERED_RING
+#define IORING_ENTER_REGISTERED_RING (1U << 4)
+#endif
+#define RG_REG_RINGS 64          /* rings an M looks up by id (ids past it: by fd) */
+
+static __thread struct {
+	uint32_t gen;                     /* rg__run_gen the table is for */
+	int8_t idx[RG_REG_RINGS];         /* 0: not tried; -1: by fd; else index + 1 */
+} treg;
+
+/* The registered index of r for this thread, or -1. */
+static int reg_index(rg_pring *r)
+{
+	if (!R.regfd || r->id >= RG_REG_RINGS || !rg__getm())
+		return -1;
+	uint32_t gen = atomic_load_explicit(&rg__run_gen, memory_order_relaxed);
+	if (treg.gen != gen) {
+		memset(treg.idx, 0, sizeof(treg.idx));
+		treg.gen = gen;
+	}
+	int8_t v = treg.idx[r->id];
+	if (v == 0) {
+		struct io_uring_rsrc_update up = {.offset = -1U, .data = (uint64_t)r->ring.ring_fd};
+		long n = syscall(__NR_io_uring_register, r->ring.ring_fd, IORING_REGISTER_RING_FDS,
+				 &up, 1);
+		v = n == 1 && up.offset < 16 ? (int8_t)(up.offset + 1) : -1;
+		treg.idx[r->id] = v;
+	}
+	return v > 0 ? v - 1 : -1;
+}
+
+bool rg__ring_registered(rg_p *p)
+{
+	return reg_index(pring(p)) >= 0;
+}
+
+static int ring_enter(rg_pring *r, unsigned submit, unsigned wait, unsigned flags,
+		      void *arg, size_t argsz)
+{
+	int fd = r->ring.ring_fd;
+	int idx = reg_index(r);
+	if (idx >= 0) {
+		fd = idx;
+		flags |= IORING_ENTER_REGISTERED_RING;
+	}
+	long ret = syscall(__NR_io_uring_enter, fd, submit, wait, flags, arg, argsz);
+	return ret < 0 ? -errno : (int)ret;
+}
+
+/* Publishes the SQEs written since the last flush (the kernel reads up
+ * to the tail) and returns how many it has not taken yet.  sqlock held.
+ * As liburing's own flush: the SQ index array is the identity. */
+static unsigned flush_sq(rg_pring *r)
+{
+	struct io_uring_sq *sq = &r->ring.sq;
+	unsigned tail = sq->sqe_tail;
+	for (unsigned i = sq->sqe_head; i != tail; i++)
+		sq->array[i & sq->ring_mask] = i & sq->ring_mask;
+	sq->sqe_head = tail;
+	io_uring_smp_store_release(sq->ktail, tail);
+	return tail - io_uring_smp_load_acquire(sq->khead);
+}
+
+/* GETEVENTS if completions wait in the kernel for an enter (task work
+ * under COOP_TASKRUN, or overflowed CQEs). */
+static unsigned cq_flush_flag(rg_pring *r)
+{
+	return (IO_URING_READ_ONCE(*r->ring.sq.kflags) &
+		(IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN))
+		       ? IORING_ENTER_GETEVENTS
+		       : 0;
 }
 
 /* Requests left in flight when the runtime stops: goroutines parked in
@@ -285,8 +404,7 @@ static bool ring_drain(rg_pring *r)
 		struct __kernel_timespec ts = {.tv_sec = d / RG_SECOND, .tv_nsec = d % RG_SECOND};
 		struct io_uring_getevents_arg arg = {.sigmask_sz = _NSIG / 8,
 						     .ts = (uint64_t)(uintptr_t)&ts};
-		syscall(__NR_io_uring_enter, r->ring.ring_fd, 0, 1,
-			IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
+		ring_enter(r, 0, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
 	}
 	return true;
 }
@@ -313,11 +431,6 @@ bool rg__ring_stop(void)
 	R.rings = NULL;
 	R.n = 0;
 	return quiet;
-}
-
-static inline rg_pring *pring(rg_p *p)
-{
-	return R.rings[p->id];
 }
 
 /* ---- submission and completion ------------------------------------- */
@@ -347,8 +460,10 @@ static void submit_with(rg_pring *r, bool (*make_room)(rg_pring *r))
 {
 	while (io_uring_sq_ready(&r->ring)) {
 		int ret = rg__fault(RG_FAULT_RING_SUBMIT);
-		if (ret == 0)
-			ret = io_uring_submit(&r->ring);
+		if (ret == 0) {
+			unsigned n = flush_sq(r);
+			ret = ring_enter(r, n, 0, cq_flush_flag(r), NULL, 0);
+		}
 		if (ret > 0 || ret == -EINTR)
 			continue;
 		if (ret == 0 || ret == -EBUSY || ret == -EAGAIN) {
@@ -380,21 +495,21 @@ static struct io_uring_sqe *get_sqe_locked(rg_pring *r)
  * stuck); whoever finds the other reading leaves the CQ to it. */
 static bool reap(rg_pring *r)
 {
-	bool any = false;
+	bool any = false, entered = false;
 	if (atomic_exchange_explicit(&r->reaping, 1, memory_order_acquire))
 		return false;
 	for (;;) {
-		struct io_uring_cqe *cqes[64];
-		unsigned n = io_uring_peek_batch_cqe(&r->ring, cqes, 64);
-		for (unsigned i = 0; i < n; i++) {
-			uint64_t ud = cqes[i]->user_data;
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+		io_uring_for_each_cqe(&r->ring, head, cqe) {
+			uint64_t ud = cqe->user_data;
 			if (ud == RG_WAKE_TAG) {
 				atomic_store_explicit(&r->wake_armed, false, memory_order_relaxed);
 			} else if (ud != 0) {
 				rg_ioreq *req = (rg_ioreq *)(uintptr_t)ud;
 				rg_g *g = req->g;
-				req->res = cqes[i]->res;
-				req->flags = cqes[i]->flags;
+				req->res = cqe->res;
+				req->flags = cqe->flags;
 				atomic_fetch_sub_explicit(&r->inflight, 1, memory_order_relaxed);
 				rg__sched_unref();
 				/* After the exchange req may be gone. */
@@ -403,14 +518,18 @@ static bool reap(rg_pring *r)
 					rg__ready(g);
 				any = true;
 			}
+			if (++n == 64)
+				break;
 		}
 		io_uring_cq_advance(&r->ring, n);
 		if (n == 64)
 			continue;
-		/* Overflowed CQEs wait in the kernel until we enter it. */
-		if (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW) {
-			syscall(__NR_io_uring_enter, r->ring.ring_fd, 0, 0,
-				IORING_ENTER_GETEVENTS, NULL, 0);
+		/* Overflowed CQEs wait in the kernel until we enter it, and
+		 * so, once, does task work (TASKRUN) a poll did not run. */
+		unsigned kf = IO_URING_READ_ONCE(*r->ring.sq.kflags);
+		if ((kf & IORING_SQ_CQ_OVERFLOW) || (!entered && (kf & IORING_SQ_TASKRUN))) {
+			ring_enter(r, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
+			entered = true;
 			continue;
 		}
 		atomic_store_explicit(&r->reaping, 0, memory_order_release);
@@ -508,26 +627,39 @@ bool rg__ring_idle_wait(rg_p *p, int64_t until)
 		    atomic_load_explicit(&r->wakeword, memory_order_seq_cst) != 0;
 
 	if (!work) {
+		/* Submit and sleep in one enter (see ring_enter): the SQ,
+		 * the wake request included, is published under the lock
+		 * and submitted by the enter that waits.  If the kernel took
+		 * fewer than published (another thread submitted some, or it
+		 * refused), it did not wait either: what is left goes in
+		 * under the lock, and the scheduler comes round again. */
 		rg__lock(&r->sqlock);
 		arm_wake_locked(r);
-		submit_locked(r);
+		unsigned n = flush_sq(r);
 		rg__unlock(&r->sqlock);
-		if (!io_uring_cq_ready(&r->ring)) {
-			struct __kernel_timespec ts;
-			struct io_uring_getevents_arg arg = {.sigmask_sz = _NSIG / 8};
-			unsigned flags = IORING_ENTER_GETEVENTS;
-			if (until > 0) {
-				int64_t d = until - rg__nanotime();
-				if (d < 0)
-					d = 0;
-				ts.tv_sec = d / RG_SECOND;
-				ts.tv_nsec = d % RG_SECOND;
-				arg.ts = (uint64_t)(uintptr_t)&ts;
-			}
-			flags |= IORING_ENTER_EXT_ARG;
+		unsigned wait = io_uring_cq_ready(&r->ring) ? 0 : 1;
+		struct __kernel_timespec ts;
+		struct io_uring_getevents_arg arg = {.sigmask_sz = _NSIG / 8};
+		if (until > 0) {
+			int64_t d = until - rg__nanotime();
+			if (d < 0)
+				d = 0;
+			ts.tv_sec = d / RG_SECOND;
+			ts.tv_nsec = d % RG_SECOND;
+			arg.ts = (uint64_t)(uintptr_t)&ts;
+		}
+		if (wait) {
 			RG_PROBE(idle_wait_begin, p->id, until);
-			syscall(__NR_io_uring_enter, r->ring.ring_fd, 0, 1, flags, &arg, sizeof(arg));
+			ring_enter(r, n, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
+				   sizeof(arg));
 			RG_PROBE(idle_wait_end, p->id);
+		} else if (n || cq_flush_flag(r)) {
+			ring_enter(r, n, 0, cq_flush_flag(r), NULL, 0);
+		}
+		if (io_uring_sq_ready(&r->ring)) {
+			rg__lock(&r->sqlock);
+			submit_locked(r);
+			rg__unlock(&r->sqlock);
 		}
 	}
 	atomic_fetch_sub_explicit(&R.npolling, 1, memory_order_seq_cst);
