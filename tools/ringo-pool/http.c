@@ -267,10 +267,32 @@ char *req_take_body(req_t *r, size_t *len)
 	return b;
 }
 
+/* Appends lit (a string literal) at *w. */
+#define PUT_LIT(w, lit) (memcpy((w), (lit), sizeof(lit) - 1), (w) += sizeof(lit) - 1)
+
+static char *put_str(char *w, const char *s, size_t n)
+{
+	memcpy(w, s, n);
+	return w + n;
+}
+
+/* Decimal digits of v at w; returns the end. */
+static char *put_uint(char *w, uint64_t v)
+{
+	char t[20];
+	int n = 0;
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*w++ = t[--n];
+	return w;
+}
+
 int resp_head(req_t *r, int status, const char *ctype, const char *extra, size_t content_length)
 {
 	conn_t *c = r->conn;
-	char h[512];
 
 	if (c->head_sent)
 		rg_panic("ringo-pool: two responses to one request");
@@ -278,22 +300,40 @@ int resp_head(req_t *r, int status, const char *ctype, const char *extra, size_t
 	c->status = status;
 	if (!r->keep_alive)
 		c->close_after = true;
-	const char *conn_hdr = "";
-	if (c->close_after)
-		conn_hdr = "Connection: close\r\n";
-	else if (c->parser.http_minor == 0)
-		conn_hdr = "Connection: keep-alive\r\n";
-	int n = snprintf(h, sizeof(h),
-			 "HTTP/1.1 %d %s\r\n%sServer: ringo-pool\r\nContent-Type: %s\r\n"
-			 "Content-Length: %zu\r\n%s",
-			 status, reason(status), date_header(c), ctype, content_length, conn_hdr);
-	if (n < 0 || (size_t)n >= sizeof(h))
-		return -EOVERFLOW;
-	if (!out_append(c, h, (size_t)n) || (extra && !out_append(c, extra, strlen(extra))) ||
-	    !out_append(c, "\r\n", 2)) {
+	/* Built with copies, not snprintf: the head is written for every
+	 * request, and vfprintf was a third of the server's own
+	 * instructions per /healthz (callgrind, 2,240 of 6,230). */
+	const char *why = reason(status);
+	const char *date = date_header(c);
+	size_t why_n = strlen(why), date_n = strlen(date), ctype_n = strlen(ctype);
+	size_t extra_n = extra ? strlen(extra) : 0;
+	size_t max = 16 + why_n + date_n + 20 + 16 + ctype_n + 20 + 20 + 26 + extra_n + 2;
+	if (status < 100 || status > 999)
+		return -EINVAL;
+	if (!grow(&c->out, &c->out_cap, c->out_len + max)) {
 		c->broken = true;
 		return -ENOMEM;
 	}
+	char *w = c->out + c->out_len;
+	PUT_LIT(w, "HTTP/1.1 ");
+	w = put_uint(w, (uint64_t)status);
+	*w++ = ' ';
+	w = put_str(w, why, why_n);
+	PUT_LIT(w, "\r\n");
+	w = put_str(w, date, date_n);
+	PUT_LIT(w, "Server: ringo-pool\r\nContent-Type: ");
+	w = put_str(w, ctype, ctype_n);
+	PUT_LIT(w, "\r\nContent-Length: ");
+	w = put_uint(w, content_length);
+	PUT_LIT(w, "\r\n");
+	if (c->close_after)
+		PUT_LIT(w, "Connection: close\r\n");
+	else if (c->parser.http_minor == 0)
+		PUT_LIT(w, "Connection: keep-alive\r\n");
+	if (extra_n)
+		w = put_str(w, extra, extra_n);
+	PUT_LIT(w, "\r\n");
+	c->out_len = (size_t)(w - c->out);
 	return 0;
 }
 
