@@ -166,7 +166,7 @@ endif
 # The soak (not part of test): ringo-echo and ringo-pool under hostile,
 # changing load for SOAK_SECONDS, sampled every second; writes
 # docs/soak.png and docs/soak.md (tests/soak/soak.py).
-SOAK_SECONDS ?= 180
+SOAK_SECONDS ?= 600
 .PHONY: soak
 soak:
 	@sh scripts/deps.sh soak

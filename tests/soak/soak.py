@@ -3,8 +3,8 @@
 """soak.py -- make soak: ringo-echo and ringo-pool under hostile, changing
 load for SOAK_SECONDS, sampled every second.
 
-    make soak [SOAK_SECONDS=180]
-    python3 tests/soak/soak.py --build build --seconds 180 --out build/soak --docs docs
+    make soak [SOAK_SECONDS=600]
+    python3 tests/soak/soak.py --build build --seconds 600 --out build/soak --docs docs
 
 Both servers run at once, each with its own clients (threads of this
 program, plain sockets, Python's standard library only):
@@ -411,7 +411,7 @@ unset multiplot
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--seconds", type=float, default=180)
+    ap.add_argument("--seconds", type=float, default=600)
     ap.add_argument("--out", default="build/soak")
     ap.add_argument("--docs", default="docs")
     a = ap.parse_args()
