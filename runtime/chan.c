@@ -968,12 +968,23 @@ int rg_chan_try_recv(rg_chan_t *c, void *elem, bool *ok)
 	return 0;
 }
 
+/* Owned channels (a context's Done, a timer's) are receive-only for
+ * their users, as Go's types make them: only the owner closes them,
+ * through rg__chan_close. */
 void rg_chan_close(rg_chan_t *c)
+{
+	if (!c)
+		rg_panic("close of nil channel");
+	if (c->release)
+		rg_panic("close of a receive-only channel (a context's Done or a "
+			 "timer's channel: cancel or stop its owner instead)");
+	rg__chan_close(c);
+}
+
+void rg__chan_close(rg_chan_t *c)
 {
 	rg_sudog *sg, *wake = NULL;
 
-	if (!c)
-		rg_panic("close of nil channel");
 	rg__lock(&c->lock);
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
 		rg__unlock(&c->lock);

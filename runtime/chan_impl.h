@@ -253,7 +253,9 @@ static inline bool rg__chan_recheck(const rg_chan_t *c, bool send)
  * aligned).  The owner allocates the block (rg__chan_owned_size(elem,
  * cap) + its own bytes, 64-byte aligned), sets the channel up in it with
  * rg__chan_init_owned, and frees it itself.  rg_chan_free(c) checks that
- * nobody waits on c, then calls release(c) instead of freeing.
+ * nobody waits on c, then calls release(c) instead of freeing; users may
+ * not close it (rg_chan_close panics), the owner closes it with
+ * rg__chan_close.  A context's Done channel is owned the same way.
  */
 static inline size_t rg__chan_stride(size_t elem_size)
 {
@@ -268,6 +270,10 @@ static inline size_t rg__chan_owned_size(size_t elem_size, size_t cap)
 
 rg_chan_t *rg__chan_init_owned(void *mem, size_t elem_size, size_t cap,
 			       void (*release)(rg_chan_t *c)) RG_HIDDEN;
+
+/* rg_chan_close for the owner of an owned channel (rg_chan_close
+ * panics on one: it is receive-only for everyone else).  c is not NULL. */
+void rg__chan_close(rg_chan_t *c) RG_HIDDEN;
 
 /* Whether goroutines or threads are queued on c (rg_chan_free's check,
  * without the lock: a diagnostic for a freeing owner, who must already

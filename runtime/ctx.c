@@ -317,7 +317,7 @@ static void ctx_finish(rg_ctx_t *c, int err, rg_ctx_t **work)
 
 	RG_PROBE(ctx_cancel, c, err);
 	if (c->claim_done)
-		rg_chan_close(c->claim_done);
+		rg__chan_close(c->claim_done);
 	for (rg__link_t *l = cbs.head, *next; l; l = next) {
 		rg__ctx_cb_t *cb = RG__LIST_ENTRY(l, rg__ctx_cb_t, link);
 		/* After DONE the record may vanish (its unregister returns). */
@@ -545,7 +545,7 @@ rg_chan_t *rg_ctx_done(rg_ctx_t *ctx)
 		 * not include it).  Otherwise a claim, under this lock, will
 		 * snapshot it and its claimer will close it. */
 		if (atomic_load_explicit(&k->err, memory_order_relaxed))
-			rg_chan_close(d);
+			rg__chan_close(d);
 		atomic_store_explicit(&k->done, d, memory_order_release);
 	}
 	rg__unlock(&k->lock);

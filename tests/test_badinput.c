@@ -491,6 +491,29 @@ static int ctx_free_done_chan(void *arg)
 	return 1;
 }
 
+/* Done and a timer's channel are receive-only, as in Go (<-chan
+ * struct{}, <-chan Time, where closing them does not compile): closing
+ * one would make the owner's own close or send panic later, far from
+ * the mistake. */
+static int ctx_close_done_chan(void *arg)
+{
+	(void)arg;
+	rg_ctx_t *c = rg_ctx_with_cancel(rg_ctx_background());
+	rg_chan_close(rg_ctx_done(c));
+	rg_ctx_cancel(c);
+	return 1;
+}
+
+static int timer_close_chan(void *arg)
+{
+	(void)arg;
+	rg_timer_t *t = rg_timer_new(RG_MILLISECOND);
+	rg_chan_close(rg_timer_chan(t));
+	int64_t v;
+	rg_chan_recv(rg_timer_chan(t), &v);
+	return 1;
+}
+
 static int sema_over_release(void *arg)
 {
 	(void)arg;
@@ -1166,6 +1189,10 @@ static const row_t rows[] = {
 	{"rg_ctx_retain/release balanced", ctx_retain_release_balanced, IN_MAIN, NO_IO, NULL},
 	{"rg_chan_free(rg_ctx_done(c))", ctx_free_done_chan, IN_MAIN, NO_IO,
 	 "rg_chan_free of a context's Done channel"},
+	{"rg_chan_close(rg_ctx_done(c))", ctx_close_done_chan, IN_MAIN, NO_IO,
+	 "close of a receive-only channel"},
+	{"rg_chan_close(rg_timer_chan(t))", timer_close_chan, IN_MAIN, NO_IO,
+	 "close of a receive-only channel"},
 	{"rg_sema_release more than acquired", sema_over_release, IN_MAIN, NO_IO,
 	 "released more than held"},
 	{"rg_wg_done below zero", wg_negative, IN_MAIN, NO_IO, "negative WaitGroup counter"},

@@ -80,7 +80,9 @@ RG_API bool rg_chan_recv(rg_chan_t *c, void *elem);
  * close(ch): no more values will be sent.  Waiting receivers wake with
  * the zero value and false once the buffer is drained; waiting and later
  * senders panic "send on closed channel".  Panics "close of closed
- * channel" or "close of nil channel".  Any thread.
+ * channel" or "close of nil channel", and "close of a receive-only
+ * channel" for a context's Done channel or a timer's channel, which are
+ * Go's <-chan: their owner closes or sends on them.  Any thread.
  */
 RG_API void rg_chan_close(rg_chan_t *c);
 

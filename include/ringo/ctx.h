@@ -116,9 +116,10 @@ RG_API void rg_ctx_release(rg_ctx_t *ctx);
  * cancelled (receive from it in rg_select).  NULL, which is never ready,
  * for a context that can never be cancelled (Background, TODO, values
  * over them).  Contexts that share a cancellation share the channel.
- * The channel belongs to the context: never close or free it (rg_chan_free
- * on it panics "rg_chan_free of a context's Done channel"; rg_ctx_release
- * frees it), and use it only while holding a reference.  The channel is made on the first
+ * The channel belongs to the context: never close or free it (rg_chan_close
+ * on it panics "close of a receive-only channel", rg_chan_free "rg_chan_free
+ * of a context's Done channel"; rg_ctx_release frees it), and use it only
+ * while holding a reference.  The channel is made on the first
  * call; running out of memory then is fatal ("fatal error: out of
  * memory"), as in Go: NULL would read as "never done".
  */

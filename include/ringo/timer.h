@@ -26,7 +26,7 @@
  * to fire, as Go sends Now() minus the lateness.  The runtime sends
  * without blocking: a ticker whose receiver is slow drops ticks.  The
  * channel belongs to its timer: never send on it, close it or free it
- * yourself (rg_chan_free on it panics), except for rg_after's, which is
+ * yourself (rg_chan_close and rg_chan_free on it panic), except for rg_after's, which is
  * all there is of that timer and is freed with rg_chan_free.
  *
  * Stop and Reset (Go 1.23).  Once rg_timer_stop, rg_timer_reset,
