@@ -127,13 +127,22 @@ rg_group_t *rg_group_new(rg_ctx_t *parent)
 	return g;
 }
 
+/* A NULL group: Go's nil pointer dereference, with the call's name. */
+#define CHECK_GROUP(g, call)                                                  \
+	do {                                                                  \
+		if (RG_UNLIKELY(!(g)))                                        \
+			rg_panic(call ": nil group");                         \
+	} while (0)
+
 rg_ctx_t *rg_group_ctx(rg_group_t *g)
 {
+	CHECK_GROUP(g, "rg_group_ctx");
 	return g->ctx;
 }
 
 void rg_group_set_limit(rg_group_t *g, int n)
 {
+	CHECK_GROUP(g, "rg_group_set_limit");
 	int a = running(g);
 	if (a != 0)
 		rg_panic("errgroup: modify limit while %d goroutines in the group are still active", a);
@@ -158,6 +167,7 @@ static void start(rg_group_t *g, int (*fn)(rg_ctx_t *, void *), void *arg)
 
 void rg_group_go(rg_group_t *g, int (*fn)(rg_ctx_t *ctx, void *arg), void *arg)
 {
+	CHECK_GROUP(g, "rg_group_go");
 	if (!fn)
 		rg_panic("rg_group_go: nil function");
 	if (g->limit >= 0)
@@ -167,6 +177,7 @@ void rg_group_go(rg_group_t *g, int (*fn)(rg_ctx_t *ctx, void *arg), void *arg)
 
 bool rg_group_try_go(rg_group_t *g, int (*fn)(rg_ctx_t *ctx, void *arg), void *arg)
 {
+	CHECK_GROUP(g, "rg_group_try_go");
 	if (!fn)
 		rg_panic("rg_group_try_go: nil function");
 	if (g->limit >= 0 && !rg_sema_try_acquire(&g->sem, 1))
@@ -177,6 +188,7 @@ bool rg_group_try_go(rg_group_t *g, int (*fn)(rg_ctx_t *ctx, void *arg), void *a
 
 int rg_group_wait(rg_group_t *g)
 {
+	CHECK_GROUP(g, "rg_group_wait");
 	rg_wg_wait(&g->wg);
 	cancel_once(g);
 	return atomic_load_explicit(&g->err, memory_order_relaxed);

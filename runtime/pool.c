@@ -425,8 +425,26 @@ static void submit_cancelled(rg__cwait_t *w, rg__waitq_t *wake)
 	atomic_fetch_sub_explicit(&p->nsub, 1, memory_order_relaxed);
 }
 
+/* A NULL pool: Go's nil pointer dereference, with the call's name. */
+#define CHECK_POOL(p, call)                                                   \
+	do {                                                                  \
+		if (RG_UNLIKELY(!(p)))                                        \
+			rg_panic(call ": nil pool");                          \
+	} while (0)
+
+/* A job of p waiting for p to drain would wait for itself.  Its
+ * goroutine is one of p's workers: started as worker(p), which a G
+ * records (fn, arg) for as long as it lives. */
+static void check_not_own_job(rg_pool_t *p, const char *call)
+{
+	rg_g *g = rg__getg();
+	if (RG_UNLIKELY(g && g->fn == worker && g->arg == p))
+		rg_panic("%s from one of the pool's own jobs: it would wait for itself", call);
+}
+
 int rg_pool_submit(rg_pool_t *p, void (*fn)(void *), void *arg, rg_ctx_t *ctx)
 {
+	CHECK_POOL(p, "rg_pool_submit");
 	if (RG_UNLIKELY(!fn))
 		return -EINVAL;
 	if (RG_LIKELY(atomic_load_explicit(&p->nsub, memory_order_relaxed) == 0)) {
@@ -443,6 +461,7 @@ int rg_pool_submit(rg_pool_t *p, void (*fn)(void *), void *arg, rg_ctx_t *ctx)
 
 int rg_pool_try_submit(rg_pool_t *p, void (*fn)(void *), void *arg)
 {
+	CHECK_POOL(p, "rg_pool_try_submit");
 	if (RG_UNLIKELY(!fn))
 		return -EINVAL;
 	if (atomic_load_explicit(&p->nsub, memory_order_relaxed) != 0)
@@ -455,6 +474,7 @@ int rg_pool_try_submit(rg_pool_t *p, void (*fn)(void *), void *arg)
 
 void rg_pool_close(rg_pool_t *p)
 {
+	CHECK_POOL(p, "rg_pool_close");
 	rg__lock(&p->lock);
 	if (is_closed(p)) {
 		rg__unlock(&p->lock);
@@ -476,6 +496,8 @@ void rg_pool_close(rg_pool_t *p)
 
 void rg_pool_wait(rg_pool_t *p)
 {
+	CHECK_POOL(p, "rg_pool_wait");
+	check_not_own_job(p, "rg_pool_wait");
 	rg_wg_wait(&p->wg);
 }
 
@@ -483,6 +505,7 @@ void rg_pool_free(rg_pool_t *p)
 {
 	if (!p)
 		return;
+	check_not_own_job(p, "rg_pool_free");
 	rg_pool_close(p);
 	rg_pool_wait(p);
 	free(p->buf);

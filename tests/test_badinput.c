@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -811,6 +812,151 @@ static int sema_release_zero(void *arg)
 	return 1;
 }
 
+/* ---- worker pools and errgroups ------------------------------------ */
+
+static void pool_nop(void *arg)
+{
+	(void)arg;
+}
+
+static int pool_bad_args(void *arg)
+{
+	(void)arg;
+	static const int bad[][2] = {
+		{0, 1}, {1, 0}, {-1, 1}, {1, -1}, {INT_MIN, INT_MIN},
+		{INT_MAX, 1}, {1, INT_MAX},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		rg_pool_t *p = rg_pool_new(bad[i][0], bad[i][1]);
+		if (p || errno != EINVAL)
+			fprintf(stderr, "rg_pool_new(%d, %d): %p errno %d\n",
+				bad[i][0], bad[i][1], (void *)p, errno);
+		CHECK(!p && errno == EINVAL);
+	}
+	rg_pool_t *p = rg_pool_new(1, 1);
+	CHECK(p);
+	CHECK(rg_pool_submit(p, NULL, NULL, NULL) == -EINVAL);
+	CHECK(rg_pool_try_submit(p, NULL, NULL) == -EINVAL);
+	rg_pool_close(p);
+	rg_pool_close(p);                 /* a no-op */
+	CHECK(rg_pool_submit(p, pool_nop, NULL, NULL) == -EPIPE);
+	CHECK(rg_pool_try_submit(p, pool_nop, NULL) == -EPIPE);
+	rg_pool_wait(p);
+	rg_pool_wait(p);                  /* done is done */
+	rg_pool_free(p);
+	rg_pool_free(NULL);
+	rg_group_free(NULL);
+	return 0;
+}
+
+/* Each call on a NULL pool or group: a panic that names the call (Go's
+ * nil pointer dereference, with the name), not a bare SIGSEGV. */
+#define NULL_HANDLE_ROW(name, call)                                           \
+	static int name(void *arg)                                            \
+	{                                                                     \
+		(void)arg;                                                    \
+		call;                                                         \
+		return 1;                                                     \
+	}
+NULL_HANDLE_ROW(pool_submit_null, rg_pool_submit(NULL, pool_nop, NULL, NULL))
+NULL_HANDLE_ROW(pool_try_submit_null, rg_pool_try_submit(NULL, pool_nop, NULL))
+NULL_HANDLE_ROW(pool_close_null, rg_pool_close(NULL))
+NULL_HANDLE_ROW(pool_wait_null, rg_pool_wait(NULL))
+NULL_HANDLE_ROW(group_ctx_null, rg_group_ctx(NULL))
+NULL_HANDLE_ROW(group_set_limit_null, rg_group_set_limit(NULL, 1))
+NULL_HANDLE_ROW(group_go_null, rg_group_go(NULL, NULL, NULL))
+NULL_HANDLE_ROW(group_try_go_null, rg_group_try_go(NULL, NULL, NULL))
+NULL_HANDLE_ROW(group_wait_null, rg_group_wait(NULL))
+
+/* A job that waits for its own pool would wait for itself: with one
+ * worker nothing else runs its queue, with more the pool never drains
+ * while a job waits.  A panic says so at once. */
+static void pool_wait_job(void *arg)
+{
+	rg_pool_wait(arg);
+}
+
+static void pool_free_job(void *arg)
+{
+	rg_pool_free(arg);
+}
+
+static int pool_wait_in_job(void *arg)
+{
+	(void)arg;
+	rg_pool_t *p = rg_pool_new(2, 4);
+	CHECK(p);
+	CHECK(rg_pool_submit(p, pool_wait_job, p, NULL) == 0);
+	rg_pool_wait(p);
+	return 1;
+}
+
+static int pool_free_in_job(void *arg)
+{
+	(void)arg;
+	rg_pool_t *p = rg_pool_new(1, 4);
+	CHECK(p);
+	CHECK(rg_pool_submit(p, pool_free_job, p, NULL) == 0);
+	rg_pool_wait(p);
+	return 1;
+}
+
+/* The other pool's jobs may wait for this one: only its own are refused. */
+static void pool_wait_other_job(void *arg)
+{
+	rg_pool_wait(arg);
+}
+
+static int pool_wait_other_in_job(void *arg)
+{
+	(void)arg;
+	rg_pool_t *a = rg_pool_new(1, 1), *b = rg_pool_new(1, 1);
+	CHECK(a && b);
+	CHECK(rg_pool_submit(b, pool_nop, NULL, NULL) == 0);
+	rg_pool_close(b);
+	CHECK(rg_pool_submit(a, pool_wait_other_job, b, NULL) == 0);
+	rg_pool_free(a);
+	rg_pool_free(b);
+	return 0;
+}
+
+static int group_busy_fn(rg_ctx_t *ctx, void *arg)
+{
+	(void)arg;
+	rg_chan_recv(rg_ctx_done(ctx), NULL);
+	return 0;
+}
+
+static int group_set_limit_running(void *arg)
+{
+	(void)arg;
+	rg_group_t *g = rg_group_new(NULL);
+	CHECK(g);
+	rg_group_go(g, group_busy_fn, NULL);
+	rg_group_set_limit(g, 1);
+	return 1;
+}
+
+static int group_free_running(void *arg)
+{
+	(void)arg;
+	rg_group_t *g = rg_group_new(NULL);
+	CHECK(g);
+	rg_group_go(g, group_busy_fn, NULL);
+	rg_group_free(g);
+	return 1;
+}
+
+static int group_go_nil_fn(void *arg)
+{
+	(void)arg;
+	rg_group_t *g = rg_group_new(NULL);
+	CHECK(g);
+	rg_group_go(g, NULL, NULL);
+	return 1;
+}
+
 static int timers_bad_args(void *arg)
 {
 	(void)arg;
@@ -1217,6 +1363,28 @@ static const row_t rows[] = {
 	{"rg_sema: bad weights", sema_bad_args, IN_MAIN, NO_IO, NULL},
 	{"rg_sema_init(-1)", sema_init_negative, IN_MAIN, NO_IO, "out of range"},
 	{"rg_sema_release(0)", sema_release_zero, IN_MAIN, NO_IO, "non-positive weight"},
+	{"pools: bad sizes, NULL job, a closed pool", pool_bad_args, IN_MAIN, NO_IO, NULL},
+	{"rg_pool_submit(NULL)", pool_submit_null, IN_MAIN, NO_IO, "rg_pool_submit: nil pool"},
+	{"rg_pool_try_submit(NULL)", pool_try_submit_null, IN_MAIN, NO_IO,
+	 "rg_pool_try_submit: nil pool"},
+	{"rg_pool_close(NULL)", pool_close_null, IN_MAIN, NO_IO, "rg_pool_close: nil pool"},
+	{"rg_pool_wait(NULL)", pool_wait_null, IN_MAIN, NO_IO, "rg_pool_wait: nil pool"},
+	{"rg_pool_wait from a job of the pool", pool_wait_in_job, IN_MAIN, NO_IO,
+	 "rg_pool_wait from one of the pool's own jobs"},
+	{"rg_pool_free from a job of the pool", pool_free_in_job, IN_MAIN, NO_IO,
+	 "rg_pool_free from one of the pool's own jobs"},
+	{"rg_pool_wait from a job of another pool", pool_wait_other_in_job, IN_MAIN, NO_IO, NULL},
+	{"rg_group_ctx(NULL)", group_ctx_null, IN_MAIN, NO_IO, "rg_group_ctx: nil group"},
+	{"rg_group_set_limit(NULL)", group_set_limit_null, IN_MAIN, NO_IO,
+	 "rg_group_set_limit: nil group"},
+	{"rg_group_go(NULL)", group_go_null, IN_MAIN, NO_IO, "rg_group_go: nil group"},
+	{"rg_group_try_go(NULL)", group_try_go_null, IN_MAIN, NO_IO, "rg_group_try_go: nil group"},
+	{"rg_group_wait(NULL)", group_wait_null, IN_MAIN, NO_IO, "rg_group_wait: nil group"},
+	{"rg_group_set_limit while functions run", group_set_limit_running, IN_MAIN, NO_IO,
+	 "errgroup: modify limit while 1 goroutines"},
+	{"rg_group_free while functions run", group_free_running, IN_MAIN, NO_IO,
+	 "rg_group_free while 1 functions of the group run"},
+	{"rg_group_go(g, NULL fn)", group_go_nil_fn, IN_MAIN, NO_IO, "rg_group_go: nil function"},
 	{"timers: negative and huge durations", timers_bad_args, IN_MAIN, NO_IO, NULL},
 	{"rg_ticker_new(0)", ticker_zero, IN_MAIN, NO_IO, "non-positive interval"},
 	{"rg_timer_stop(NULL)", timer_stop_null, IN_MAIN, NO_IO, "nil timer"},

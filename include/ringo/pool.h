@@ -30,7 +30,8 @@
  * the wait can be cut short; rg_group_go and rg_group_wait wait only for
  * the group's own functions, as Go's do.  Programmer errors (releasing
  * more than is held, changing a group's limit while it runs, bad sizes
- * given to a semaphore) panic; bad arguments to calls that return an
+ * given to a semaphore, a NULL group or pool, a job waiting for its own
+ * pool) panic; bad arguments to calls that return an
  * error give -EINVAL, to constructors NULL with errno EINVAL.
  */
 
@@ -156,11 +157,13 @@ RG_API int rg_pool_try_submit(rg_pool_t *p, void (*fn)(void *), void *arg);
 RG_API void rg_pool_close(rg_pool_t *p);
 
 /* Waits until the pool is closed and every job queued before has run
- * and the workers have exited.  Never call it from a job. */
+ * and the workers have exited.  From one of the pool's own jobs it
+ * panics (it would wait for itself); a job may wait for another pool. */
 RG_API void rg_pool_wait(rg_pool_t *p);
 
 /* Closes the pool if needed, waits as rg_pool_wait does, and frees it.
- * NULL is a no-op.  Never call it from a job. */
+ * NULL is a no-op.  Panics from one of the pool's own jobs, as
+ * rg_pool_wait does. */
 RG_API void rg_pool_free(rg_pool_t *p);
 
 #endif /* RINGO_POOL_H */
