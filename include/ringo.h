@@ -22,7 +22,13 @@
  *     its error: compare the result with n; the error itself is what
  *     the same call on the rest returns (see ringo/io.h);
  *   - programmer errors (send on a closed channel, unlocking an unlocked
- *     mutex, ...) are panics: a Go-style report on stderr, then abort().
+ *     mutex, ...) are panics: a Go-style report on stderr, then abort();
+ *   - a fault (a NULL handle passed to a call that does not check, a
+ *     wild pointer) gets Go's report too ("invalid memory address or nil
+ *     pointer dereference", or "unexpected fault address", with the
+ *     goroutine's stack), then the signal's default action (a core), unless
+ *     the program installed its own SIGSEGV/SIGBUS handler before the
+ *     runtime started: that one is called instead.
  *
  * Other conventions:
  *   - time is int64_t nanoseconds on CLOCK_MONOTONIC;

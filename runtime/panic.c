@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Failure reports, as Go gives them: panics, fatal errors (deadlock,
- * stack overflow), and goroutine dumps on SIGQUIT or on demand.
+ * stack overflow), faults (a nil pointer dereference, an unexpected
+ * fault address: reported, then the default action, unless the program
+ * had its own handler), and goroutine dumps on SIGQUIT or on demand.
  *
  * Everything that may run in a signal handler formats into a stack
  * buffer and write(2)s it: no stdio, no malloc.  Symbol names come from
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 /* ---- async-signal-safe formatting ---------------------------------- */
@@ -219,7 +222,9 @@ void rg_dump_goroutines(int fd)
 
 /* ---- panics and fatal errors --------------------------------------- */
 
-static void report_current(buf_t *b)
+/* The running goroutine's header and stack; from_pc, if not 0, skips
+ * the frames above it (a signal handler's, down to the faulting one). */
+static void report_current_from(buf_t *b, uintptr_t from_pc)
 {
 	rg_g *g = rg__getg();
 	void *pcs[48];
@@ -231,10 +236,20 @@ static void report_current(buf_t *b)
 		buf_str(b, rg__getm() ? "scheduler" : "foreign thread");
 		buf_str(b, "]:\n");
 	}
-	int n = backtrace(pcs, 48);
-	print_pcs(b, pcs, n);
+	int n = backtrace(pcs, 48), skip = 0;
+	for (int i = 0; from_pc && i < n; i++)
+		if ((uintptr_t)pcs[i] == from_pc) {
+			skip = i;
+			break;
+		}
+	print_pcs(b, pcs + skip, n - skip);
 	if (g)
 		print_start(b, g);
+}
+
+static void report_current(buf_t *b)
+{
+	report_current_from(b, 0);
 }
 
 static _Noreturn void die_abort(void)
@@ -333,11 +348,64 @@ static void chain(const struct sigaction *old, int sig, siginfo_t *si, void *uc)
 	signal(sig, SIG_DFL);
 }
 
+static bool is_default(const struct sigaction *sa)
+{
+	return (sa->sa_flags & SA_SIGINFO) ? !sa->sa_sigaction : sa->sa_handler == SIG_DFL;
+}
+
+static uintptr_t fault_pc(void *uc)
+{
+	const ucontext_t *u = uc;
+#if defined(__x86_64__)
+	return (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	return (uintptr_t)u->uc_mcontext.pc;
+#else
+	(void)u;
+	return 0;
+#endif
+}
+
+/*
+ * A fault that is no stack overflow, where the program installed no
+ * handler of its own: Go's report (a nil pointer dereference below the
+ * first page, "unexpected fault address" elsewhere) with the faulting
+ * goroutine's stack.  The default action follows, as before: the
+ * faulting instruction runs again and the process dies of the signal,
+ * with its core.  A handler installed before the runtime started (a
+ * sanitizer's, the host's) is chained to instead, unreported.
+ */
+static void report_fault(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t addr = (uintptr_t)si->si_addr;
+	buf_t b = {.fd = 2};
+	if (sig == SIGSEGV && addr < 4096)
+		buf_str(&b, "panic: runtime error: invalid memory address or nil pointer dereference\n");
+	else {
+		buf_str(&b, "unexpected fault address ");
+		buf_u64(&b, addr, 16);
+		buf_str(&b, "\nfatal error: fault\n");
+	}
+	buf_str(&b, sig == SIGSEGV ? "[signal SIGSEGV: segmentation violation code="
+				   : "[signal SIGBUS: bus error code=");
+	buf_u64(&b, (uint64_t)(uint32_t)si->si_code, 16);
+	buf_str(&b, " addr=");
+	buf_u64(&b, addr, 16);
+	buf_str(&b, " pc=");
+	buf_u64(&b, fault_pc(uc), 16);
+	buf_str(&b, "]\n\n");
+	report_current_from(&b, fault_pc(uc));
+	buf_flush(&b);
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	rg_g *g = rg__stack_guard_owner(si->si_addr);
 	if (!g) {
-		chain(sig == SIGSEGV ? &old_segv : &old_bus, sig, si, uc);
+		const struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
+		if (is_default(old))
+			report_fault(sig, si, uc);
+		chain(old, sig, si, uc);
 		return;
 	}
 	buf_t b = {.fd = 2};

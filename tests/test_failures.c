@@ -508,7 +508,9 @@ static void test_exit_foreign_panics(void **state)
 
 static int *volatile null_ptr;
 
-static void null_deref(void *arg)
+void rgtf_null_deref(void *arg);
+
+void rgtf_null_deref(void *arg)
 {
 	(void)arg;
 	*null_ptr = 1;
@@ -517,7 +519,7 @@ static void null_deref(void *arg)
 static int segv_main(void *arg)
 {
 	(void)arg;
-	rg_go_named("crasher", null_deref, NULL);
+	rg_go_named("crasher", rgtf_null_deref, NULL);
 	rg_sleep(10 * RG_SECOND);
 	return 3;
 }
@@ -529,13 +531,88 @@ static int segv_child(void *arg)
 	return rg_main(segv_main, NULL);
 }
 
-/* A fault outside any stack guard is not reported as an overflow: it
- * goes on to the previous handler (here the default: SIGSEGV). */
+/* A fault outside any stack guard is not reported as an overflow.  With
+ * no handler of the program's own it is Go's nil dereference report,
+ * naming the goroutine and its frames, and then the default action. */
 static void test_segv_not_overflow(void **state)
 {
 	(void)state;
 	run_child(segv_child, NULL, SIGSEGV, 0);
 	assert_null(strstr(res.out, "stack overflow"));
+	expect_out("panic: runtime error: invalid memory address or nil pointer dereference\n"
+		   "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x");
+	expect_out("[running] \"crasher\":\n");
+	/* The stack starts at the faulting frame, not in the handler. */
+	const char *hdr = strstr(res.out, "\"crasher\":\n");
+	const char *first = hdr + strlen("\"crasher\":\n");
+	if (!strstr(first, "rgtf_null_deref") ||
+	    strstr(first, "rgtf_null_deref") > strchr(first, '\n')) {
+		fprintf(stderr, "---- child output:\n%s---- end\n", res.out);
+		fail_msg("the crasher's first frame is not rgtf_null_deref");
+	}
+}
+
+static void wild_deref(void *arg)
+{
+	*(volatile int *)arg = 1;
+}
+
+/* A page that faults (PROT_NONE): a fixed wild address could fall in a
+ * sanitizer's shadow gap, which its check would touch first. */
+static int wild_main(void *arg)
+{
+	(void)arg;
+	void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return 4;
+	rg_go_named("wild", wild_deref, page);
+	rg_sleep(10 * RG_SECOND);
+	return 3;
+}
+
+static int wild_child(void *arg)
+{
+	(void)arg;
+	child_prep();
+	return rg_main(wild_main, NULL);
+}
+
+/* Above the first page it is no nil dereference: Go's "unexpected
+ * fault address". */
+static void test_segv_wild_address(void **state)
+{
+	(void)state;
+	run_child(wild_child, NULL, SIGSEGV, 0);
+	expect_out("unexpected fault address 0x");
+	expect_out("\nfatal error: fault\n[signal SIGSEGV: segmentation violation code=0x2 addr=0x");
+	expect_out("[running] \"wild\":\n");
+}
+
+static void host_segv(int sig)
+{
+	(void)sig;
+	static const char msg[] = "host handler\n";
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(43);
+	_exit(42);
+}
+
+static int host_handler_child(void *arg)
+{
+	(void)arg;
+	child_prep();
+	signal(SIGSEGV, host_segv);
+	return rg_main(segv_main, NULL);
+}
+
+/* A handler the program installed before the runtime started gets the
+ * fault, and the runtime says nothing over it. */
+static void test_segv_host_handler_chained(void **state)
+{
+	(void)state;
+	run_child(host_handler_child, NULL, 0, 42);
+	expect_out("host handler\n");
+	assert_null(strstr(res.out, "nil pointer dereference"));
 }
 
 int main(void)
@@ -554,6 +631,8 @@ int main(void)
 		cmocka_unit_test(test_ready_running_is_fatal),
 		cmocka_unit_test(test_exit_foreign_panics),
 		cmocka_unit_test(test_segv_not_overflow),
+		cmocka_unit_test(test_segv_wild_address),
+		cmocka_unit_test(test_segv_host_handler_chained),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,8 +41,13 @@ int rgt_run_child(int (*fn)(void *), void *arg, int timeout_s, rgt_child_t *res)
 	if (pid == 0) {
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
-		/* Sanitizers would turn an intended abort into their report. */
+		/* Sanitizers would turn an intended abort into their report,
+		 * and cmocka's fault handlers (inherited from the runner)
+		 * would catch a fault before the runtime could report it:
+		 * the child starts with a fresh program's dispositions. */
 		signal(SIGABRT, SIG_DFL);
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
 		int rc = fn(arg);
 		fflush(stdout);
 		fflush(stderr);
