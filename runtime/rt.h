@@ -249,6 +249,7 @@ struct rg_sched {
 	_Atomic int64_t goidgen;
 	_Atomic int running;           /* between init and teardown */
 	_Atomic int stopping;          /* shutting down: Ms exit */
+	_Atomic int stop_claimed;      /* an rg_shutdown is stopping it */
 	bool embedded;                 /* started by rg_init */
 	int main_result;
 

@@ -92,11 +92,11 @@ static void teardown(void)
  * gone back to 0) ran beside the first over the same state: two
  * threads looping rg_init/rg_shutdown crashed within a few hundred
  * starts (test_ring's start_race). */
-static _Atomic int rt_owned;
+static _Atomic uint32_t rt_owned;
 
 static int rt_start(const rg_config_t *cfg, size_t cfg_size, bool embedded)
 {
-	int expected = 0;
+	uint32_t expected = 0;
 	if (!atomic_compare_exchange_strong(&rt_owned, &expected, 1))
 		return -EBUSY;
 
@@ -205,6 +205,7 @@ static void rt_stop(void)
 	if (all_exited)
 		teardown();
 	atomic_store_explicit(&rt_owned, 0, memory_order_release);
+	rg__futex_wake(&rt_owned, INT_MAX);  /* rg_shutdowns that lost the claim */
 }
 
 int rg_init_sized(const rg_config_t *cfg, size_t cfg_size)
@@ -224,6 +225,15 @@ void rg_shutdown(void)
 		rg_panic("rg_shutdown called from a goroutine");
 	if (atomic_load(&rg__sched.running) != 1 || !rg__sched.embedded)
 		return;
+	/* One stop per runtime.  A thread that loses the claim returns once
+	 * the winner's stop has finished (or a new runtime has started),
+	 * so that after any rg_shutdown the runtime it saw is gone. */
+	uint32_t gen = atomic_load(&rg__run_gen);
+	if (atomic_exchange(&rg__sched.stop_claimed, 1)) {
+		while (atomic_load(&rt_owned) && atomic_load(&rg__run_gen) == gen)
+			rg__futex_wait(&rt_owned, 1, -1);
+		return;
+	}
 	rt_stop();
 }
 

@@ -247,6 +247,11 @@ static void test_regfd(void **state)
 
 static _Atomic int holders, doubled, starts, stop_race;
 
+static void start_race_nop(void *arg)
+{
+	(void)arg;
+}
+
 static void *start_loop(void *arg)
 {
 	(void)arg;
@@ -290,6 +295,55 @@ static void test_start_race(void **state)
 	free(res);
 }
 
+/* Two threads stopping one embedded runtime at once: one stops it, the
+ * other returns once it has stopped (never a second teardown over the
+ * first), and after both the runtime is gone. */
+static void *shutdown_thread(void *arg)
+{
+	pthread_barrier_t *b = arg;
+	pthread_barrier_wait(b);
+	rg_shutdown();
+	/* Stopped, whichever thread did it. */
+	if (rg_go(start_race_nop, NULL) != -EINVAL)
+		atomic_store(&doubled, 1);
+	return NULL;
+}
+
+static int shutdown_race_child(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 200; i++) {
+		if (rg_init(NULL) != 0)
+			return 3;
+		pthread_barrier_t b;
+		pthread_barrier_init(&b, NULL, 2);
+		pthread_t t[2];
+		for (int k = 0; k < 2; k++)
+			if (pthread_create(&t[k], NULL, shutdown_thread, &b) != 0)
+				return 4;
+		for (int k = 0; k < 2; k++)
+			pthread_join(t[k], NULL);
+		pthread_barrier_destroy(&b);
+		if (atomic_load(&doubled))
+			return 1;
+	}
+	return 0;
+}
+
+static void test_shutdown_race(void **state)
+{
+	(void)state;
+	rgt_child_t *res = malloc(sizeof(*res));
+	assert_non_null(res);
+	assert_int_equal(rgt_run_child(shutdown_race_child, NULL, 120, res), 0);
+	if (!res->exited || res->code != 0)
+		fprintf(stderr, "shutdown race child: exited %d code %d signaled %d sig %d "
+				"timed out %d\n%s\n",
+			res->exited, res->code, res->signaled, res->sig, res->timed_out, res->out);
+	assert_true(res->exited && res->code == 0);
+	free(res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_shutdown_drains),
 		cmocka_unit_test(test_regfd),
 		cmocka_unit_test(test_start_race),
+		cmocka_unit_test(test_shutdown_race),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
