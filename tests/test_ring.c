@@ -202,6 +202,80 @@ static void test_shutdown_drains(void **state)
 	close(p[1]);
 }
 
+/* ---- cancellation without CANCEL_FD/_ANY (kernels before 5.19) ------ */
+
+struct lclose {
+	int fd;
+	int64_t reader;
+	rg_waitgroup_t wg;
+};
+
+static void lclose_when_parked(void *arg)
+{
+	struct lclose *c = arg;
+	GCHECK(rgp_wait_parked(c->reader, NULL, RG_WAIT_IO, 1, RGT_NEVER_MS));
+	GCHECK(rg_close(c->fd) == 0);
+	rg_wg_done(&c->wg);
+}
+
+/* rg_close of a socket with a parked reader, and of another with none:
+ * the reader ends with -EBADF (by its request's address, from the live
+ * list), the rest of the ring goes on (a second reader on another socket
+ * still gets its data). */
+static int legacy_close_main(void *arg)
+{
+	bool want = *(bool *)arg;
+	if (!on_uring())
+		return 0;
+	CHECK_CMP(rg__ring_legacy_cancel(), ==, want);
+	int sv[2], other[2];
+	char buf[16];
+	CHECK_CMP(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	CHECK_CMP(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, other), ==, 0);
+	struct lclose c = {.fd = sv[1], .reader = rg_goid()};
+	rg_wg_add(&c.wg, 1);
+	CHECK_CMP(rg_go(lclose_when_parked, &c), ==, 0);
+	rg_ctx_t *t = rg_ctx_with_timeout(NULL, RGT_NEVER_MS * RG_MILLISECOND);
+	ssize_t r = rg_read(sv[1], buf, sizeof(buf), t);
+	rg_wg_wait(&c.wg);
+	CHECK_CMP(r, ==, -EBADF);
+	CHECK_CMP(rg_write(other[0], "abc", 3, NULL), ==, 3);
+	CHECK_CMP(rg_read(other[1], buf, sizeof(buf), t), ==, 3);
+	rg_ctx_cancel(t);
+	rg_ctx_release(t);
+	close(sv[0]);
+	close(other[0]);
+	close(other[1]);
+	return 0;
+}
+
+static void test_legacy_cancel_close(void **state)
+{
+	(void)state;
+	bool want = false;          /* this kernel (6.18) has CANCEL_FD */
+	rgc_main(legacy_close_main, &want);
+	want = true;
+	rgt_env("RINGO_RING_CANCEL", "legacy");
+	for (int procs = 1; procs <= 2; procs++) {
+		char np[2] = {(char)('0' + procs), 0};
+		rgt_env("RINGO_PROCS", np);
+		rgc_main(legacy_close_main, &want);
+	}
+	rgt_env("RINGO_PROCS", NULL);
+	rgt_env("RINGO_RING_CANCEL", NULL);
+}
+
+/* The stop cancels abandoned requests one by one: nothing is left for
+ * the drain's 2 s to wait out, and the stacks are unmapped. */
+static void test_legacy_cancel_shutdown(void **state)
+{
+	/* A request the stop could not cancel is waited for 2 s and then
+	 * counted in rg__ring_stop_left, which test_shutdown_drains checks. */
+	rgt_env("RINGO_RING_CANCEL", "legacy");
+	test_shutdown_drains(state);
+	rgt_env("RINGO_RING_CANCEL", NULL);
+}
+
 /* ---- registered ring fds ------------------------------------------- */
 
 static int regfd_main(void *arg)
@@ -353,6 +427,8 @@ int main(void)
 		cmocka_unit_test(test_regfd),
 		cmocka_unit_test(test_start_race),
 		cmocka_unit_test(test_shutdown_race),
+		cmocka_unit_test(test_legacy_cancel_close),
+		cmocka_unit_test(test_legacy_cancel_shutdown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

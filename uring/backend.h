@@ -102,6 +102,9 @@ bool rg__ring_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
 /* Whether the calling thread enters p's ring by a registered index
  * (white-box tests; registers it now if it can). */
 bool rg__ring_registered(rg_p *p) RG_HIDDEN;
+/* Whether cancellation goes request by request (no CANCEL_FD/_ANY:
+ * before 5.19, or RINGO_RING_CANCEL=legacy). */
+bool rg__ring_legacy_cancel(void) RG_HIDDEN;
 /* How many Ps sleep in their ring now (white-box tests). */
 int rg__ring_npolling(void) RG_HIDDEN;
 bool rg__ring_poke_any(void) RG_HIDDEN;

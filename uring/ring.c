@@ -47,7 +47,9 @@
  * the kernel has taken every queued SQE (a cancel must have run before
  * its caller returns; see there).  Stop: every request is cancelled and
  * reaped before the rings close and the goroutine stacks go
- * (rg__ring_stop).
+ * (rg__ring_stop).  Kernels before 5.19 cannot cancel by fd or cancel
+ * everything: there requests in flight are kept on a list and cancelled
+ * one by one (probe_cancel_fd).
  *
  * Signals.  io-wq (opens, statx, fsync, reads of regular files that
  * would block) creates its worker threads from the submitting thread,
@@ -97,7 +99,9 @@ typedef struct rg_ioreq {
 	int32_t res;
 	uint32_t flags;
 	uint8_t opcode;          /* for the io_complete probe */
+	int fd;                  /* the SQE's fd (legacy cancellation) */
 	struct rg_pring *ring;   /* ring it was queued on, for cancellation */
+	struct rg_ioreq *lprev, *lnext; /* the ring's live list (legacy only, sqlock) */
 } rg_ioreq;
 
 /* A P's ring.  Fields are the P owner's unless marked. */
@@ -113,6 +117,7 @@ typedef struct rg_pring {
 	_Atomic int64_t poll_until;     /* the sleep's timeout (0: none) */
 	int efd;                        /* eventfd wake-up, or -1 */
 	uint64_t efdbuf;                /* its read buffer */
+	rg_ioreq *live;                 /* requests in flight (legacy cancellation; sqlock) */
 } rg_pring;
 
 static struct {
@@ -121,6 +126,7 @@ static struct {
 	bool futex_wake;                /* IORING_OP_FUTEX_WAIT works */
 	unsigned setup;                 /* the flags the rings were set up with */
 	bool regfd;                     /* Ms enter by registered index */
+	bool legacy_cancel;             /* no IORING_ASYNC_CANCEL_FD/_ANY (before 5.19) */
 	_Atomic int32_t npolling;
 } R;
 
@@ -182,6 +188,60 @@ static bool probe_futex_wait(struct io_uring *ring)
 	return ok;
 }
 
+/*
+ * Cancellation by fd and of everything (IORING_ASYNC_CANCEL_FD, _ANY:
+ * 5.19).  Older kernels (Ubuntu 22.04's 5.15, RHEL 9's 5.14) answer
+ * -EINVAL to those flags, and rg_close would leave a reader parked
+ * until its peer acts, the stop would wait out RG_STOP_DRAIN_NS.  There
+ * each ring keeps its requests in flight on a list (`live`, under
+ * sqlock: linked when queued, unlinked when their goroutine returns), and
+ * rg_close and the stop cancel them one by one, by address.  The probe
+ * asks for a cancel by fd on a fd with nothing in flight: -ENOENT where
+ * the flag is known.  RINGO_RING_CANCEL=legacy forces the list (to test
+ * it).
+ */
+static bool probe_cancel_fd(struct io_uring *ring)
+{
+	const char *env = getenv("RINGO_RING_CANCEL");
+	if (env && strcmp(env, "legacy") == 0)
+		return false;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	if (!sqe)
+		return false;
+	io_uring_prep_cancel_fd(sqe, ring->ring_fd, IORING_ASYNC_CANCEL_ALL);
+	io_uring_sqe_set_data64(sqe, 0);
+	struct io_uring_cqe *cqe;
+	if (io_uring_submit_and_wait(ring, 1) < 1 || io_uring_peek_cqe(ring, &cqe) != 0)
+		return false;
+	bool ok = cqe->res != -EINVAL;
+	io_uring_cqe_seen(ring, cqe);
+	return ok;
+}
+
+bool rg__ring_legacy_cancel(void)
+{
+	return R.legacy_cancel;
+}
+
+static void live_link(rg_pring *r, rg_ioreq *q)
+{
+	q->lprev = NULL;
+	q->lnext = r->live;
+	if (r->live)
+		r->live->lprev = q;
+	r->live = q;
+}
+
+static void live_unlink(rg_pring *r, rg_ioreq *q)
+{
+	if (q->lprev)
+		q->lprev->lnext = q->lnext;
+	else
+		r->live = q->lnext;
+	if (q->lnext)
+		q->lnext->lprev = q->lprev;
+}
+
 int rg__ring_start(void)
 {
 	int n = rg__sched.nprocs;
@@ -205,6 +265,7 @@ int rg__ring_start(void)
 		}
 		R.rings[i] = r;
 	}
+	R.legacy_cancel = !probe_cancel_fd(&R.rings[0]->ring);
 	const char *rf = getenv("RINGO_RING_REGFD");
 	R.regfd = !(rf && strcmp(rf, "off") == 0);
 	const char *w = getenv("RINGO_RING_WAKE");
@@ -387,10 +448,22 @@ static bool ring_drain(rg_pring *r)
 	if (!ring_busy(r))
 		return true;
 	struct io_uring_sqe *sqe;
-	while ((sqe = io_uring_get_sqe(&r->ring)) == NULL)
-		submit_with(r, drain_cqes);
-	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-	io_uring_sqe_set_data64(sqe, 0);
+	if (R.legacy_cancel) {
+		/* One by one (see probe_cancel_fd), the wake request too. */
+		for (rg_ioreq *q = r->live;; q = q->lnext) {
+			while ((sqe = io_uring_get_sqe(&r->ring)) == NULL)
+				submit_with(r, drain_cqes);
+			io_uring_prep_cancel64(sqe, q ? (uint64_t)(uintptr_t)q : RG_WAKE_TAG, 0);
+			io_uring_sqe_set_data64(sqe, 0);
+			if (!q)
+				break;
+		}
+	} else {
+		while ((sqe = io_uring_get_sqe(&r->ring)) == NULL)
+			submit_with(r, drain_cqes);
+		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+		io_uring_sqe_set_data64(sqe, 0);
+	}
 	submit_with(r, drain_cqes);
 	int64_t deadline = rg__nanotime() + RG_STOP_DRAIN_NS;
 	while (ring_busy(r)) {
@@ -739,7 +812,22 @@ void rg__ring_cancel_fd(int fd)
 		 * (a relaxed load outside the lock could miss a request being
 		 * queued at that moment). */
 		rg__lock(&r->sqlock);
-		if (atomic_load_explicit(&r->inflight, memory_order_relaxed) != 0) {
+		if (R.legacy_cancel) {
+			/* By address, each request on fd (probe_cancel_fd).
+			 * Its goroutine unlinks it under this lock, so the
+			 * address is the request's until the cancel has run. */
+			bool any = false;
+			for (rg_ioreq *q = r->live; q; q = q->lnext) {
+				if (q->fd != fd)
+					continue;
+				struct io_uring_sqe *sqe = get_sqe_locked(r);
+				io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)q, 0);
+				io_uring_sqe_set_data64(sqe, 0);
+				any = true;
+			}
+			if (any)
+				submit_locked(r);
+		} else if (atomic_load_explicit(&r->inflight, memory_order_relaxed) != 0) {
 			struct io_uring_sqe *sqe = get_sqe_locked(r);
 			io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
 			io_uring_sqe_set_data64(sqe, 0);
@@ -818,7 +906,10 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 	struct io_uring_sqe *sqe = get_sqe_locked(r);
 	prep(sqe, arg);
 	req.opcode = sqe->opcode;
+	req.fd = sqe->fd;
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&req);
+	if (R.legacy_cancel)
+		live_link(r, &req);
 	if (has_deadline) {
 		/* The deadline becomes a linked timeout on the request.  The
 		 * kernel reads ts when the SQE is submitted, and we stay
@@ -841,6 +932,11 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 	struct op_park op = {.r = r, .req = &req, .submit = big};
 	rg__park(op_parked, &op, RG_WAIT_IO);
 
+	if (R.legacy_cancel) {
+		rg__lock(&r->sqlock);
+		live_unlink(r, &req);
+		rg__unlock(&r->sqlock);
+	}
 	if (registered)
 		rg__ctx_cb_unregister(&cb);
 	RG_PROBE(io_complete, req.opcode, req.res, rg__nanotime() - t0);
