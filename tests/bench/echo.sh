@@ -5,8 +5,16 @@
 # Starts each echo server it finds in BUILD (default: build), one at a time,
 # on 127.0.0.1, drives it with BUILD/ringo-load (closed loop) for every
 # connection count and message size below, stops it, and prints a table
-# with req/s, p50, p99 and ringo's ratios to Go and to hand-written epoll.
-# Also writes BUILD/bench/echo.tsv (one row per server, conns and size).
+# with req/s, p50, p99, the server's CPU time and context switches per
+# request, and ringo's ratios to Go and to hand-written epoll.  Also writes
+# BUILD/bench/echo.tsv (one row per server, conns and size).
+#
+# CPU per request is the server's user + system time (/proc/PID/stat) over
+# the point, warmup included, divided by req/s x (ECHO_SECS + ECHO_WARMUP):
+# the warmup runs at about the measured rate.  Context switches are the
+# voluntary and involuntary ones of every server thread
+# (/proc/PID/task/*/status), counted the same way: a server that wakes a
+# second thread for every few requests shows it here.
 #
 #   server   binary                    port
 #   ringo    BUILD/ringo-echo          7000   (--addr, --procs ECHO_PROCS)
@@ -84,6 +92,19 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+
+TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# cpu_ticks PID: user + system time of the process, in clock ticks
+cpu_ticks() {
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# ctx_switches PID: voluntary + involuntary switches of all its threads
+ctx_switches() {
+	cat /proc/"$1"/task/*/status 2>/dev/null |
+		awk '/^(non)?voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }'
+}
 
 # probe PORT: 0 if something there accepts a connection (ringo-load exits
 # 2 only when it cannot connect at all)
@@ -163,9 +184,11 @@ for name in ringo epoll uring go; do
 					-d "$SECS" --warmup "$WARMUP" -t "$LTHREADS" \
 					-l "$name" >"$TMP/out" 2>"$TMP/err" </dev/null &
 				LPID=$!
+				t0=$(cpu_ticks "$SPID"); x0=$(ctx_switches "$SPID")
 				wait "$LPID"
 				rc=$?
 				LPID=""
+				t1=$(cpu_ticks "$SPID"); x1=$(ctx_switches "$SPID")
 				grep -v '^RESULT ' "$TMP/out" | sed 's/^/  /'
 				sed 's/^/  /' "$TMP/err" >&2
 				[ "$rc" -ne 0 ] && status=1
@@ -174,14 +197,18 @@ for name in ringo epoll uring go; do
 					echo "echo.sh: no result from ringo-load (exit $rc)" >&2
 					continue
 				fi
-				echo "$line" | awk -v n="$name" '{
+				echo "$line" | awk -v n="$name" -v dt=$((t1 - t0)) -v dx=$((x1 - x0)) \
+					-v tck="$TCK" -v secs="$SECS" -v warm="$WARMUP" '{
 					for (i = 2; i <= NF; i++) {
 						k = $i; sub(/=.*/, "", k)
 						v = $i; sub(/^[^=]*=/, "", v)
 						f[k] = v
 					}
+					req = f["rps"] * (secs + warm)
+					cpu = req > 0 ? dt / tck * 1e6 / req : 0
+					cs = req > 0 ? dx / req : 0
 					print n, f["conns"], f["size"], f["rps"], \
-					      f["p50_us"], f["p99_us"], f["errors"]
+					      f["p50_us"], f["p99_us"], f["errors"], cpu, cs
 				}' >>"$RAW"
 			done
 		done
@@ -210,13 +237,14 @@ sort -k1,1 -k2,2n -k3,3n "$RAW" | awk '
 		if (!(k in rps)) { keys[++nk] = k }
 		rps[k] = rps[k] " " $4; p50[k] = p50[k] " " $5
 		p99[k] = p99[k] " " $6; err[k] += $7
+		cpu[k] = cpu[k] " " $8; cs[k] = cs[k] " " $9
 	}
 	END {
-		print "server\tconns\tsize\trps\tp50_us\tp99_us\terrors"
+		print "server\tconns\tsize\trps\tp50_us\tp99_us\terrors\tcpu_us_req\tcs_req"
 		for (i = 1; i <= nk; i++) {
 			k = keys[i]; split(k, f, " ")
-			printf "%s\t%s\t%s\t%.0f\t%.1f\t%.1f\t%d\n", f[1], f[2], f[3],
-			       med(rps[k]), med(p50[k]), med(p99[k]), err[k]
+			printf "%s\t%s\t%s\t%.0f\t%.1f\t%.1f\t%d\t%.2f\t%.3f\n", f[1], f[2], f[3],
+			       med(rps[k]), med(p50[k]), med(p99[k]), err[k], med(cpu[k]), med(cs[k])
 		}
 	}' >"$TSV"
 
@@ -226,7 +254,7 @@ awk -F '\t' '
 	NR == 1 { next }
 	{
 		n++; srv[n] = $1; c[n] = $2; s[n] = $3; r[n] = $4
-		p50[n] = $5; p99[n] = $6; e[n] = $7
+		p50[n] = $5; p99[n] = $6; e[n] = $7; cpu[n] = $8; csw[n] = $9
 		rps[$1, $2, $3] = $4
 		if (!(($2, $3) in seen)) { seen[$2, $3] = 1; grp[++ng] = $2 SUBSEP $3 }
 	}
@@ -234,9 +262,9 @@ awk -F '\t' '
 		return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b)
 	}
 	END {
-		fmt = "%-6s %6s %6s %10s %10s %10s %9s %12s\n"
+		fmt = "%-6s %6s %6s %10s %10s %10s %11s %7s %9s %12s\n"
 		printf fmt, "server", "conns", "size", "req/s", "p50 us", "p99 us", \
-		       "ringo/go", "ringo/epoll"
+		       "cpu us/req", "cs/req", "ringo/go", "ringo/epoll"
 		for (g = 1; g <= ng; g++) {
 			split(grp[g], cs, SUBSEP)
 			for (o = 1; o <= 4; o++)
@@ -248,7 +276,8 @@ awk -F '\t' '
 						rg = ratio(r[i], rps["go", c[i], s[i]])
 						re = ratio(r[i], rps["epoll", c[i], s[i]])
 					}
-					printf fmt, srv[i], c[i], s[i], r[i], p50[i], p99[i], rg, re
+					printf fmt, srv[i], c[i], s[i], r[i], p50[i], p99[i], \
+					       cpu[i], csw[i], rg, re
 					if (e[i] > 0)
 						printf "       ^ %d errors in this point\n", e[i]
 				}

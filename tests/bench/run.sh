@@ -235,7 +235,7 @@ fi
 # ---- echo hook --------------------------------------------------------
 # tests/bench/echo.sh (another script, another owner) measures the TCP echo
 # servers and writes BUILD/bench/echo.tsv:
-#   server conns size rps p50_us p99_us errors
+#   server conns size rps p50_us p99_us errors cpu_us_req cs_req
 # Its output is kept as it is; its 64-byte rows become "echo c=N" rows here,
 # ratio ringo/Go in requests/s (higher is better).
 echo_out=""
