@@ -172,9 +172,14 @@ struct rg_p {
 	_Atomic int64_t nchanop, nmutexwait, nio;
 	_Atomic int64_t nwaiting[RG_WAIT_NREASONS];
 
+	/* +1 each time the owner finds its local queue empty (findrunnable):
+	 * sysmon tells a backlog, a queue that has not emptied for a while,
+	 * by this count standing still (sysmon.c). */
+	_Atomic uint32_t nempty;
+
 	/* sysmon's private view. */
-	uint32_t sm_schedtick, sm_syscalltick;
-	int64_t sm_schedwhen, sm_syscallwhen;
+	uint32_t sm_schedtick, sm_syscalltick, sm_nempty;
+	int64_t sm_schedwhen, sm_syscallwhen, sm_emptywhen;
 	bool sm_hogging;                /* its G has held it > 10 ms (dumps read it) */
 } __attribute__((aligned(RG_CACHELINE)));
 

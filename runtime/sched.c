@@ -20,6 +20,23 @@
  *   - rg_main's thread runs no goroutines: it starts the runtime, waits
  *     for the main goroutine and tears down.  A goroutine that never
  *     yields therefore cannot keep rg_main from returning.
+ *   - A goroutine made or readied by a thread that holds a P wakes no
+ *     other P (Go's wakep starts a spinning M for each while a P is
+ *     idle): the P that queued it runs it.  Another P is called in for
+ *     a backlog: a burst that fills half the local queue or spills to
+ *     the global one (wakep_local), or a queue that has not emptied for
+ *     500 us (sysmon.c, BACKLOG_NS).  Why: a second P that steals a
+ *     connection's goroutine takes its I/O along, and every completion of
+ *     a request its thread submitted wakes that thread (the ring's task
+ *     work), so a few readied goroutines bought a context switch per few
+ *     requests for as long as the connection lived.  Measured on 2 cores
+ *     (64 connections x 64 B, alternating, /proc per-request figures):
+ *     ringo-echo --procs 2 went from 89-100k req/s, 9.3-10.5 us of CPU
+ *     and 0.23-0.27 context switches per request to 98-138k, 7.1-9.5 us
+ *     and 0.007-0.19; bench_workerpool 2 Ps 79 -> 40 ns/job (medians of
+ *     5); pingpong, buffered, select, spawn and mutex level within the
+ *     noise.  The cost: work readied while its P runs a long goroutine
+ *     waits up to BACKLOG_NS for a second P, where Go's waits for none.
  *
  * Rejected designs:
  *   - One global run queue under a lock (libdill-style per thread, or a
@@ -272,6 +289,19 @@ void rg__startm(rg_p *p, bool spinning)
 		if (spinning)
 			atomic_fetch_sub_explicit(&rg__sched.nmspinning, 1, memory_order_seq_cst);
 	}
+}
+
+/* For a goroutine that newproc or rg__ready just queued: its P runs it
+ * unless the queue is a burst (see the top).  Threads without a P
+ * (foreign threads, sysmon, rg_main's) wake one as Go does. */
+#define RG_WAKE_BURST (RG_RUNQ_SIZE / 2)
+static inline void wakep_local(void)
+{
+	rg_m *m = rg__getm();
+	if (m && m->p && rg__runqlen(m->p) <= RG_WAKE_BURST &&
+	    atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) == 0)
+		return;
+	rg__wakep();
 }
 
 void rg__wakep(void)
@@ -633,7 +663,7 @@ static int newproc(const char *name, void (*fn)(void *), void *arg, bool is_main
 		rg__globrunqput(g);
 		rg__unlock(&rg__sched.lock);
 	}
-	rg__wakep();
+	wakep_local();
 	return 0;
 }
 
@@ -710,7 +740,7 @@ void rg__ready(rg_g *g)
 		rg__globrunqput(g);
 		rg__unlock(&rg__sched.lock);
 	}
-	rg__wakep();
+	wakep_local();
 }
 
 void rg_yield(void)
@@ -868,6 +898,7 @@ static rg_g *findrunnable(rg_m *m)
 		}
 		if ((g = rg__runqget(p)) != NULL)
 			goto found;
+		rg__tick(&p->nempty);  /* no backlog (sysmon's check) */
 		/* The local queue is empty here, so a fair share of the global
 		 * queue fits in it (globrunqget must not overflow under the
 		 * lock). */

@@ -17,6 +17,11 @@
  *     per reap on the owner's side.);
  *     While a hog runs with nothing to move, sysmon backs off as when
  *     idle, but to 1 ms at most (HOG_POLL_NS), not 10, for its I/O;
+ *   - a P whose run queue has not emptied for BACKLOG_NS (its nempty
+ *     count stood still while the queue held goroutines) has a backlog:
+ *     sysmon wakes a P for it (rg__wakep), since the goroutines readied
+ *     there woke nobody (sched.c says why), and looks again within half
+ *     of BACKLOG_NS while any backlog lasts;
  *   - once a second it gives surplus cached stacks back to the kernel.
  * It may call into sched.c only through sched_impl.h, and touches a P's
  * structures only where they are built for it (runq.c's drain CASes the
@@ -36,6 +41,9 @@
 /* sysmon's longest delay while a hog runs: completions parked on the
  * hog's ring (rg__io_poll_stuck) wait at most about this long. */
 #define HOG_POLL_NS RG_MILLISECOND
+/* How long a P's queue may hold goroutines without emptying before
+ * another P is woken for them. */
+#define BACKLOG_NS (500 * RG_MICROSECOND)
 
 /* Hands a P retaken from a syscall to whoever can use it. */
 static void handoffp(rg_p *p)
@@ -58,14 +66,33 @@ static void handoffp(rg_p *p)
 		rg__timer_wake(t0);
 }
 
+/* Whether p's queue has held goroutines without emptying for
+ * BACKLOG_NS; sets *backlog while it holds some without emptying. */
+static bool backlogged(rg_p *p, uint32_t st, int64_t now, bool *backlog)
+{
+	uint32_t ne = atomic_load_explicit(&p->nempty, memory_order_relaxed);
+	if (st != RG_P_RUNNING || ne != p->sm_nempty || rg__runqempty(p)) {
+		p->sm_nempty = ne;
+		p->sm_emptywhen = now;
+		return false;
+	}
+	*backlog = true;
+	if (now - p->sm_emptywhen < BACKLOG_NS)
+		return false;
+	p->sm_emptywhen = now;  /* once per BACKLOG_NS at most */
+	return true;
+}
+
 /* One pass over the Ps; returns true if it did something, and sets
- * *hogs if a P was hogged. */
-static bool retake(int64_t now, bool *hogs)
+ * *hogs if a P was hogged, *backlog if a P's queue is not emptying. */
+static bool retake(int64_t now, bool *hogs, bool *backlog)
 {
 	bool acted = false;
 	for (int i = 0; i < rg__sched.nprocs; i++) {
 		rg_p *p = rg__sched.allp[i];
 		uint32_t st = atomic_load_explicit(&p->status, memory_order_acquire);
+		if (backlogged(p, st, now, backlog))
+			rg__wakep();
 		if (st == RG_P_SYSCALL) {
 			uint32_t t = atomic_load_explicit(&p->syscalltick, memory_order_relaxed);
 			if (p->sm_syscalltick != t) {
@@ -170,8 +197,8 @@ void *rg__sysmon(void *arg)
 			last_scavenge = now;
 			rg__stack_scavenge(false);
 		}
-		bool hogs = false;
-		if (retake(now, &hogs)) {
+		bool hogs = false, backlog = false;
+		if (retake(now, &hogs, &backlog)) {
 			idle = 0;
 			delay = 20 * RG_MICROSECOND;
 		} else if (++idle > 50 && delay < 10 * RG_MILLISECOND) {
@@ -179,6 +206,8 @@ void *rg__sysmon(void *arg)
 		}
 		if (hogs && delay > HOG_POLL_NS)
 			delay = HOG_POLL_NS;
+		if (backlog && delay > BACKLOG_NS / 2)
+			delay = BACKLOG_NS / 2;
 		if (atomic_load(&rg__sched.npidle) == rg__sched.nprocs) {
 			/* All Ps idle: nothing to retake.  Sleep until a P is
 			 * taken (pidleget wakes us).  seq_cst: see pidleget. */

@@ -319,6 +319,54 @@ static int spin_main(void *arg)
 	return 0;
 }
 
+/* A goroutine readied behind one that runs on and never yields: with
+ * two Ps it still runs, on the other P's thread, while the first goes
+ * on (the backlog rule in sysmon.c wakes a P for it; before sysmon's
+ * hog rule, which would also move it).  Its P runs it first, so no P is
+ * woken at the rg_go itself (sched.c, wakep_local). */
+static _Atomic int backlog_ran;
+static _Atomic(pthread_t) backlog_thread;
+
+static void backlog_child(void *arg)
+{
+	(void)arg;
+	atomic_store(&backlog_thread, pthread_self());
+	atomic_store(&backlog_ran, 1);
+}
+
+static void backlog_spinner(void *arg)
+{
+	rg_waitgroup_t *wg = arg;
+	atomic_store(&backlog_ran, 0);
+	GCHECK(rg_go(backlog_child, NULL) == 0);
+	int64_t give_up = rg_now() + RGT_NEVER_MS * MS;
+	while (!atomic_load(&backlog_ran) && rg_now() < give_up)
+		;  /* no yield: only another P can run the child */
+	GCHECK(atomic_load(&backlog_ran));
+	GCHECK(!pthread_equal(atomic_load(&backlog_thread), pthread_self()));
+	rg_wg_done(wg);
+}
+
+static int backlog_main(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20; i++) {
+		rg_waitgroup_t wg = {0};
+		rg_wg_add(&wg, 1);
+		CHECK(rg_go_named("spinner", backlog_spinner, &wg) == 0);
+		rg_wg_wait(&wg);
+	}
+	return 0;
+}
+
+static void test_backlog_gets_a_p(void **state)
+{
+	(void)state;
+	rgt_env("RINGO_PROCS", "2");
+	rgc_main(backlog_main, NULL);
+	rgt_env("RINGO_PROCS", NULL);
+}
+
 /* A goroutine spinning without yielding holds one of two Ps; 100 others
  * that sleep and count all finish on the other (and main's timer fires). */
 static void test_spinner_does_not_starve(void **state)
@@ -1085,6 +1133,7 @@ int main(void)
 		cmocka_unit_test(test_sleep_many_ordered),
 		cmocka_unit_test(test_two_ms),
 		cmocka_unit_test(test_spinner_does_not_starve),
+		cmocka_unit_test(test_backlog_gets_a_p),
 		cmocka_unit_test(test_spinner_with_busy_peer),
 		cmocka_unit_test(test_global_queue_not_starved),
 		cmocka_unit_test(test_sysmon_timer_not_deadlock),
