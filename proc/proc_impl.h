@@ -52,12 +52,13 @@ int rg__proc_wait(int pidfd, rg_ctx_t *ctx, int *status) RG_HIDDEN;
  * runs, -ECHILD, -errno.  Never blocks. */
 int rg__proc_try_reap(int pidfd, int *status) RG_HIDDEN;
 
-/* Hands a started, unwaited child to the orphan queue: it is reaped
- * (and pidfd closed) once it has exited.  Any thread. */
+/* Hands a started, unwaited child to the orphan queue: the reaper
+ * thread reaps it (and closes pidfd) once it has exited.  Any thread. */
 void rg__orphan_add(int pid, int pidfd) RG_HIDDEN;
 
-/* Reaps the queued orphans that have exited.  Any thread; cheap when
- * the queue is empty. */
+/* Where the reaper thread could not be made: reaps the queued orphans
+ * that have exited, and tries to make it again.  Any thread; one
+ * relaxed load when no orphan waits without a reaper. */
 void rg__orphan_reap(void) RG_HIDDEN;
 
 /* For tests: how the last spawn and the last wait ran. */
@@ -65,7 +66,9 @@ enum { RG_SPAWN_CLONE3 = 1, RG_SPAWN_POSIX, RG_WAIT_WAITID = 1, RG_WAIT_READY };
 extern _Atomic int rg__spawn_last RG_HIDDEN;
 extern _Atomic int rg__wait_last RG_HIDDEN;
 
-/* Orphans not yet reaped (tests). */
+/* Orphans not yet reaped, and whether the reaper thread runs (tests;
+ * it ends, a moment after the last orphan, on its own). */
 int rg__orphan_count(void) RG_HIDDEN;
+bool rg__orphan_reaper_on(void) RG_HIDDEN;
 
 #endif

@@ -18,11 +18,22 @@
  * the exit status of a reaped child, so the status is not lost; before
  * that the wait is -ECHILD.
  *
- * Orphans (rg_cmd_free of a child never waited for): a list of pidfds,
- * under a mutex, tried with WNOHANG on every later start, wait and free
- * (Tokio's orphan queue, there drained on SIGCHLD).  No goroutine or
- * thread waits for them, so they keep neither the deadlock detector nor
- * the runtime's shutdown waiting.
+ * Orphans (rg_cmd_free of a child never waited for): a list of pidfds
+ * under a mutex (Tokio's orphan queue, there drained on SIGCHLD), and
+ * one reaper thread that sleeps in epoll_wait on an epoll set of those
+ * pidfds and reaps each as it becomes readable.  The thread is made by
+ * the first orphan and ends when the list is empty; it runs no
+ * goroutine, so it reaps with every P busy, without a runtime, and
+ * after the runtime stopped, and it keeps neither the deadlock detector
+ * nor the runtime's shutdown waiting.  It blocks every signal but the
+ * synchronous ones (a host's signals are not taken there).  Only if the
+ * thread could not be made (no memory, no threads) do the later starts,
+ * waits and frees reap instead, and try to make it again.
+ *
+ * Rejected: a goroutine parked on the epoll set (as the signal reader):
+ * it needs a running runtime and a P, and rg_cmd_free may run on a
+ * plain thread with none; a waiting thread per orphan: a thread per
+ * child is what the pidfd design avoids.
  */
 #include "proc_impl.h"
 
@@ -30,6 +41,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +52,7 @@
 
 #include "backend.h"
 #include "calls.h"
+#include "rt_fault.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -107,7 +120,9 @@ int rg__proc_try_reap(int pidfd, int *status)
 			break;
 		if (errno == EINTR)
 			continue;
-		if (errno == ECHILD)
+		/* Reaped by someone else: ECHILD, or (Linux 6.18, rarely,
+		 * for a pid just released) ENOENT or ESRCH. */
+		if (errno == ECHILD || errno == ENOENT || errno == ESRCH)
 			return stolen(pidfd, status) == 0 ? 1 : -ECHILD;
 		return -errno;
 	}
@@ -154,7 +169,7 @@ int rg__proc_wait(int pidfd, rg_ctx_t *ctx, int *status)
 			*status = status_of(&si);
 			return 0;
 		}
-		if (r == -ECHILD)
+		if (r == -ECHILD || r == -ENOENT || r == -ESRCH) /* as try_reap */
 			return stolen(pidfd, status);
 		if (r != -EINVAL || atomic_load(&waitid_state) > 0)
 			return r;
@@ -185,10 +200,100 @@ struct orphan {
 	int pid, pidfd;
 };
 
+/* The list, the reaper's epoll set and whether the reaper runs, under
+ * orph_mu.  epfd >= 0 exactly while the reaper runs. */
 static pthread_mutex_t orph_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct orphan *orph;
 static int norph, caporph;
-static _Atomic int norph_hint;
+static int orph_epfd = -1;
+static _Atomic int norph_hint; /* norph, while no reaper runs; else 0 */
+
+/* Reaps what has exited; the reaper's epoll set forgets it first (a dup
+ * of the pidfd elsewhere would keep it in the set).  orph_mu held. */
+static void reap_locked(void)
+{
+	for (int i = 0; i < norph;) {
+		int st;
+		if (rg__proc_try_reap(orph[i].pidfd, &st) != 0) {
+			if (orph_epfd >= 0)
+				epoll_ctl(orph_epfd, EPOLL_CTL_DEL, orph[i].pidfd, NULL);
+			close(orph[i].pidfd); /* forgotten by the epoll backend (add) */
+			orph[i] = orph[--norph];
+		} else {
+			i++;
+		}
+	}
+	if (!norph) {
+		free(orph);
+		orph = NULL;
+		caporph = 0;
+	}
+	atomic_store(&norph_hint, orph_epfd < 0 ? norph : 0);
+}
+
+static void *reaper(void *arg)
+{
+	int epfd = (int)(intptr_t)arg;
+	for (;;) {
+		struct epoll_event ev[16];
+		int n = epoll_wait(epfd, ev, 16, -1);
+		if (n < 0 && errno != EINTR) {
+			/* Cannot happen with a valid epfd; leave the rest to
+			 * the calls' reaping rather than spin. */
+			pthread_mutex_lock(&orph_mu);
+			break;
+		}
+		pthread_mutex_lock(&orph_mu);
+		reap_locked();
+		if (!norph)
+			break;
+		pthread_mutex_unlock(&orph_mu);
+	}
+	close(epfd);
+	orph_epfd = -1;
+	atomic_store(&norph_hint, norph);
+	pthread_mutex_unlock(&orph_mu);
+	return NULL;
+}
+
+/* The reaper thread, if none runs.  orph_mu held.  Failing (no memory,
+ * no threads) leaves the orphans to the calls' reaping. */
+static void reaper_start_locked(void)
+{
+	if (orph_epfd >= 0)
+		return;
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		return;
+	pthread_attr_t at;
+	pthread_t t;
+	sigset_t all, old;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&at, 256 * 1024); /* sanitizers' frames too */
+	/* The thread starts with this mask: no host signal lands there. */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = -rg__fault(RG_FAULT_REAPER_THREAD);
+	if (!r)
+		r = pthread_create(&t, &at, reaper, (void *)(intptr_t)epfd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&at);
+	if (r != 0) {
+		close(epfd);
+		return;
+	}
+	orph_epfd = epfd;
+	/* The ones queued while no reaper ran (it could not be made). */
+	for (int i = 0; i < norph; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.fd = orph[i].pidfd};
+		epoll_ctl(epfd, EPOLL_CTL_ADD, orph[i].pidfd, &ev);
+	}
+}
 
 void rg__orphan_add(int pid, int pidfd)
 {
@@ -197,9 +302,9 @@ void rg__orphan_add(int pid, int pidfd)
 		rg__io_close(pidfd);
 		return;
 	}
-	/* From here it is closed with a plain close(2) (rg__orphan_reap
-	 * holds a mutex): the epoll backend must not keep it registered.
-	 * No request is in flight on it (nobody waits). */
+	/* From here it is closed with a plain close(2) (the reaper holds a
+	 * mutex): the epoll backend must not keep it registered.  No
+	 * request is in flight on it (nobody waits). */
 	if (rg__io_backend() == RG_IO_EPOLL)
 		rg__epoll_forget(pidfd);
 	pthread_mutex_lock(&orph_mu);
@@ -218,7 +323,14 @@ void rg__orphan_add(int pid, int pidfd)
 		caporph = ncap;
 	}
 	orph[norph++] = (struct orphan){pid, pidfd};
-	atomic_store(&norph_hint, norph);
+	if (orph_epfd >= 0) {
+		/* A pidfd that is readable already wakes the reaper now. */
+		struct epoll_event ev = {.events = EPOLLIN, .data.fd = pidfd};
+		epoll_ctl(orph_epfd, EPOLL_CTL_ADD, pidfd, &ev);
+	} else {
+		reaper_start_locked();
+	}
+	atomic_store(&norph_hint, orph_epfd < 0 ? norph : 0);
 	pthread_mutex_unlock(&orph_mu);
 }
 
@@ -227,21 +339,12 @@ void rg__orphan_reap(void)
 	if (!atomic_load_explicit(&norph_hint, memory_order_relaxed))
 		return;
 	pthread_mutex_lock(&orph_mu);
-	for (int i = 0; i < norph;) {
-		int st;
-		if (rg__proc_try_reap(orph[i].pidfd, &st) != 0) {
-			close(orph[i].pidfd); /* forgotten by the epoll backend (add) */
-			orph[i] = orph[--norph];
-		} else {
-			i++;
-		}
+	/* Only where no reaper runs: one that emptied the list under a
+	 * running reaper would leave it asleep on an empty set. */
+	if (orph_epfd < 0) {
+		reaper_start_locked();
+		reap_locked();
 	}
-	if (!norph) {
-		free(orph);
-		orph = NULL;
-		caporph = 0;
-	}
-	atomic_store(&norph_hint, norph);
 	pthread_mutex_unlock(&orph_mu);
 }
 
@@ -251,4 +354,12 @@ int rg__orphan_count(void)
 	int n = norph;
 	pthread_mutex_unlock(&orph_mu);
 	return n;
+}
+
+bool rg__orphan_reaper_on(void)
+{
+	pthread_mutex_lock(&orph_mu);
+	bool on = orph_epfd >= 0;
+	pthread_mutex_unlock(&orph_mu);
+	return on;
 }

@@ -25,6 +25,7 @@ static const struct {
 	[RG_FAULT_RING_INIT] = {"ring_init", ENOMEM},
 	[RG_FAULT_ACCEPT] = {"accept", EMFILE},
 	[RG_FAULT_RING_SUBMIT] = {"ring_submit", EAGAIN},
+	[RG_FAULT_REAPER_THREAD] = {"reaper_thread", EAGAIN},
 };
 
 static const struct {

@@ -29,6 +29,9 @@
  *               no memory for requests; EBUSY, before 5.19, a CQ backlog),
  *               nothing submitted: uring/ring.c tries again until the SQ
  *               is empty
+ *   reaper_thread  pthread_create of proc/'s orphan reaper (EAGAIN): the
+ *               orphans wait for the next rg_command, start, wait or
+ *               free, which reaps them and tries the thread again
  *
  * A malformed RINGO_FAULT is reported on stderr once and ignored.
  */
@@ -45,6 +48,7 @@ enum rg_fault_site {
 	RG_FAULT_RING_INIT,
 	RG_FAULT_ACCEPT,
 	RG_FAULT_RING_SUBMIT,
+	RG_FAULT_REAPER_THREAD,
 	RG_FAULT_NSITES,
 };
 

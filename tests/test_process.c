@@ -5,8 +5,10 @@
  * directory, pipes both ways, 10 MiB on stdout and stderr at once,
  * contexts killing a child (and a process group with its grandchild),
  * the cancel signal and the wait delay, extra fds, no fd leaked into a
- * child, its signal mask, 1,000 concurrent children, orphans reaped, a
- * host SIGCHLD handler that reaps everything, foreign threads.
+ * child, its signal mask, 1,000 concurrent children, orphans reaped by
+ * the reaper thread (with every P busy, without a runtime, and by the
+ * calls when the thread cannot be made), a host SIGCHLD handler that
+ * reaps everything, foreign threads.
  *
  * Every case runs four ways: io_uring (IORING_OP_WAITID), epoll, io_uring
  * with the readiness wait forced (RINGO_WAITID=poll), and the
@@ -26,6 +28,7 @@
 #include <sys/wait.h>
 
 #include "proc_impl.h"
+#include "rt_fault.h"
 
 /* ---- scaffolding ------------------------------------------------------ */
 
@@ -641,6 +644,21 @@ PROC_CASE(many)
 
 /* ---- no zombies -------------------------------------------------------- */
 
+/* Whether the child of pidfd (a dup of the command's) has been reaped
+ * by someone: a zombie still answers waitid (WNOWAIT leaves it be), a
+ * reaped child is ECHILD (Linux 6.18 also says ENOENT, once in a few
+ * hundred, for a pid just released). */
+static bool reaped(int pidfd)
+{
+	siginfo_t si;
+	int r;
+	memset(&si, 0, sizeof(si));
+	while ((r = waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | WNOWAIT)) < 0 &&
+	       errno == EINTR)
+		;
+	return r < 0 && (errno == ECHILD || errno == ENOENT || errno == ESRCH);
+}
+
 static int scen_orphans(void *arg)
 {
 	(void)arg;
@@ -655,16 +673,93 @@ static int scen_orphans(void *arg)
 	/* Freed while it runs: not killed (its stdin closes, so cat ends). */
 	rg_cmd_free(c);
 	CHECK(readable(mine)); /* it has exited */
-	/* The next start reaps it. */
+	/* The reaper takes it; meanwhile other commands come and go. */
 	CHECK_CMP(sh_run("exit 0"), ==, 0);
+	int64_t t0 = rgt_ms();
+	while (!reaped(mine) && rgt_ms() - t0 < RGT_NEVER_MS)
+		rg_yield();
+	CHECK(reaped(mine));
 	CHECK_CMP(rg__orphan_count(), ==, 0);
-	siginfo_t si;
-	CHECK(waitid(P_PIDFD, (id_t)mine, &si, WEXITED | WNOHANG) < 0 && errno == ECHILD);
 	CHECK(!rgt_zombie(pid));
 	close(mine);
 	return 0;
 }
 PROC_CASE(orphans)
+
+/* The orphan exits after rg_cmd_free and no rg_cmd call follows: the
+ * background reaper takes it, with every P busy (goroutines that only
+ * yield, this one included), so it does not need the scheduler. */
+static _Atomic bool orph_spin_stop;
+
+static void orph_spinner(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&orph_spin_stop))
+		rg_yield();
+}
+
+static int scen_orphan_busy(void *arg)
+{
+	(void)arg;
+	char *const argv[] = {"cat", NULL};
+	rg_cmd_t *c = rg_command("cat", argv);
+	CHECK(c);
+	CHECK(rg_cmd_stdin_pipe(c) >= 0);
+	CHECK_CMP(rg_cmd_start(c), ==, 0);
+	int pid = rg_cmd_pid(c);
+	int mine = dup(rg_cmd_pidfd(c));
+	CHECK(mine >= 0);
+	atomic_store(&orph_spin_stop, false);
+	for (int i = 0; i < 2; i++)
+		CHECK(rg_go(orph_spinner, NULL) == 0);
+	/* Its stdin closes here: cat ends on its own. */
+	rg_cmd_free(c);
+	int64_t t0 = rgt_ms();
+	while (!reaped(mine) && rgt_ms() - t0 < RGT_NEVER_MS)
+		rg_yield(); /* this P stays busy too */
+	bool ok = reaped(mine);
+	atomic_store(&orph_spin_stop, true);
+	CHECK(ok);
+	CHECK(!rgt_zombie(pid));
+	close(mine);
+	return 0;
+}
+PROC_CASE(orphan_busy)
+
+/* Many orphans at once, some exiting early, some late: every one is
+ * reaped without another rg_cmd call. */
+static int scen_orphan_many(void *arg)
+{
+	(void)arg;
+	enum { N = 20 };
+	int mine[N], pid[N], p[2];
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	for (int i = 0; i < N; i++) {
+		char *const argv[] = {"cat", NULL};
+		rg_cmd_t *c = rg_command("cat", argv);
+		CHECK(c);
+		if (i % 2)
+			rg_cmd_set_stdin(c, p[0]); /* ends when p[1] closes */
+		CHECK_CMP(rg_cmd_start(c), ==, 0);
+		pid[i] = rg_cmd_pid(c);
+		mine[i] = dup(rg_cmd_pidfd(c));
+		CHECK(mine[i] >= 0);
+		rg_cmd_free(c);
+	}
+	close(p[1]);
+	int64_t t0 = rgt_ms();
+	for (int i = 0; i < N; i++) {
+		while (!reaped(mine[i]) && rgt_ms() - t0 < RGT_NEVER_MS)
+			rg_yield();
+		CHECK(reaped(mine[i]));
+		CHECK(!rgt_zombie(pid[i]));
+		close(mine[i]);
+	}
+	close(p[0]);
+	CHECK_CMP(rg__orphan_count(), ==, 0);
+	return 0;
+}
+PROC_CASE(orphan_many)
 
 /* ---- a host that reaps every child -------------------------------------- */
 
@@ -832,6 +927,76 @@ static void no_runtime(void **state)
 	free(out);
 }
 
+/* The reaper thread cannot be made (reaper_thread fault, at the free
+ * and at its retry at the end of the free): the orphan stays a zombie
+ * until the next ringo process call, which reaps it and makes the
+ * thread, which then reaps the next orphan on its own. */
+static int scen_orphan_no_thread(void *arg)
+{
+	(void)arg;
+	char *const argv[] = {"cat", NULL};
+	/* The reaper of the cases before ends once it has reaped theirs. */
+	int64_t t0 = rgt_ms();
+	while (rg__orphan_reaper_on() && rgt_ms() - t0 < RGT_NEVER_MS)
+		rg_yield();
+	CHECK(!rg__orphan_reaper_on());
+	rg__fault_arm(RG_FAULT_REAPER_THREAD, 0, 0, 2);
+	rg_cmd_t *c = rg_command("cat", argv);
+	CHECK(c);
+	CHECK(rg_cmd_stdin_pipe(c) >= 0);
+	CHECK_CMP(rg_cmd_start(c), ==, 0);
+	int pid = rg_cmd_pid(c);
+	int mine = dup(rg_cmd_pidfd(c));
+	CHECK(mine >= 0);
+	rg_cmd_free(c);
+	CHECK_CMP(rg__fault_hits(RG_FAULT_REAPER_THREAD), ==, 2);
+	rg__fault_reset();
+	CHECK(!rg__orphan_reaper_on());
+	CHECK(readable(mine));
+	CHECK(rgt_zombie(pid)); /* nobody reaped it */
+	CHECK_CMP(rg__orphan_count(), ==, 1);
+	c = rg_command("cat", argv); /* reaps it, makes the thread */
+	CHECK(c);
+	CHECK(reaped(mine));
+	CHECK(!rgt_zombie(pid));
+	CHECK_CMP(rg__orphan_count(), ==, 0);
+	close(mine);
+	/* The next orphan goes to a thread again. */
+	CHECK(rg_cmd_stdin_pipe(c) >= 0);
+	CHECK_CMP(rg_cmd_start(c), ==, 0);
+	mine = dup(rg_cmd_pidfd(c));
+	CHECK(mine >= 0);
+	rg_cmd_free(c);
+	t0 = rgt_ms();
+	while (!reaped(mine) && rgt_ms() - t0 < RGT_NEVER_MS)
+		rg_yield();
+	CHECK(reaped(mine));
+	close(mine);
+	return 0;
+}
+PROC_CASE(orphan_no_thread)
+
+/* Without a runtime, and no ringo call after the free. */
+static void orphan_no_runtime(void **state)
+{
+	(void)state;
+	char *const argv[] = {"cat", NULL};
+	rg_cmd_t *c = rg_command("cat", argv);
+	assert_non_null(c);
+	assert_true(rg_cmd_stdin_pipe(c) >= 0);
+	assert_int_equal(rg_cmd_start(c), 0);
+	int pid = rg_cmd_pid(c);
+	int mine = dup(rg_cmd_pidfd(c));
+	assert_true(mine >= 0);
+	rg_cmd_free(c);
+	int64_t t0 = rgt_ms();
+	while (!reaped(mine) && rgt_ms() - t0 < RGT_NEVER_MS)
+		sched_yield();
+	assert_true(reaped(mine));
+	assert_false(rgt_zombie(pid));
+	close(mine);
+}
+
 int main(void)
 {
 	rgio_ignore_sigpipe();
@@ -847,6 +1012,10 @@ int main(void)
 		PROC_TESTS(sigmask),
 		PROC_TESTS(many),
 		PROC_TESTS(orphans),
+		PROC_TESTS(orphan_busy),
+		PROC_TESTS(orphan_many),
+		PROC_TESTS(orphan_no_thread),
+		cmocka_unit_test(orphan_no_runtime),
 		PROC_TESTS(host_sigchld),
 		PROC_TESTS(foreign_thread),
 		RGIO_TESTS(foreign_wait_counts),

@@ -34,8 +34,10 @@
  * only its own pids breaks nothing.
  *
  * No zombies: rg_cmd_free of a child that was started and never waited
- * for does not kill it; the runtime reaps it once it exits (an orphan
- * queue checked on every later start, wait and free, as Tokio's).
+ * for does not kill it; it joins an orphan queue (as Tokio's) and is
+ * reaped as soon as it exits by one reaper thread of ringo's, made by
+ * the first orphan, asleep on their pidfds, gone when the queue is
+ * empty.  That works with every P busy, and with no runtime at all.
  *
  * Contexts: when the ctx given to rg_cmd_wait (run, output) ends, the
  * child gets the cancel signal (SIGKILL unless rg_cmd_set_cancel_signal
