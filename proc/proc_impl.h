@@ -34,7 +34,8 @@ typedef struct rg_spawn {
  * Makes the child: *pid and *pidfd (close-on-exec) on success, 0.  An
  * exec failure (or a failure on the way: chdir, dup) comes back as its
  * -errno with the child already reaped.  Any thread.
- * RINGO_SPAWN=posix_spawn forces the fallback.
+ * RINGO_SPAWN=clone starts at the first fallback (clone(2)),
+ * RINGO_SPAWN=posix_spawn at the last (posix_spawn + pidfd_open).
  */
 int rg__spawn(const rg_spawn_t *s, int *pid, int *pidfd) RG_HIDDEN;
 
@@ -62,7 +63,7 @@ void rg__orphan_add(int pid, int pidfd) RG_HIDDEN;
 void rg__orphan_reap(void) RG_HIDDEN;
 
 /* For tests: how the last spawn and the last wait ran. */
-enum { RG_SPAWN_CLONE3 = 1, RG_SPAWN_POSIX, RG_WAIT_WAITID = 1, RG_WAIT_READY };
+enum { RG_SPAWN_CLONE3 = 1, RG_SPAWN_CLONE, RG_SPAWN_POSIX, RG_WAIT_WAITID = 1, RG_WAIT_READY };
 extern _Atomic int rg__spawn_last RG_HIDDEN;
 extern _Atomic int rg__wait_last RG_HIDDEN;
 

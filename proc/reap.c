@@ -26,9 +26,10 @@
  * goroutine, so it reaps with every P busy, without a runtime, and
  * after the runtime stopped, and it keeps neither the deadlock detector
  * nor the runtime's shutdown waiting.  It blocks every signal but the
- * synchronous ones (a host's signals are not taken there).  Only if the
- * thread could not be made (no memory, no threads) do the later starts,
- * waits and frees reap instead, and try to make it again.
+ * synchronous ones (a host's signals are not taken there).  A fork()ed
+ * child starts with an empty queue of its own (pthread_atfork).  Only
+ * if the thread could not be made (no memory, no threads) do the later
+ * starts, waits and frees reap instead, and try to make it again.
  *
  * Rejected: a goroutine parked on the epoll set (as the signal reader):
  * it needs a running runtime and a P, and rg_cmd_free may run on a
@@ -256,6 +257,41 @@ static void *reaper(void *arg)
 	return NULL;
 }
 
+/* fork(): the child has no reaper thread, and the queued pidfds are its
+ * parent's children, not its own.  The child starts with an empty queue
+ * (closing those pidfds and the reaper's epoll fd, which it shares with
+ * the parent's reaper: one that added to it would wake the parent's);
+ * orph_mu is held across the fork, so that the child's copy is not held
+ * by a thread it does not have. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&orph_mu);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&orph_mu);
+}
+
+static void fork_child(void)
+{
+	for (int i = 0; i < norph; i++)
+		close(orph[i].pidfd);
+	free(orph);
+	orph = NULL;
+	norph = caporph = 0;
+	if (orph_epfd >= 0)
+		close(orph_epfd);
+	orph_epfd = -1;
+	atomic_store(&norph_hint, 0);
+	pthread_mutex_unlock(&orph_mu);
+}
+
+static void atfork_once(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
 /* The reaper thread, if none runs.  orph_mu held.  Failing (no memory,
  * no threads) leaves the orphans to the calls' reaping. */
 static void reaper_start_locked(void)
@@ -297,7 +333,9 @@ static void reaper_start_locked(void)
 
 void rg__orphan_add(int pid, int pidfd)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int st;
+	pthread_once(&once, atfork_once);
 	if (rg__proc_try_reap(pidfd, &st) != 0) {
 		rg__io_close(pidfd);
 		return;

@@ -28,14 +28,33 @@
  * reads it when it resumes, no pipe needed) and the child exits; the
  * parent reaps it and returns the -errno.
  *
- * Fallback (clone3 refused with ENOSYS: a kernel before 5.3, a seccomp
- * profile that hides it, an architecture without a trampoline here, or
- * RINGO_SPAWN=posix_spawn): glibc's posix_spawn, which uses
+ * First fallback (clone3 refused with ENOSYS: a kernel before 5.3, or
+ * a seccomp profile that hides it, as container runtimes' did so that
+ * glibc falls back; RINGO_SPAWN=clone forces it): the same child made
+ * by the legacy clone(2) with CLONE_VM | CLONE_VFORK | CLONE_PIDFD
+ * (Linux 5.2), whose pidfd also comes with the child, atomically; the
+ * child resets the handlers itself (no CLONE_CLEAR_SIGHAND there).  A
+ * kernel before 5.2 ignores CLONE_PIDFD: that child is killed and
+ * reaped by its pid (the one place ringo uses a pid so; kernels that old
+ * have no pidfd_open either, so the last fallback fails too: ringo's
+ * processes need Linux 5.2).
+ *
+ * Last fallback (both refused, an architecture without a trampoline
+ * here, or RINGO_SPAWN=posix_spawn): glibc's posix_spawn, which uses
  * CLONE_VM|CLONE_VFORK itself, reports exec errors as its result and
  * resets handled signals, with file actions for the fds (closefrom) and
- * the directory, then pidfd_open(pid).  Its one gap: between the child's
- * exit and pidfd_open, a host reaping every child could take it and its
- * pid could be reused; ringo's children exit no earlier than exec.
+ * the directory, then pidfd_open(pid).  rg_cmd_set_pdeathsig is not
+ * applied (posix_spawn has no attribute for it).  The gap between the
+ * child's exec and pidfd_open: nothing in ringo waits by pid, so the
+ * child stays, at worst, a zombie holding its pid until we open it;
+ * only a host that reaps every child (waitpid(-1) in a SIGCHLD handler)
+ * can free that pid first.  Then pidfd_open fails (ESRCH), or the pid
+ * has gone to another process, which is not our child: waitid(P_PIDFD,
+ * WNOWAIT) on it says ECHILD, and the start fails with -ESRCH (the
+ * program ran; its status is lost, as the host took it) instead of
+ * ringo holding a stranger.  Left: the pid going, within those
+ * microseconds, to another child of ours (the kernel hands pids out in
+ * order, so a whole cycle of pid_max would have to pass).
  *
  * Rejected: fork()/vfork() from C (fork copies page tables; vfork
  * returns twice on the caller's stack, which the compiler cannot know);
@@ -238,10 +257,66 @@ static long clone3_run(struct clone_args *ca, int (*fn)(void *), void *arg)
 	return x0;
 #endif
 }
+
+/* The legacy clone(2) with the child entering fn(arg) on the stack that
+ * ends at sp (16-byte aligned); CLONE_PIDFD (Linux 5.2) stores the
+ * pidfd in *pidfd, as clone3 does.  The parent's result as clone3_run's. */
+static long clone_run(unsigned long flags, void *sp, int *pidfd, int (*fn)(void *), void *arg)
+{
+#if defined(__x86_64__)
+	/* clone(flags, sp, parent_tid, child_tid, tls): no CLONE_SETTLS,
+	 * so r8 (tls) is free for fn; arg rides in r9.  The child starts
+	 * with every register the parent had but rax, rcx, r11. */
+	long r;
+	register long r10 __asm__("r10") = 0;
+	register void *r8 __asm__("r8") = (void *)fn;
+	register void *r9 __asm__("r9") = arg;
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "mov %%r9, %%rdi\n\t"
+			 "call *%%r8\n\t"
+			 "mov %%eax, %%edi\n\t"
+			 "mov $231, %%eax\n\t" /* exit_group */
+			 "syscall\n\t"
+			 "hlt\n"
+			 "1:"
+			 : "=a"(r)
+			 : "0"((long)__NR_clone), "D"(flags), "S"(sp), "d"(pidfd), "r"(r10),
+			   "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory", "cc");
+	return r;
+#else
+	/* clone(flags, sp, parent_tid, tls, child_tid). */
+	register long x8 __asm__("x8") = __NR_clone;
+	register long x0 __asm__("x0") = (long)flags;
+	register void *x1 __asm__("x1") = sp;
+	register void *x2 __asm__("x2") = pidfd;
+	register long x3 __asm__("x3") = 0;
+	register long x4 __asm__("x4") = 0;
+	register void *x5 __asm__("x5") = (void *)fn;
+	register void *x6 __asm__("x6") = arg;
+	__asm__ volatile("svc #0\n\t"
+			 "cbnz x0, 1f\n\t"
+			 "mov x29, #0\n\t"
+			 "mov x30, #0\n\t"
+			 "mov x0, x6\n\t"
+			 "blr x5\n\t"
+			 "mov x8, #94\n\t" /* exit_group */
+			 "svc #0\n"
+			 "1:"
+			 : "+r"(x0)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5), "r"(x6)
+			 : "memory", "cc");
+	return x0;
+#endif
+}
 #endif
 
-/* 1: clone3 works; 0: not known yet; -1: refused (ENOSYS). */
-static _Atomic int clone3_state;
+/* 1: works; 0: not known yet; -1: refused (ENOSYS; for clone, also
+ * CLONE_PIDFD not honoured: before Linux 5.2). */
+static _Atomic int clone3_state, clone_state;
 static _Atomic bool clear_sighand_bad; /* EINVAL with CLONE_CLEAR_SIGHAND */
 static _Atomic bool close_range_bad;
 
@@ -261,9 +336,12 @@ static void reap_now(int pidfd)
 }
 
 #ifdef HAVE_TRAMPOLINE
-static int spawn_clone3(const rg_spawn_t *s, int *pid, int *pidfd)
+/* The child by clone3 (legacy false) or by clone(2) (true: where clone3
+ * is refused; no CLONE_CLEAR_SIGHAND there, the child resets the
+ * handlers itself). */
+static int spawn_vm(const rg_spawn_t *s, int *pid, int *pidfd, bool legacy)
 {
-	struct child c = {.s = s, .clear_sighand = !atomic_load(&clear_sighand_bad)};
+	struct child c = {.s = s, .clear_sighand = !legacy && !atomic_load(&clear_sighand_bad)};
 	if (atomic_load(&close_range_bad))
 		c.maxfd = max_fd();
 	char *stack = malloc(CHILD_STACK);
@@ -280,8 +358,13 @@ static int spawn_clone3(const rg_spawn_t *s, int *pid, int *pidfd)
 	};
 	sigset_t all, old;
 	sigfillset(&all);
+	long r;
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	long r = clone3_run(&ca, child_main, &c);
+	if (legacy)
+		r = clone_run(CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, stack + CHILD_STACK, &fd,
+			      child_main, &c);
+	else
+		r = clone3_run(&ca, child_main, &c);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r == -EINVAL && c.clear_sighand) {
 		/* Before Linux 5.5: the child resets the handlers itself. */
@@ -295,6 +378,16 @@ static int spawn_clone3(const rg_spawn_t *s, int *pid, int *pidfd)
 	free(stack);
 	if (r < 0)
 		return (int)r;
+	if (fd < 0) {
+		/* clone(2) before Linux 5.2 ignores CLONE_PIDFD (the bit was
+		 * CLONE_PID's, long gone): a child with no pidfd, and none to
+		 * be had (pidfd_open is 5.3).  It is ours, nothing reaps it
+		 * but us: kill and reap it by pid. */
+		kill((pid_t)r, SIGKILL);
+		while (waitpid((pid_t)r, NULL, __WALL) < 0 && errno == EINTR)
+			;
+		return -ENOSYS;
+	}
 	if (c.no_close_range && !atomic_load(&close_range_bad)) {
 		/* That child closed nothing: it is killed, the next ones
 		 * loop.  (Once per process, on kernels before 5.9.) */
@@ -303,7 +396,7 @@ static int spawn_clone3(const rg_spawn_t *s, int *pid, int *pidfd)
 			syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
 			reap_now(fd);
 			close(fd);
-			return spawn_clone3(s, pid, pidfd);
+			return spawn_vm(s, pid, pidfd, legacy);
 		}
 	}
 	if (c.err) {
@@ -376,15 +469,36 @@ out_fds:
 		return e;
 	}
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	/* The gap: had a host reaped the child already (waitpid(-1)) and
+	 * the pid gone to another process, fd would be that process's.
+	 * It is no child of ours then: waitid on it is ECHILD (WNOWAIT
+	 * leaves ours, running or a zombie, as it is).  See the top for
+	 * what is left. */
+	siginfo_t si;
+	int w;
+	while ((w = waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG | WNOWAIT | __WALL)) < 0 &&
+	       errno == EINTR)
+		;
+	if (w < 0) {
+		e = -errno;
+		close(fd);
+		return e == -ECHILD || e == -ENOENT ? -ESRCH : e;
+	}
 	*pid = p;
 	*pidfd = fd;
 	return 0;
 }
 
-static bool force_posix(void)
+/* RINGO_SPAWN: "clone" starts at clone(2), "posix_spawn" at the
+ * last fallback; anything else (unset) at clone3. */
+static int forced(void)
 {
 	const char *v = getenv("RINGO_SPAWN");
-	return v && strcmp(v, "posix_spawn") == 0;
+	if (v && strcmp(v, "posix_spawn") == 0)
+		return RG_SPAWN_POSIX;
+	if (v && strcmp(v, "clone") == 0)
+		return RG_SPAWN_CLONE;
+	return RG_SPAWN_CLONE3;
 }
 
 _Atomic int rg__spawn_last;
@@ -393,16 +507,23 @@ int rg__spawn(const rg_spawn_t *s, int *pid, int *pidfd)
 {
 	if (s->nfds > RG_SPAWN_MAX_FDS)
 		return -EINVAL;
+	int from = forced();
 #ifdef HAVE_TRAMPOLINE
-	if (!force_posix() && atomic_load(&clone3_state) >= 0) {
-		int r = spawn_clone3(s, pid, pidfd);
+	static _Atomic int *const state[] = {[RG_SPAWN_CLONE3] = &clone3_state,
+					     [RG_SPAWN_CLONE] = &clone_state};
+	for (int way = from; way <= RG_SPAWN_CLONE; way++) {
+		if (atomic_load(state[way]) < 0)
+			continue;
+		int r = spawn_vm(s, pid, pidfd, way == RG_SPAWN_CLONE);
 		if (r != -ENOSYS) {
-			atomic_store(&clone3_state, 1);
-			atomic_store_explicit(&rg__spawn_last, RG_SPAWN_CLONE3, memory_order_relaxed);
+			atomic_store(state[way], 1);
+			atomic_store_explicit(&rg__spawn_last, way, memory_order_relaxed);
 			return r;
 		}
-		atomic_store(&clone3_state, -1);
+		atomic_store(state[way], -1);
 	}
+#else
+	(void)from;
 #endif
 	atomic_store_explicit(&rg__spawn_last, RG_SPAWN_POSIX, memory_order_relaxed);
 	return spawn_posix(s, pid, pidfd);

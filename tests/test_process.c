@@ -10,9 +10,10 @@
  * calls when the thread cannot be made), a host SIGCHLD handler that
  * reaps everything, foreign threads.
  *
- * Every case runs four ways: io_uring (IORING_OP_WAITID), epoll, io_uring
- * with the readiness wait forced (RINGO_WAITID=poll), and the
- * posix_spawn fallback (RINGO_SPAWN=posix_spawn).  Synchronisation is by
+ * Every case runs five ways: io_uring (IORING_OP_WAITID), epoll, io_uring
+ * with the readiness wait forced (RINGO_WAITID=poll), and the two spawn
+ * fallbacks, clone(2) with CLONE_PIDFD (RINGO_SPAWN=clone) and
+ * posix_spawn + pidfd_open (RINGO_SPAWN=posix_spawn).  Synchronisation is by
  * pipes and exits, never by sleeping.
  */
 #include "helpers/rgio.h"
@@ -46,11 +47,13 @@ static void run_mode(const char *backend, const char *spawn, const char *waitid,
 	static void name##_uring(void **s) { (void)s; run_mode("io_uring", NULL, NULL, scen_##name); } \
 	static void name##_epoll(void **s) { (void)s; run_mode("epoll", NULL, NULL, scen_##name); }    \
 	static void name##_poll(void **s) { (void)s; run_mode("io_uring", NULL, "poll", scen_##name); } \
-	static void name##_posix(void **s) { (void)s; run_mode("io_uring", "posix_spawn", NULL, scen_##name); }
+	static void name##_posix(void **s) { (void)s; run_mode("io_uring", "posix_spawn", NULL, scen_##name); } \
+	static void name##_clone(void **s) { (void)s; run_mode("io_uring", "clone", NULL, scen_##name); }
 
 #define PROC_TESTS(name)                                                              \
 	cmocka_unit_test(name##_uring), cmocka_unit_test(name##_epoll),                \
-		cmocka_unit_test(name##_poll), cmocka_unit_test(name##_posix)
+		cmocka_unit_test(name##_poll), cmocka_unit_test(name##_posix),         \
+		cmocka_unit_test(name##_clone)
 
 static bool posix_mode(void)
 {
@@ -891,6 +894,43 @@ static int scen_foreign_wait_counts(void *arg)
 }
 RGIO_CASE_ISOLATED(foreign_wait_counts, "2")
 
+/* Pdeathsig: the child gets it when the thread that started it exits
+ * (a foreign thread here, which leaves the command to main to wait
+ * for).  Not applied on the posix_spawn fallback. */
+static void *start_and_exit(void *arg)
+{
+	rg_cmd_t *c = arg;
+	return (void *)(intptr_t)rg_cmd_start(c);
+}
+
+static int scen_pdeathsig(void *arg)
+{
+	(void)arg;
+	char *const argv[] = {"sleep", "100", NULL};
+	rg_cmd_t *c = rg_command("sleep", argv);
+	CHECK(c);
+	rg_cmd_set_pdeathsig(c, SIGKILL);
+	pthread_t t;
+	void *r = NULL;
+	CHECK(pthread_create(&t, NULL, start_and_exit, c) == 0);
+	rg_syscall_enter();
+	pthread_join(t, &r);
+	rg_syscall_exit();
+	CHECK_CMP((int)(intptr_t)r, ==, 0);
+	if (posix_mode())
+		CHECK_CMP(rg_cmd_signal(c, SIGKILL), ==, 0); /* it still runs */
+	/* Bounded: a pdeathsig that never came fails, it does not hang. */
+	rg_ctx_t *ctx = rg_ctx_with_timeout(rg_ctx_background(), RGT_NEVER_MS * RG_MILLISECOND);
+	CHECK(ctx);
+	CHECK_CMP(rg_cmd_wait(c, ctx), ==, 128 + SIGKILL);
+	rg_ctx_cancel(ctx);
+	rg_ctx_release(ctx);
+	CHECK_CMP(rg_cmd_exit_signal(c), ==, SIGKILL);
+	rg_cmd_free(c);
+	return 0;
+}
+PROC_CASE(pdeathsig)
+
 /* Which path ran: the modes are what they say.  (pdeathsig is set to
  * show that it does not get in the way; the fallback ignores it.) */
 static int scen_modes(void *arg)
@@ -908,7 +948,10 @@ static int scen_modes(void *arg)
 	CHECK(strcmp(out, want) == 0);
 	free(out);
 	rg_cmd_free(c);
-	CHECK_CMP(rg__spawn_last, ==, posix_mode() ? RG_SPAWN_POSIX : RG_SPAWN_CLONE3);
+	const char *sp = getenv("RINGO_SPAWN");
+	CHECK_CMP(rg__spawn_last, ==, posix_mode() ? RG_SPAWN_POSIX
+				    : sp && strcmp(sp, "clone") == 0 ? RG_SPAWN_CLONE
+								     : RG_SPAWN_CLONE3);
 	const char *w = getenv("RINGO_WAITID");
 	bool ready = rgio_epoll() || (w && strcmp(w, "poll") == 0) || !kernel_at_least(6, 7);
 	CHECK_CMP(rg__wait_last, ==, ready ? RG_WAIT_READY : RG_WAIT_WAITID);
@@ -976,6 +1019,56 @@ static int scen_orphan_no_thread(void *arg)
 }
 PROC_CASE(orphan_no_thread)
 
+/* fork() with the reaper running: the child has no reaper thread and
+ * its queue is not the parent's.  An orphan of the child's own is
+ * reaped there (by a reaper of its own: it shares the parent's epoll
+ * set otherwise), and the parent's orphan is still the parent's. */
+static void orphan_fork(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	char *const argv[] = {"cat", NULL};
+	rg_cmd_t *c = rg_command("cat", argv);
+	assert_non_null(c);
+	rg_cmd_set_stdin(c, p[0]); /* runs until p[1] closes */
+	assert_int_equal(rg_cmd_start(c), 0);
+	int pid = rg_cmd_pid(c);
+	int mine = dup(rg_cmd_pidfd(c));
+	assert_true(mine >= 0);
+	rg_cmd_free(c);
+	assert_true(rg__orphan_reaper_on());
+	pid_t k = fork();
+	assert_true(k >= 0);
+	if (k == 0) {
+		close(p[1]);
+		bool ok = rg__orphan_count() == 0 && !rg__orphan_reaper_on();
+		char *const t[] = {"true", NULL};
+		rg_cmd_t *d = rg_command("true", t);
+		ok = ok && d && rg_cmd_start(d) == 0;
+		int dmine = d ? dup(rg_cmd_pidfd(d)) : -1;
+		int dpid = d ? rg_cmd_pid(d) : -1;
+		rg_cmd_free(d);
+		int64_t t0 = rgt_ms();
+		while (ok && !reaped(dmine) && rgt_ms() - t0 < RGT_NEVER_MS)
+			sched_yield();
+		ok = ok && reaped(dmine) && !rgt_zombie(dpid);
+		_exit(ok ? 0 : 1);
+	}
+	int st;
+	assert_int_equal(waitpid(k, &st, 0), k);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_false(reaped(mine)); /* cat still runs, still ours */
+	close(p[1]);
+	close(p[0]);
+	int64_t t0 = rgt_ms();
+	while (!reaped(mine) && rgt_ms() - t0 < RGT_NEVER_MS)
+		sched_yield();
+	assert_true(reaped(mine));
+	assert_false(rgt_zombie(pid));
+	close(mine);
+}
+
 /* Without a runtime, and no ringo call after the free. */
 static void orphan_no_runtime(void **state)
 {
@@ -1016,9 +1109,11 @@ int main(void)
 		PROC_TESTS(orphan_many),
 		PROC_TESTS(orphan_no_thread),
 		cmocka_unit_test(orphan_no_runtime),
+		cmocka_unit_test(orphan_fork),
 		PROC_TESTS(host_sigchld),
 		PROC_TESTS(foreign_thread),
 		RGIO_TESTS(foreign_wait_counts),
+		PROC_TESTS(pdeathsig),
 		PROC_TESTS(modes),
 		cmocka_unit_test(no_runtime),
 	};

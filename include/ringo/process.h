@@ -13,8 +13,10 @@
  *
  * Spawning copies nothing of the parent's memory: the child is made by
  * clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) on a small stack of its
- * own and runs only raw system calls until it execs (posix_spawn plus
- * pidfd_open where clone3 is refused).  fork() is never called.  The
+ * own and runs only raw system calls until it execs (where clone3 is
+ * refused, as some seccomp profiles do, the same child by clone(2) with
+ * CLONE_PIDFD; posix_spawn plus pidfd_open last, see proc/spawn.c for
+ * its one gap).  fork() is never called.  The
  * child gets exactly the fds it is given: stdin, stdout, stderr (unset:
  * /dev/null) and those of rg_cmd_add_fd as 3, 4, ...; every other fd is
  * closed in it, even one the program forgot to mark close-on-exec.  Its
@@ -103,7 +105,8 @@ RG_API void rg_cmd_set_pgid(rg_cmd_t *c, bool own_group);
 
 /* Pdeathsig: sig is sent to the child when the thread that started it
  * exits (prctl(PR_SET_PDEATHSIG); the runtime's threads live as long as
- * the runtime).  0: none.  Not applied on the posix_spawn fallback. */
+ * the runtime).  0: none.  Not applied on the last fallback
+ * (posix_spawn: no attribute for it). */
 RG_API void rg_cmd_set_pdeathsig(rg_cmd_t *c, int sig);
 
 /* Cmd.Cancel, Cmd.WaitDelay: what the child gets when wait's ctx ends
