@@ -155,6 +155,34 @@ static int scen_tgkill_host_thread(void *arg)
 }
 RGIO_CASE(tgkill_host_thread, "2")
 
+/* kill(2) to the process while the only thread that does not block the
+ * signal is a host thread (the runtime's threads and rg_main's block
+ * it): the kernel gives it to that thread, the forwarding handler runs
+ * there, and the channel gets it. */
+static int scen_kill_host_thread(void *arg)
+{
+	(void)arg;
+	rg_chan_t *c = RG_CHAN(int, 1);
+	int s = SIGUSR1;
+	CHECK_CMP(rg_signal_notify(c, &s, 1), ==, 0);
+	struct host h = {.tid = 0};
+	CHECK_CMP(pipe(h.go), ==, 0);
+	pthread_t t;
+	CHECK_CMP(pthread_create(&t, NULL, host_thread, &h), ==, 0);
+	while (atomic_load(&h.tid) == 0)
+		rg_yield(); /* the thread's start, not a timing assumption */
+	CHECK_CMP(kill(getpid(), SIGUSR1), ==, 0);
+	CHECK_CMP(recv_sig(c), ==, SIGUSR1);
+	CHECK_CMP(write(h.go[1], "x", 1), ==, 1);
+	pthread_join(t, NULL);
+	close(h.go[0]);
+	close(h.go[1]);
+	rg_signal_stop(c);
+	rg_chan_free(c);
+	return 0;
+}
+RGIO_CASE(kill_host_thread, "2")
+
 /* tgkill to the M a goroutine runs on (its own thread): taken when that
  * M runs out of work, as raise. */
 static int scen_tgkill_own_m(void *arg)
@@ -802,6 +830,7 @@ int main(void)
 		RGIO_TESTS(kill_process),
 		RGIO_TESTS(raise_in_goroutine),
 		RGIO_TESTS(tgkill_host_thread),
+		RGIO_TESTS(kill_host_thread),
 		RGIO_TESTS(tgkill_own_m),
 		RGIO_TESTS(many),
 		RGIO_TESTS(quick_succession),

@@ -47,7 +47,11 @@
  * them there (pthread_sigmask, in main before creating any thread, so
  * that every thread inherits it) and let ringo take them.  A signal
  * directed at one runtime thread (pthread_kill, tgkill, raise() in a
- * goroutine) is taken when that thread next runs out of work.
+ * goroutine) is taken when that thread next runs out of work.  One
+ * directed at a host thread that blocks it stays pending on that thread
+ * (only that thread can take it: by sigwait, or by unblocking it, which
+ * runs the forwarding handler); so a host that sends signals to its own
+ * threads leaves those signals unblocked there.
  *
  * Default actions.  A registered signal that is no longer wanted (after
  * rg_signal_stop of its last channel, rg_signal_reset, or the end of its
