@@ -21,7 +21,9 @@
  *     count stood still while the queue held goroutines) has a backlog:
  *     sysmon wakes a P for it (rg__wakep), since the goroutines readied
  *     there woke nobody (sched.c says why), and looks again within half
- *     of BACKLOG_NS while any backlog lasts;
+ *     of BACKLOG_NS while a backlog lasts and some P could take it (one
+ *     idle, or on g0: asleep in its ring); while every P runs, its usual
+ *     back-off holds;
  *   - once a second it gives surplus cached stacks back to the kernel.
  * It may call into sched.c only through sched_impl.h, and touches a P's
  * structures only where they are built for it (runq.c's drain CASes the
@@ -87,12 +89,15 @@ static bool backlogged(rg_p *p, uint32_t st, int64_t now, bool *backlog)
  * *hogs if a P was hogged, *backlog if a P's queue is not emptying. */
 static bool retake(int64_t now, bool *hogs, bool *backlog)
 {
-	bool acted = false;
+	bool acted = false, helper = false;
 	for (int i = 0; i < rg__sched.nprocs; i++) {
 		rg_p *p = rg__sched.allp[i];
 		uint32_t st = atomic_load_explicit(&p->status, memory_order_acquire);
 		if (backlogged(p, st, now, backlog))
 			rg__wakep();
+		rg_m *pm = RG_LOAD_RELAXED(p->m);
+		if (st == RG_P_IDLE || (st == RG_P_RUNNING && pm && !RG_LOAD_RELAXED(pm->curg)))
+			helper = true;
 		if (st == RG_P_SYSCALL) {
 			uint32_t t = atomic_load_explicit(&p->syscalltick, memory_order_relaxed);
 			if (p->sm_syscalltick != t) {
@@ -172,6 +177,8 @@ static bool retake(int64_t now, bool *hogs, bool *backlog)
 	int64_t t0 = rg__timers_earliest();
 	if (t0 && t0 < now - HOG_NS)  /* not t0 + HOG_NS: t0 may be near INT64_MAX */
 		rg__wakep();
+	if (!helper)
+		*backlog = false;  /* nobody to wake: no reason to look sooner */
 	return acted;
 }
 
