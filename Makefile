@@ -177,6 +177,14 @@ bench: deps
 	@$(MAKE) --no-print-directory SAN= lib benches gobenches tools
 	@sh tests/bench/run.sh build
 
+# The probes' cost while nothing is attached (issue 11: within 1%):
+# callgrind instructions per pingpong round trip and per echo request,
+# this build against one with -DRINGO_NO_PROBES (tests/bench/probecost.sh;
+# make bench runs it too).
+.PHONY: bench-probes
+bench-probes:
+	@sh tests/bench/probecost.sh build
+
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)

@@ -20,6 +20,7 @@
 #   BENCH_TIMEOUT=120       seconds before a single run is killed
 #   BENCH_ECHO=0            skip the echo benchmark (tests/bench/echo.sh)
 #   BENCH_PROCS=0           skip the 1-P and 4-P rows (tests/bench/procs.sh)
+#   BENCH_PROBECOST=0       skip tests/bench/probecost.sh (unattached probes)
 #   BENCH_ARGS_<name>=...   extra arguments for both sides of one workload,
 #                           e.g. BENCH_ARGS_parked="-n 100000"
 #   GO=go                   Go toolchain, only to print its version
@@ -265,6 +266,15 @@ if [ -f "$HERE/echo.sh" ] && [ "${BENCH_ECHO:-1}" != 0 ]; then
 	else
 		echo "echo: echo.sh wrote no $B/echo.tsv; echo rows left out" >&2
 	fi
+fi
+
+# The probes' cost while unattached (issue 11), in callgrind instructions:
+# two lines, printed and in logs/probecost.txt.
+if [ "${BENCH_PROBECOST:-1}" != 0 ]; then
+	sh "$HERE/probecost.sh" "$BUILD" >"$LOGS/probecost.txt" 2>&1
+	rc=$?
+	grep '^probecost' "$LOGS/probecost.txt"
+	[ $rc = 0 ] || [ $rc = 2 ] || failed=1
 fi
 
 # The tracer's cost (issue 11): its own script, output in logs/trace.txt.
