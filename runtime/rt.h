@@ -353,6 +353,15 @@ void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason) RG_HIDDEN;
  * thread.  Panics if g is not parked. */
 void rg__ready(rg_g *g) RG_HIDDEN;
 
+/* Makes a batch of parked goroutines runnable, in order, behind what
+ * already waits: onto the tail of the caller's queue while it is under
+ * half full, the rest onto the global queue's tail (in one lock), or
+ * all there for a caller without a P.  For the I/O reapers: a reap made
+ * while the queue is long must not push the oldest half of it out to
+ * the global queue (as a full local queue does) and so let fresh
+ * completions overtake goroutines that waited longest.  Any thread. */
+void rg__ready_n(rg_g *const *gs, int n) RG_HIDDEN;
+
 /* Counts something outside the scheduler that may still ready a
  * goroutine (a foreign thread blocked in a channel, I/O in flight), so
  * that the deadlock detector does not fire while it exists. */

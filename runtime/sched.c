@@ -720,7 +720,8 @@ void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
 	g->waitreason = RG_WAIT_NONE;
 }
 
-void rg__ready(rg_g *g)
+/* WAITING -> RUNNABLE, with the probe and the wait counts. */
+static inline void make_runnable(rg_m *m, rg_g *g)
 {
 	uint32_t st = RG_G_WAITING;
 	/* Acquire: pairs with the parker's release store of WAITING. */
@@ -728,7 +729,6 @@ void rg__ready(rg_g *g)
 			memory_order_acquire, memory_order_relaxed))
 		rg__throw("ready of a goroutine that is not waiting");
 	RG_PROBE(go_ready, g->id, cur_goid());
-	rg_m *m = rg__getm();
 	/* No longer waiting: the readier's P takes it off the count (the
 	 * reason is still in g until it runs); a thread without a P uses
 	 * the shared counter (timers on sysmon, foreign threads). */
@@ -737,6 +737,33 @@ void rg__ready(rg_g *g)
 	else
 		atomic_fetch_add_explicit(&rg__sched.nwaiting_nop[g->waitreason], 1,
 					  memory_order_relaxed);
+}
+
+void rg__ready_n(rg_g *const *gs, int n)
+{
+	rg_m *m = rg__getm();
+	rg_p *p = m ? m->p : NULL;
+	for (int i = 0; i < n; i++)
+		make_runnable(m, gs[i]);
+	int local = 0;
+	if (p) {
+		int room = RG_WAKE_BURST - (int)rg__runqlen(p);
+		local = room < 0 ? 0 : room < n ? room : n;
+		for (int i = 0; i < local; i++)
+			rg__runqput(p, gs[i], false);
+	}
+	if (local < n) {
+		rg__lock(&rg__sched.lock);
+		rg__globrunqputn(gs + local, n - local);
+		rg__unlock(&rg__sched.lock);
+	}
+	wakep_local();
+}
+
+void rg__ready(rg_g *g)
+{
+	rg_m *m = rg__getm();
+	make_runnable(m, g);
 	if (m && m->p) {
 		rg__runqput(m->p, g, true);
 	} else {
@@ -971,20 +998,29 @@ static rg_g *findrunnable(rg_m *m)
 		 * global queue first, so it cannot starve. */
 		uint32_t tick = atomic_load_explicit(&p->schedtick, memory_order_relaxed) + 1;
 		if (tick % RG_GLOBAL_TICK == 0) {
+			/* Go takes one G from the global queue here.  We take
+			 * what fits under half the local queue: the reap below
+			 * refills the local queue at every such schedule, and
+			 * one G per RG_GLOBAL_TICK would let a long global
+			 * queue (connections past the local queue's size) wait
+			 * for as long as completions keep coming (100 ms at
+			 * 512 echo connections on one P).  Under the lock the
+			 * batch must fit: runqput's overflow takes the lock. */
+			rg_g *gg = NULL;
+			if (atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) > 0) {
+				int room = RG_WAKE_BURST - (int)rg__runqlen(p);
+				rg__lock(&rg__sched.lock);
+				gg = rg__globrunqget(p, room > 1 ? room : 1);
+				rg__unlock(&rg__sched.lock);
+			}
 			/* That schedule also reaps the P's completions, however
 			 * full its queue: goroutines parked on its I/O must not
 			 * wait for the queue to empty (issue 7; Go polls the
 			 * network from findRunnable whatever its queue holds).
 			 * Non-blocking, and a few loads when nothing is in
-			 * flight; what it readies runs next. */
+			 * flight; what it readies queues behind the global
+			 * batch (rg__ready_n). */
 			rg__io_poll(p);
-			if (atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) > 0) {
-				rg__lock(&rg__sched.lock);
-				g = rg__globrunqget(p, 1);
-				rg__unlock(&rg__sched.lock);
-				if (g)
-					goto found;
-			}
 			/* And it ends a runnext chain: a ping-pong pair readying
 			 * each other into runnext would otherwise run forever
 			 * ahead of the queue (Go ends such a chain when its
@@ -995,6 +1031,10 @@ static rg_g *findrunnable(rg_m *m)
 				rg__runqput(p, nx, false);
 			/* What other Ps handed us waits no longer either. */
 			rg__runqinbox(p);
+			if (gg) {
+				g = gg;
+				goto found;
+			}
 		}
 		if ((g = rg__runqget(p)) != NULL)
 			goto found;

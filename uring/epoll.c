@@ -285,6 +285,8 @@ static void claim_one(rg_pd *pd, rg_pdwait *w, int res, wlist *l)
 static bool wake_list(rg_pdwait *w)
 {
 	bool any = false;
+	rg_g *gs[64];
+	int n = 0, held = 0;
 	while (w) {
 		rg_pdwait *next = w->next;
 		rg_g *g = w->g;
@@ -294,13 +296,21 @@ static bool wake_list(rg_pdwait *w)
 		 * may be gone. */
 		uint32_t old = atomic_exchange_explicit(&w->state, W_CLAIMED, memory_order_acq_rel);
 		if (old == W_PARKED) {
-			rg__ready(g);
+			gs[n++] = g;
 			any = true;
 		}
-		/* After the ready: until the goroutine is in a run queue it
-		 * must still count for the deadlock detector. */
-		rg__sched_unref();
+		held++;
 		w = next;
+		/* Readied in order, behind what waits (rg__ready_n); after
+		 * the ready, as until a goroutine is in a run queue it must
+		 * still count for the deadlock detector. */
+		if (n == 64 || !w) {
+			if (n)
+				rg__ready_n(gs, n);
+			for (; held; held--)
+				rg__sched_unref();
+			n = 0;
+		}
 	}
 	return any;
 }
@@ -312,7 +322,7 @@ static bool wake_list(rg_pdwait *w)
  * when it holds one). */
 static bool handle_events(const struct epoll_event *ev, int n)
 {
-	bool any = false;
+	wlist l = {0};  /* every event's waiters, woken together */
 	for (int i = 0; i < n; i++) {
 		uint64_t tag = ev[i].data.u64;
 		if (tag == WAKE_TAG)
@@ -321,7 +331,6 @@ static bool handle_events(const struct epoll_event *ev, int n)
 		rg_pd *pd = pd_find((int)(uint32_t)tag, false);
 		if (!pd)
 			continue;
-		wlist l = {0};
 		rg__lock(&pd->lock);
 		if (pd->registered && pd->seq == (uint32_t)(tag >> 32)) {
 			/* Go's rule: errors and hang-ups wake both sides; the
@@ -338,9 +347,8 @@ static bool handle_events(const struct epoll_event *ev, int n)
 			}
 		}
 		rg__unlock(&pd->lock);
-		any |= wake_list(l.head);
 	}
-	return any;
+	return wake_list(l.head);
 }
 
 /* ---- start and stop ------------------------------------------------ */

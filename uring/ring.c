@@ -562,8 +562,9 @@ static struct io_uring_sqe *get_sqe_locked(rg_pring *r)
 	return sqe;
 }
 
-/* Reaps every CQE; readies the goroutines (onto the caller's P, or the
- * global queue for sysmon).  The CQ has one reader at a time: the P's
+/* Reaps every CQE; readies the goroutines, 64 at a time in completion
+ * order (onto the caller's P while its queue has room, else the global
+ * queue; all there for sysmon).  The CQ has one reader at a time: the P's
  * owner, or sysmon for a P whose goroutine does not yield (rg__ring_poll_
  * stuck); whoever finds the other reading leaves the CQ to it. */
 static bool reap(rg_pring *r)
@@ -574,6 +575,8 @@ static bool reap(rg_pring *r)
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
+		int nready = 0;
+		rg_g *ready[64];
 		io_uring_for_each_cqe(&r->ring, head, cqe) {
 			uint64_t ud = cqe->user_data;
 			if (ud == RG_WAKE_TAG) {
@@ -588,13 +591,16 @@ static bool reap(rg_pring *r)
 				/* After the exchange req may be gone. */
 				if (atomic_exchange_explicit(&req->state, REQ_DONE,
 							     memory_order_acq_rel) == REQ_PARKED)
-					rg__ready(g);
+					ready[nready++] = g;
 				any = true;
 			}
 			if (++n == 64)
 				break;
 		}
 		io_uring_cq_advance(&r->ring, n);
+		/* In completion order, behind what waits (rg__ready_n). */
+		if (nready)
+			rg__ready_n(ready, nready);
 		if (n == 64)
 			continue;
 		/* Overflowed CQEs wait in the kernel until we enter it, and
