@@ -139,6 +139,10 @@ struct rg_p {
 	rg_p *link;                     /* idle list link (sched.lock) */
 	_Atomic uint32_t schedtick;     /* +1 per schedule (owner) */
 	_Atomic uint32_t syscalltick;   /* +1 per rg_syscall_enter (owner) */
+	/* Set by sysmon when the P's goroutine has run HOG_NS without a
+	 * schedule; the goroutine yields at its next rg_syscall_exit, and
+	 * the next schedule clears it (sysmon.c, Go's preempt request). */
+	_Atomic uint32_t preempt;
 
 	/* Local run queue (Go's): the owner puts at tail, anyone takes from
 	 * head with a CAS.  runnext is the G that runs next (the one a

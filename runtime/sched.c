@@ -120,6 +120,15 @@ void rg__setm(rg_m *m)
 
 /* ---- helpers ------------------------------------------------------- */
 
+/* A schedule on p: sysmon's tick, and the end of any preempt request
+ * for the goroutine that ran before (rg_syscall_exit). */
+static inline void sched_tick(rg_p *p)
+{
+	rg__tick(&p->schedtick);
+	if (atomic_load_explicit(&p->preempt, memory_order_relaxed))
+		atomic_store_explicit(&p->preempt, 0, memory_order_relaxed);
+}
+
 static uint32_t rand_next(uint64_t *s)
 {
 	/* splitmix64: tiny, fast and good enough for victim selection and
@@ -547,7 +556,7 @@ static void switch_out(rg_m *m, rg_g *g, bool dies)
 			next = rg__runqget(p);
 	}
 	if (next) {
-		rg__tick(&p->schedtick);
+		sched_tick(p);
 		rg__count(&p->nswitch);
 		atomic_store_explicit(&next->status, RG_G_RUNNING, memory_order_relaxed);
 		next->m = m;
@@ -1127,7 +1136,7 @@ found:
 static void execute(rg_m *m, rg_g *g)
 {
 	rg_p *p = m->p;
-	rg__tick(&p->schedtick);
+	sched_tick(p);
 	rg__count(&p->nswitch);
 	atomic_store_explicit(&g->status, RG_G_RUNNING, memory_order_relaxed);
 	g->m = m;
@@ -1197,6 +1206,12 @@ void rg_syscall_exit(void)
 			memory_order_acquire, memory_order_relaxed)) {
 		atomic_store_explicit(&g->status, RG_G_RUNNING, memory_order_relaxed);
 		atomic_fetch_sub_explicit(&rg__sched.nsyscall, 1, memory_order_relaxed);
+		/* Held the P HOG_NS without a schedule (sysmon asked):
+		 * let the rest of its queue run. */
+		if (atomic_load_explicit(&p->preempt, memory_order_relaxed)) {
+			atomic_store_explicit(&p->preempt, 0, memory_order_relaxed);
+			rg_yield();
+		}
 		return;
 	}
 	/* sysmon handed our P to someone else.  Take an idle one, or queue

@@ -99,6 +99,18 @@ static bool retake(int64_t now, bool *hogs, bool *backlog)
 		if (st == RG_P_IDLE || (st == RG_P_RUNNING && pm && !RG_LOAD_RELAXED(pm->curg)))
 			helper = true;
 		if (st == RG_P_SYSCALL) {
+			/* A goroutine whose syscalls each return at once (a
+			 * blocking fd that always has data, on the epoll
+			 * backend) is never in one long enough to be retaken,
+			 * and never parks: ask it to yield when it comes out
+			 * (rg_syscall_exit), as Go preempts at syscall exit. */
+			uint32_t tk = atomic_load_explicit(&p->schedtick, memory_order_relaxed);
+			if (p->sm_schedtick != tk) {
+				p->sm_schedtick = tk;
+				p->sm_schedwhen = now;
+			} else if (now - p->sm_schedwhen >= HOG_NS) {
+				atomic_store_explicit(&p->preempt, 1, memory_order_relaxed);
+			}
 			uint32_t t = atomic_load_explicit(&p->syscalltick, memory_order_relaxed);
 			if (p->sm_syscalltick != t) {
 				p->sm_syscalltick = t;
@@ -137,6 +149,8 @@ static bool retake(int64_t now, bool *hogs, bool *backlog)
 			if (!hm || !RG_LOAD_RELAXED(hm->curg))
 				continue;
 			*hogs = true;
+			/* It yields if it makes a syscall (rg_syscall_exit). */
+			atomic_store_explicit(&p->preempt, 1, memory_order_relaxed);
 			if (!p->sm_hogging) {
 				/* Counted once per scheduling tick. */
 				RG_STORE_RELAXED(p->sm_hogging, true);

@@ -11,11 +11,16 @@
  * ending its spin as soon as sysmon has counted it (white-box:
  * rg__sched.nhogs), so that the owner's next run-queue operation meets
  * sysmon's drain.
+ *
+ * And the preempt request: a goroutine making syscalls that never block
+ * yields at a syscall exit once it has held its P 10 ms.
  */
 #include "helpers/rgcheck.h"
 #include "helpers/rgtest.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,12 +208,82 @@ static void test_goroutine_chain_one_p(void **state)
 	run_child_ok(chain_child, NULL, 120);
 }
 
+/* ---- a goroutine whose syscalls never block -------------------------- *
+ *
+ * One P, the epoll backend: a goroutine reads a socket one byte at a
+ * time while the socket holds plenty (its peer filled it first).  Each
+ * read is a plain syscall that returns at once, so the goroutine never
+ * parks and is never in one syscall long enough for sysmon to retake
+ * the P.  The main goroutine, which let it run with rg_yield, must get
+ * the P back before the data runs out: sysmon asks for a yield at the
+ * next syscall exit once the reader has held the P 10 ms (p->preempt).
+ * Before, main ran only when the socket was empty (the read's EAGAIN
+ * parked the reader).  On io_uring the reads park in the ring, and the
+ * case passes either way. */
+static _Atomic long zr_read, zr_filled;
+static _Atomic int zr_stop;
+
+static void zr_reader(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char b;
+	while (!atomic_load(&zr_stop) && rg_read(fd, &b, 1, NULL) == 1)
+		atomic_fetch_add(&zr_read, 1);
+	atomic_store(&zr_stop, 2);
+}
+
+static int zr_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+	int big = 4 << 20;
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	static char chunk[4096];
+	ssize_t w;
+	while ((w = write(sv[1], chunk, sizeof(chunk))) > 0)
+		atomic_fetch_add(&zr_filled, w);
+	CHECK(atomic_load(&zr_filled) > 0);
+	CHECK(rg_go(zr_reader, (void *)(intptr_t)sv[0]) == 0);
+	while (atomic_load(&zr_read) == 0)
+		rg_yield();
+	long got = atomic_load(&zr_read);
+	atomic_store(&zr_stop, 1);
+	close(sv[1]);                /* an empty socket then reads EOF */
+	while (atomic_load(&zr_stop) != 2)
+		rg_yield();
+	rg_close(sv[0]);
+	CHECK_CMP(got, <, atomic_load(&zr_filled));
+	return 0;
+}
+
+static int zr_child(void *arg)
+{
+	setenv("RINGO_BACKEND", (const char *)arg, 1);
+	return child_main(zr_main, "1");
+}
+
+static void test_syscall_loop_yields_epoll(void **state)
+{
+	(void)state;
+	run_child_ok(zr_child, "epoll", 60);
+}
+
+static void test_syscall_loop_yields_uring(void **state)
+{
+	(void)state;
+	run_child_ok(zr_child, "uring", 60);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hog_full_runq_runs_each_once),
 		cmocka_unit_test(test_hog_full_runq_two_ps),
 		cmocka_unit_test(test_goroutine_chain_one_p),
+		cmocka_unit_test(test_syscall_loop_yields_epoll),
+		cmocka_unit_test(test_syscall_loop_yields_uring),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
