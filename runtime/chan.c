@@ -624,14 +624,15 @@ _Noreturn void rg__block_forever(rg_wait_reason_t reason)
  * (it may ready goroutines once woken, so goroutines that all wait
  * around it are not deadlocked yet).
  */
-static bool wait_locked(rg_chan_t *c, rg_chanq *q, rg_sudog *sg,
-			rg_sudog **wake, rg_wait_reason_t reason)
+static inline __attribute__((always_inline)) bool
+wait_locked(rg_chan_t *c, rg_chanq *q, rg_sudog *sg, rg_sudog **wake,
+	    rg_wait_reason_t reason, bool probes)
 {
 	rg_waiter_t w;
 
 	if (*wake) {
 		rg__unlock(&c->lock);
-		rg__sudog_wake_list(*wake);
+		rg__sudog_wake_list_p(*wake, probes);
 		*wake = NULL;
 		rg__lock(&c->lock);
 		return false;
@@ -645,7 +646,7 @@ static bool wait_locked(rg_chan_t *c, rg_chanq *q, rg_sudog *sg,
 		rg__chanq_remove(q, sg);
 		return false;
 	}
-	rg__waiter_wait(&w, unlock_chan, c, reason);
+	rg__waiter_wait_p(&w, unlock_chan, c, reason, probes);
 	return true;
 }
 
@@ -783,7 +784,12 @@ static inline bool unbuf_send_would_block(rg_chan_t *c)
 	return chanq_first(&c->recvq) == NULL;
 }
 
-bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
+/* rg__chan_send's body, twice: probes false for the path the send gate
+ * found unattached (no probe tests at all, rg__park_quiet and
+ * rg__ready_quiet), true for the other, where every site tests its own
+ * semaphore. */
+static inline __attribute__((always_inline)) bool
+chan_send(rg_chan_t *c, const void *elem, bool block, bool probes)
 {
 	rg_sudog *wake = NULL;
 	rg_sudog sg;
@@ -814,7 +820,7 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 				atomic_thread_fence(memory_order_seq_cst);
 				if (RG_UNLIKELY(chanq_first(&c->recvq) != NULL))
 					settle_unlocked(c);
-				RG_PROBE(chan_send, c);
+				RG_PROBE_IF(probes, chan_send, c);
 				/* Release: our last touch of c; pairs with
 				 * rg_chan_free's acquire. */
 				atomic_fetch_sub_explicit(&c->sending, 1, memory_order_release);
@@ -834,19 +840,19 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 	for (;;) {
 		if (RG_UNLIKELY(atomic_load_explicit(&c->closed, memory_order_relaxed))) {
 			rg__unlock(&c->lock);
-			rg__sudog_wake_list(wake);
+			rg__sudog_wake_list_p(wake, probes);
 			rg_panic("send on closed channel");
 		}
 		if (rg__chan_send_locked(c, elem, &wake)) {
 			rg__unlock(&c->lock);
-			RG_PROBE(chan_send, c);
-			rg__sudog_wake_list(wake);
+			RG_PROBE_IF(probes, chan_send, c);
+			rg__sudog_wake_list_p(wake, probes);
 			RG_PCOUNT(nchanop);
 			return true;
 		}
 		if (!block) {
 			rg__unlock(&c->lock);
-			rg__sudog_wake_list(wake);
+			rg__sudog_wake_list_p(wake, probes);
 			return false;
 		}
 		/* Wait until a receiver takes the value from our frame (or
@@ -854,18 +860,20 @@ bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
 		 * the receiver may have freed it. */
 		sg.c = c;
 		sg.elem = (void *)elem;
-		RG_PROBE(chan_send_block, c);
-		if (wait_locked(c, &c->sendq, &sg, &wake, RG_WAIT_CHAN_SEND))
+		RG_PROBE_IF(probes, chan_send_block, c);
+		if (wait_locked(c, &c->sendq, &sg, &wake, RG_WAIT_CHAN_SEND, probes))
 			break;
 	}
 	if (sg.result != RG_SG_DONE)
 		rg_panic("send on closed channel");
 	RG_PCOUNT(nchanop);
-	RG_PROBE(chan_send, sg.c);  /* the pointer only: c may be freed */
+	RG_PROBE_IF(probes, chan_send, sg.c);  /* the pointer only: c may be freed */
 	return true;
 }
 
-bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
+/* rg__chan_recv's body, twice (see chan_send). */
+static inline __attribute__((always_inline)) bool
+chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok, bool probes)
 {
 	rg_sudog *wake = NULL;
 	rg_sudog sg;
@@ -885,7 +893,7 @@ bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
 				if (RG_UNLIKELY(chanq_first(&c->sendq) != NULL))
 					settle_unlocked(c);
 				*ok = true;
-				RG_PROBE(chan_recv, c);
+				RG_PROBE_IF(probes, chan_recv, c);
 				RG_PCOUNT(nchanop);
 				return true;
 			}
@@ -915,28 +923,56 @@ bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
 	for (;;) {
 		if (rg__chan_recv_locked(c, elem, ok, &wake)) {
 			rg__unlock(&c->lock);
-			RG_PROBE(chan_recv, c);
-			rg__sudog_wake_list(wake);
+			RG_PROBE_IF(probes, chan_recv, c);
+			rg__sudog_wake_list_p(wake, probes);
 			RG_PCOUNT(nchanop);
 			return true;
 		}
 		if (!block) {
 			rg__unlock(&c->lock);
-			rg__sudog_wake_list(wake);
+			rg__sudog_wake_list_p(wake, probes);
 			return false;
 		}
 		/* Wait until a sender writes into elem, or close zeroes it.
 		 * Once woken we must not touch c (see above). */
 		sg.c = c;
 		sg.elem = elem;
-		RG_PROBE(chan_recv_block, c);
-		if (wait_locked(c, &c->recvq, &sg, &wake, RG_WAIT_CHAN_RECV))
+		RG_PROBE_IF(probes, chan_recv_block, c);
+		if (wait_locked(c, &c->recvq, &sg, &wake, RG_WAIT_CHAN_RECV, probes))
 			break;
 	}
 	*ok = sg.result == RG_SG_DONE;
 	RG_PCOUNT(nchanop);
-	RG_PROBE(chan_recv, sg.c);  /* the pointer only: c may be freed */
+	RG_PROBE_IF(probes, chan_recv, sg.c);  /* the pointer only: c may be freed */
 	return true;
+}
+
+static __attribute__((noinline, cold)) bool
+chan_send_probed(rg_chan_t *c, const void *elem, bool block)
+{
+	return chan_send(c, elem, block, true);
+}
+
+static __attribute__((noinline, cold)) bool
+chan_recv_probed(rg_chan_t *c, void *elem, bool block, bool *ok)
+{
+	return chan_recv(c, elem, block, ok, true);
+}
+
+/* One test per operation while nothing is attached: the gate reads the
+ * semaphores of every probe the operation can pass (probes.h). */
+bool rg__chan_send(rg_chan_t *c, const void *elem, bool block)
+{
+	if (RG_PROBE_GATE_SEND())
+		return chan_send_probed(c, elem, block);
+	return chan_send(c, elem, block, false);
+}
+
+bool rg__chan_recv(rg_chan_t *c, void *elem, bool block, bool *ok)
+{
+	if (RG_PROBE_GATE_RECV())
+		return chan_recv_probed(c, elem, block, ok);
+	return chan_recv(c, elem, block, ok, false);
 }
 
 void rg_chan_send(rg_chan_t *c, const void *elem)

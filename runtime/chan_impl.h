@@ -222,14 +222,20 @@ static inline void rg__sudog_wake(rg_sudog *sg)
 	rg__waiter_wake(sg->w);
 }
 
-/* Wakes every record of a list linked through next (no lock held). */
-static inline void rg__sudog_wake_list(rg_sudog *sg)
+/* Wakes every record of a list linked through next (no lock held);
+ * _p: go_ready fires only if probes (rg__waiter_wake_p). */
+static inline void rg__sudog_wake_list_p(rg_sudog *sg, bool probes)
 {
 	while (sg) {
 		rg_sudog *next = sg->next;  /* before its owner returns */
-		rg__sudog_wake(sg);
+		rg__waiter_wake_p(sg->w, probes);
 		sg = next;
 	}
+}
+
+static inline void rg__sudog_wake_list(rg_sudog *sg)
+{
+	rg__sudog_wake_list_p(sg, true);
 }
 
 /*

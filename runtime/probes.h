@@ -37,6 +37,25 @@
  *              io_uring opcode, or RG_PROBE_OP_EPOLL (255) for a readiness
  *              wait on the epoll backend.
  *
+ * Channel operations test one gate, not each site.  Unbuffered
+ * ping-pong passes 12 sites per round trip (per side: chan_send_block,
+ * go_park, go_resume, chan_send, chan_recv, go_ready), two instructions
+ * each: +2.8% instructions against -DRINGO_NO_PROBES.  So rg__chan_send
+ * and rg__chan_recv (chan.c) are compiled twice: a quiet body with no
+ * probe sites at all, which parks and readies with rg__park_quiet and
+ * rg__ready_quiet (sched.c), and a probed one whose sites test their own
+ * semaphores.  Each operation first tests its gate, one 8-byte load over
+ * the semaphores of every probe it can pass, laid out together by
+ * probes.c (the hot block, below), and takes the probed body while any is
+ * nonzero.  chan_send_block shares chan_send's semaphore and
+ * chan_recv_block chan_recv's, so that each gate covers four counters.
+ * A goroutine that parked on the quiet path before a tracer attached
+ * resumes without go_resume (the tracer never saw it park either).
+ * Unattached cost, measured by tests/bench/probecost.sh (make
+ * bench-probes; callgrind instructions, this build against one with
+ * -DRINGO_NO_PROBES): pingpong within 1%, echo within its noise; the
+ * README's tracing section has the figures.
+ *
  * Building without probes: -DRINGO_NO_PROBES (or a system without
  * <sys/sdt.h>) makes every RG_PROBE expand to nothing.  The old name
  * RINGO_NO_USDT is accepted as a synonym.
@@ -51,6 +70,8 @@
  */
 #ifndef RG_PROBES_H
 #define RG_PROBES_H
+
+#include <stdbool.h>
 
 /* X(name, "arguments") for every probe, in the order of the layers. */
 #define RG_PROBE_LIST(X) \
@@ -103,6 +124,8 @@ static inline void rg__probe_none(int unused, ...)
 		if (0)                                        \
 			rg__probe_none(0, ##__VA_ARGS__);     \
 	} while (0)
+#define RG_PROBE_GATE_SEND() 0
+#define RG_PROBE_GATE_RECV() 0
 #else
 #define RG_PROBES_ENABLED 1
 #define _SDT_HAS_SEMAPHORES 1
@@ -124,8 +147,7 @@ RG_PROBE_LIST(RG_PROBE_SEM_DECL_)
  * tracer is attached to the probe.
  * x86-64: the test is one `cmpw $0, sem(%rip)` and a `jne` to a cold
  * block (asm goto); a C test of a volatile short compiles to three
- * instructions, and on channel ping-pong, which passes ~14 sites per
- * round trip, the difference was measurable in instruction counts. */
+ * instructions. */
 #if defined(__x86_64__)
 #define RG_PROBE(name, ...)                                                  \
 	do {                                                                 \
@@ -145,6 +167,48 @@ RG_PROBE_LIST(RG_PROBE_SEM_DECL_)
 			RG_PROBE_FIRE_(name, ##__VA_ARGS__);                 \
 	} while (0)
 #endif
+
+/* The hot block (probes.c): five 16-bit semaphores, 16-byte aligned, in
+ * this order; chan_send_block shares chan_send's, chan_recv_block
+ * chan_recv's.  The send gate is the 8 bytes at chan_send's (chan_send,
+ * go_park, go_resume, go_ready), the receive gate the 8 bytes at
+ * go_park's (go_park, go_resume, go_ready, chan_recv). */
+#if defined(__x86_64__)
+/* One `cmpq $0, sem(%rip)` and a `jne`: nonzero while any probe of the
+ * gate is attached. */
+#define RG_PROBE_GATE_(first)                                                \
+	__extension__({                                                      \
+		__label__ rg_gate_on_, rg_gate_out_;                         \
+		bool rg_gate_;                                               \
+		__asm__ goto("cmpq $0, %0\n\tjne %l1"                       \
+			     : : "m"(ringo_##first##_semaphore) : "cc"        \
+			     : rg_gate_on_);                                 \
+		rg_gate_ = false;                                            \
+		goto rg_gate_out_;                                           \
+	rg_gate_on_: __attribute__((cold));                                  \
+		rg_gate_ = true;                                             \
+	rg_gate_out_:                                                        \
+		rg_gate_;                                                    \
+	})
+#define RG_PROBE_GATE_SEND() RG_PROBE_GATE_(chan_send)
+#define RG_PROBE_GATE_RECV() RG_PROBE_GATE_(go_park)
+#else
+#define RG_PROBE_GATE_SEND()                                                 \
+	__builtin_expect((ringo_chan_send_semaphore | ringo_go_park_semaphore |     \
+			  ringo_go_resume_semaphore | ringo_go_ready_semaphore) != 0, 0)
+#define RG_PROBE_GATE_RECV()                                                 \
+	__builtin_expect((ringo_go_park_semaphore | ringo_go_resume_semaphore |     \
+			  ringo_go_ready_semaphore | ringo_chan_recv_semaphore) != 0, 0)
 #endif
+#endif
+
+/* RG_PROBE_IF(on, name, args...): RG_PROBE where `on` holds; a site of a
+ * path that a gate (above) chose, compiled twice: with `on` a constant
+ * false the site and its test are gone. */
+#define RG_PROBE_IF(on, name, ...)                                           \
+	do {                                                                 \
+		if (on)                                                      \
+			RG_PROBE(name, ##__VA_ARGS__);                       \
+	} while (0)
 
 #endif

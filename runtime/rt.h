@@ -393,6 +393,28 @@ void rg__waiter_wait(rg_waiter_t *w, rg_unlockf unlockf, void *arg,
 /* Ends the wait.  The waiter's record may be gone once this returns. */
 void rg__waiter_wake(rg_waiter_t *w) RG_HIDDEN;
 
+/* rg__park and rg__ready without their probes (go_park, go_resume,
+ * go_ready), and rg__waiter_wait/_wake over them when probes is false:
+ * for a path that probes.h's gate found unattached (chan.c). */
+void rg__park_quiet(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason) RG_HIDDEN;
+void rg__ready_quiet(rg_g *g) RG_HIDDEN;
+static inline void rg__waiter_wait_p(rg_waiter_t *w, rg_unlockf unlockf, void *arg,
+				     rg_wait_reason_t reason, bool probes)
+{
+	if (!probes && w->g)
+		rg__park_quiet(unlockf, arg, reason); /* as rg__waiter_wait */
+	else
+		rg__waiter_wait(w, unlockf, arg, reason);
+}
+static inline void rg__waiter_wake_p(rg_waiter_t *w, bool probes)
+{
+	rg_g *g = w->g;
+	if (!probes && g)
+		rg__ready_quiet(g); /* as rg__waiter_wake */
+	else
+		rg__waiter_wake(w);
+}
+
 /* Wakes an M to run a P if one is idle and none is spinning. */
 void rg__wakep(void) RG_HIDDEN;
 

@@ -564,7 +564,6 @@ static void switch_out(rg_m *m, rg_g *g, bool dies)
 	m = rg__getm();
 	g->m = m;
 	after_switch(m);
-	RG_PROBE(go_resume, g->id, m->p->id);
 }
 
 /* ---- goroutine lifecycle ------------------------------------------- */
@@ -707,7 +706,10 @@ static inline int64_t cur_goid(void)
 	return g ? g->id : 0;
 }
 
-void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
+/* rg__park and rg__park_quiet; probes: whether go_park and go_resume
+ * fire (a constant: probes.h's gates). */
+static inline __attribute__((always_inline)) void
+park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason, bool probes)
 {
 	rg_m *m = rg__getm();
 	rg_g *g = m->curg;
@@ -716,24 +718,36 @@ void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
 	g->waitsince = coarse_now();
 	rg__count(&m->p->npark);
 	rg__count(&m->p->nwaiting[reason]);
-	RG_PROBE(go_park, g->id, (int)reason);
+	RG_PROBE_IF(probes, go_park, g->id, (int)reason);
 	m->after = RG_AFTER_PARK;
 	m->after_g = g;
 	m->after_unlockf = unlockf;
 	m->after_arg = arg;
 	switch_out(m, g, false);
+	RG_PROBE_IF(probes, go_resume, g->id, g->m->p->id);
 	g->waitreason = RG_WAIT_NONE;
 }
 
-/* WAITING -> RUNNABLE, with the probe and the wait counts. */
-static inline void make_runnable(rg_m *m, rg_g *g)
+void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
+{
+	park(unlockf, arg, reason, true);
+}
+
+void rg__park_quiet(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
+{
+	park(unlockf, arg, reason, false);
+}
+
+/* WAITING -> RUNNABLE, with the probe (if probes) and the wait counts. */
+static inline __attribute__((always_inline)) void
+make_runnable(rg_m *m, rg_g *g, bool probes)
 {
 	uint32_t st = RG_G_WAITING;
 	/* Acquire: pairs with the parker's release store of WAITING. */
 	if (!atomic_compare_exchange_strong_explicit(&g->status, &st, RG_G_RUNNABLE,
 			memory_order_acquire, memory_order_relaxed))
 		rg__throw("ready of a goroutine that is not waiting");
-	RG_PROBE(go_ready, g->id, cur_goid());
+	RG_PROBE_IF(probes, go_ready, g->id, cur_goid());
 	/* No longer waiting: the readier's P takes it off the count (the
 	 * reason is still in g until it runs); a thread without a P uses
 	 * the shared counter (timers on sysmon, foreign threads). */
@@ -749,7 +763,7 @@ void rg__ready_n(rg_g *const *gs, int n)
 	rg_m *m = rg__getm();
 	rg_p *p = m ? m->p : NULL;
 	for (int i = 0; i < n; i++)
-		make_runnable(m, gs[i]);
+		make_runnable(m, gs[i], true);
 	int local = 0;
 	if (p) {
 		int room = RG_WAKE_BURST - (int)rg__runqlen(p);
@@ -765,10 +779,10 @@ void rg__ready_n(rg_g *const *gs, int n)
 	wakep_local();
 }
 
-void rg__ready(rg_g *g)
+static inline __attribute__((always_inline)) void ready(rg_g *g, bool probes)
 {
 	rg_m *m = rg__getm();
-	make_runnable(m, g);
+	make_runnable(m, g, probes);
 	if (m && m->p) {
 		rg__runqput(m->p, g, true);
 	} else {
@@ -777,6 +791,16 @@ void rg__ready(rg_g *g)
 		rg__unlock(&rg__sched.lock);
 	}
 	wakep_local();
+}
+
+void rg__ready(rg_g *g)
+{
+	ready(g, true);
+}
+
+void rg__ready_quiet(rg_g *g)
+{
+	ready(g, false);
 }
 
 void rg_yield(void)
@@ -791,6 +815,7 @@ void rg_yield(void)
 	m->after = RG_AFTER_YIELD;
 	m->after_g = g;
 	switch_out(m, g, false);
+	RG_PROBE(go_resume, g->id, g->m->p->id);
 }
 
 void rg__waiter_init(rg_waiter_t *w)

@@ -7,6 +7,8 @@
  *     mutex the function that contends a lock; `go tool pprof -top`
  *     reads their --pprof output and shows those functions;
  *   - profile labels samples with goroutine names;
+ *   - chan sees sends, receives and blocked receives (the probes
+ *     behind one gate of probes.h);
  *   - record has one track per goroutine the program started;
  *   - -c starts and traces a program (static and dynamic);
  *   - attaching and detaching ten times leaves the program working, its
@@ -319,6 +321,29 @@ static void test_profile_labels(void **state)
 	free(o);
 }
 
+/* chan, which attaches only the channel probes, sees the feeder's
+ * sends, the waiters' receives and their blocked receives: a channel
+ * operation tests one gate (probes.h) covering every probe it can pass,
+ * and each of these must open it. */
+static void test_chan_counts_blocked_receives(void **state)
+{
+	(void)state;
+	SKIP_IF(bpf_why);
+	struct child c = start("trace-workload", "busy", NULL);
+	int rc;
+	char *o = run(&rc, "%s chan -p %d -d 0.5", tool, (int)c.pid);
+	stop(&c);
+	const char *row = strstr(o, "\n0x");
+	unsigned long long sends = 0, recvs = 0, bsends = 0, brecvs = 0;
+	char elem[16], cap[16];
+	if (rc != 0 || !row ||
+	    sscanf(row + 1, "%*s %15s %15s %llu %llu %llu/%*s %llu/", elem, cap, &sends, &recvs,
+		   &bsends, &brecvs) != 6 ||
+	    sends == 0 || recvs == 0 || brecvs == 0)
+		fail_msg("chan missed sends, receives or blocked receives:\n%s", o);
+	free(o);
+}
+
 /* Counts the goroutine tracks (thread_name metadata of pid 2) of a
  * record file, and how many of them are named `name`. */
 static int tracks(const char *file, const char *name, int *named)
@@ -450,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_block_names_channel_waiter),
 		cmocka_unit_test(test_mutex_names_contender),
 		cmocka_unit_test(test_profile_labels),
+		cmocka_unit_test(test_chan_counts_blocked_receives),
 		cmocka_unit_test(test_record_tracks_per_goroutine),
 		cmocka_unit_test(test_c_shared),
 		cmocka_unit_test(test_c_exit_status),
