@@ -201,6 +201,8 @@ typedef struct rg_stats {
 	int64_t global_runq;      /* goroutines in the global run queue */
 	int64_t io_ops;           /* I/O requests completed */
 	uint32_t runq[RG_STATS_MAX_PROCS]; /* per-P local run queue length */
+	int64_t handbacks;        /* batches of readied goroutines a P handed to a
+				   * lower P with time to spare (consolidation) */
 } rg_stats_t;
 
 /* Fills *out with a snapshot (each counter read atomically, the whole

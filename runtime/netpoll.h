@@ -12,7 +12,8 @@
  *   sched.c      rg__io_poll from findrunnable (and every RG_GLOBAL_TICK
  *                schedules), rg__io_idle_wait when a P has nothing to
  *                run, rg__io_poke_any / _before when work or a timer
- *                appears and no P is idle;
+ *                appears and no P is idle, rg__io_poke_p after handing
+ *                a P goroutines (handback);
  *   sysmon.c     rg__io_poll_stuck for a P whose goroutine has run 10 ms
  *                without a scheduling point;
  *   signal.c     rg__io_wait_readable, from the signal reader goroutine;
@@ -61,6 +62,11 @@ bool rg__io_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
 /* Wakes one P sleeping in rg__io_idle_wait (work arrived and no P is
  * idle).  Returns true if there was one. */
 bool rg__io_poke_any(void) RG_HIDDEN;
+
+/* Wakes p if it sleeps in rg__io_idle_wait: the caller handed it work
+ * (its inbox: rg__runqinject, whose seq_cst push this pairs with; a
+ * sleeper reads the inbox after it says it polls). */
+void rg__io_poke_p(rg_p *p) RG_HIDDEN;
 
 /* Wakes every P sleeping in rg__io_idle_wait past `when` (0: all). */
 void rg__io_poke_before(int64_t when) RG_HIDDEN;

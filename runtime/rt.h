@@ -152,11 +152,18 @@ struct rg_p {
 	_Atomic(rg_g *) runnext;
 	_Atomic(rg_g *) runq[RG_RUNQ_SIZE];
 
+	/* Goroutines another P handed to this one (rg__runqinject): a
+	 * lock-free stack linked through schedlink, pushed by anyone, taken
+	 * whole by exchange (runq.h). */
+	_Atomic(rg_g *) inbox __attribute__((aligned(RG_CACHELINE)));
+
 	/* Owner only. */
 	rg_g *gfree __attribute__((aligned(RG_CACHELINE)));  /* warm G cache */
 	int ngfree;
 	int64_t goidcache, goidcacheend;                      /* id batch */
 	uint64_t rand;                                        /* fastrand state */
+	int hb_id;                                            /* hand-back target seen last */
+	uint32_t hb_nempty;                                   /* (sched.c handback) its nempty then */
 
 	/* Timers: a 4-ary min-heap of (when, timer) entries, under tlock
 	 * (any M may run an idle P's timers); a stopped timer may leave a
@@ -280,6 +287,7 @@ struct rg_sched {
 
 	/* counters not owned by a P */
 	_Atomic int64_t nforeign_spawn, nthreads, nhandoff, nhogs, nio;
+	_Atomic int64_t nhandback;      /* sched.c handback: batches handed to a lower P */
 	_Atomic int64_t nwaiting_nop[RG_WAIT_NREASONS]; /* readied off a P */
 
 	size_t stack_size;             /* bytes per stack slot, guard included */

@@ -54,6 +54,77 @@ void rg__runqput(rg_p *p, rg_g *g, bool next)
 	}
 }
 
+/* ---- the inbox ------------------------------------------------------ */
+
+void rg__runqinject(rg_p *p, rg_g *head, rg_g *tail)
+{
+	/* The stack holds single Gs newest first, so that the taker's one
+	 * reversal gives push order across chains as well as inside them:
+	 * push the chain back to front (its tail ends on top). */
+	rg_g *rev = NULL;
+	for (rg_g *g = head, *nx; g; g = nx) {
+		nx = g == tail ? NULL : g->schedlink;
+		g->schedlink = rev;
+		rev = g;
+	}
+	rg_g *old = atomic_load_explicit(&p->inbox, memory_order_relaxed);
+	do
+		head->schedlink = old;
+	/* seq_cst: a P about to sleep in its ring stores that it polls,
+	 * then reads the inbox (ring.c, epoll.c); the pusher pushes, then
+	 * reads whether it polls (rg__io_poke_p).  One sees the other. */
+	while (!atomic_compare_exchange_weak_explicit(&p->inbox, &old, rev,
+			memory_order_seq_cst, memory_order_relaxed));
+}
+
+rg_g *rg__runqinbox_take(rg_p *p)
+{
+	if (!atomic_load_explicit(&p->inbox, memory_order_relaxed))
+		return NULL;
+	/* Acquire: pairs with the pusher's CAS, so the Gs' fields it wrote
+	 * are ours.  Taking the whole stack leaves no ABA to fear. */
+	rg_g *g = atomic_exchange_explicit(&p->inbox, NULL, memory_order_acquire);
+	/* The stack is newest first, G by G: reverse it into push order. */
+	rg_g *fifo = NULL;
+	while (g) {
+		rg_g *nx = g->schedlink;
+		g->schedlink = fifo;
+		fifo = g;
+		g = nx;
+	}
+	return fifo;
+}
+
+/* Queues the chain locally (owner only). */
+static void runqput_chain(rg_p *p, rg_g *g)
+{
+	while (g) {
+		rg_g *nx = g->schedlink;
+		g->schedlink = NULL;
+		rg__runqput(p, g, false);
+		g = nx;
+	}
+}
+
+void rg__runqinbox(rg_p *p)
+{
+	runqput_chain(p, rg__runqinbox_take(p));
+}
+
+/* The inbox, once the local queue is empty: its first G, the rest
+ * queued. */
+static rg_g *inbox_get(rg_p *p)
+{
+	rg_g *g = rg__runqinbox_take(p);
+	if (g) {
+		runqput_chain(p, g->schedlink);
+		g->schedlink = NULL;
+	}
+	return g;
+}
+
+/* ---- the local queue ------------------------------------------------ */
+
 rg_g *rg__runqget(rg_p *p)
 {
 	rg_g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
@@ -67,7 +138,7 @@ rg_g *rg__runqget(rg_p *p)
 		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);
 		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
 		if (t == h)
-			return NULL;
+			return NULL;  /* (a lone P's inbox stays empty: nobody hands it work) */
 		rg_g *g = atomic_load_explicit(&p->runq[h & RQ_MASK], memory_order_relaxed);
 		atomic_store_explicit(&p->runqhead, h + 1, memory_order_relaxed);
 		return g;
@@ -76,7 +147,7 @@ rg_g *rg__runqget(rg_p *p)
 		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
 		if (t == h)
-			return NULL;
+			return inbox_get(p);
 		rg_g *g = atomic_load_explicit(&p->runq[h & RQ_MASK], memory_order_relaxed);
 		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h + 1,
 				memory_order_release, memory_order_relaxed))
@@ -134,8 +205,16 @@ rg_g *rg__runqsteal(rg_p *p, rg_p *victim, bool stealnext)
 {
 	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
 	uint32_t n = runqgrab(victim, p->runq, t, stealnext);
-	if (n == 0)
-		return NULL;
+	if (n == 0) {
+		/* Nothing queued: what was handed to the victim, if any,
+		 * is better run here than left until its queue empties. */
+		rg_g *g = rg__runqinbox_take(victim);
+		if (g) {
+			runqput_chain(p, g->schedlink);
+			g->schedlink = NULL;
+		}
+		return g;
+	}
 	n--;
 	rg_g *g = atomic_load_explicit(&p->runq[(t + n) & RQ_MASK], memory_order_relaxed);
 	if (n == 0)
@@ -160,7 +239,7 @@ int rg__runqdrain_global(rg_p *p)
 	for (;;) {
 		uint32_t n = runqgrab(p, buf, 0, true);
 		if (n == 0)
-			return total;
+			break;
 		for (uint32_t i = 0; i < n; i++)
 			gs[i] = atomic_load_explicit(&buf[i], memory_order_relaxed);
 		rg__lock(&rg__sched.lock);
@@ -168,6 +247,18 @@ int rg__runqdrain_global(rg_p *p)
 		rg__unlock(&rg__sched.lock);
 		total += (int)n;
 	}
+	/* Then the inbox, in chunks of the same size. */
+	rg_g *g = rg__runqinbox_take(p);
+	while (g) {
+		int n = 0;
+		for (; g && n < RG_RUNQ_SIZE; g = g->schedlink)
+			gs[n++] = g;
+		rg__lock(&rg__sched.lock);
+		rg__globrunqputn(gs, n);
+		rg__unlock(&rg__sched.lock);
+		total += n;
+	}
+	return total;
 }
 
 bool rg__runqempty(rg_p *p)
@@ -179,7 +270,8 @@ bool rg__runqempty(rg_p *p)
 		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
 		rg_g *next = atomic_load_explicit(&p->runnext, memory_order_acquire);
 		if (atomic_load_explicit(&p->runqtail, memory_order_acquire) == t)
-			return h == t && next == NULL;
+			return h == t && next == NULL &&
+			       atomic_load_explicit(&p->inbox, memory_order_acquire) == NULL;
 	}
 }
 
@@ -190,7 +282,8 @@ uint32_t rg__runqlen(rg_p *p)
 	uint32_t n = t - h;
 	if (n > RG_RUNQ_SIZE)
 		n = 0;
-	return n + (atomic_load_explicit(&p->runnext, memory_order_relaxed) != NULL);
+	return n + (atomic_load_explicit(&p->runnext, memory_order_relaxed) != NULL) +
+	       (atomic_load_explicit(&p->inbox, memory_order_relaxed) != NULL);
 }
 
 static void gq_grow(uint32_t need)

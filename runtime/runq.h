@@ -20,19 +20,39 @@
 
 #include "rt.h"
 
+/* Pushes the chain head..tail (linked by schedlink, tail's link
+ * overwritten) onto p's inbox; any thread.  The inbox is part of p's
+ * run queue: rg__runqget takes it when the local queue is empty,
+ * thieves take it whole when there is nothing else to steal, and the
+ * drain, rg__runqempty and rg__runqlen count it.  For a P that hands
+ * goroutines to another (sched.c handback): only the owner may write
+ * the local queue. */
+void rg__runqinject(rg_p *p, rg_g *head, rg_g *tail) RG_HIDDEN;
+
+/* Moves p's inbox into its local queue (owner only); every
+ * RG_GLOBAL_TICK schedules, so an inbox waits no longer than the
+ * global queue does behind a queue that never empties. */
+void rg__runqinbox(rg_p *p) RG_HIDDEN;
+
+/* Takes p's inbox whole (any thread): the chain in the order it was
+ * pushed, or NULL. */
+rg_g *rg__runqinbox_take(rg_p *p) RG_HIDDEN;
+
 /* Puts g on p's local queue (owner only).  next: into runnext, kicking
  * the old runnext to the tail.  A full queue moves half to the global
  * queue. */
 void rg__runqput(rg_p *p, rg_g *g, bool next) RG_HIDDEN;
 
-/* Takes the next G of p (owner only): runnext first, then the head. */
+/* Takes the next G of p (owner only): runnext first, then the head,
+ * then the inbox. */
 rg_g *rg__runqget(rg_p *p) RG_HIDDEN;
 
 /* Steals half of victim's queue into p's (p's owner only); returns one G
  * to run, or NULL.  stealnext: may take victim's runnext too. */
 rg_g *rg__runqsteal(rg_p *p, rg_p *victim, bool stealnext) RG_HIDDEN;
 
-/* Moves everything queued on p (runnext included) to the global queue;
+/* Moves everything queued on p (runnext and inbox included) to the
+ * global queue;
  * any thread (sysmon, for a P held by a goroutine that never yields).
  * Returns how many moved: none when p is the only P (nobody else could
  * run them, and the owner's lock-free head relies on it). */

@@ -37,6 +37,10 @@
  *     5); pingpong, buffered, select, spawn and mutex level within the
  *     noise.  The cost: work readied while its P runs a long goroutine
  *     waits up to BACKLOG_NS for a second P, where Go's waits for none.
+ *   - And the second P gives the work back: a P woken in its ring by
+ *     completions hands what they readied to a lower P that keeps up
+ *     (handback, above findrunnable), so connections end on one P
+ *     while it suffices.  Go leaves them wherever they last ran.
  *
  * Rejected designs:
  *   - One global run queue under a lock (libdill-style per thread, or a
@@ -901,13 +905,107 @@ static rg_g *stealwork(rg_p *p)
 	return NULL;
 }
 
+/*
+ * Handing work back (issue 7).  A P woke in its ring with completions
+ * (rg__io_idle_wait returned and readied them onto its queue).  If a
+ * lower-numbered P is running goroutines and its queue has emptied
+ * since we last looked (nempty moved: it has time to spare), the
+ * readied goroutines go to that P's inbox instead of running here, and
+ * this P goes back to sleep.  Their next requests are then submitted
+ * from that P's thread, so their completions wake it, not this one:
+ * connections drift to the lowest P that keeps up, and a second P's
+ * thread stays asleep unless the first falls behind (the backlog rule
+ * in sysmon.c brings it back then, and it steals).  Why: on a machine
+ * whose other cores run the clients, a second thread woken for every
+ * few completions costs a context switch per few requests and a core
+ * the clients need; measured on 2 cores, 64 connections x 64 B
+ * (ringo-echo --procs 2), see the commit that brought this.
+ *
+ * Time to spare: the P is on g0 (between goroutines with nothing
+ * queued, or asleep in its ring, where handback pokes it: one more
+ * wake-up, once per connection that moves), or its queue emptied
+ * between two of our looks (hb_id, hb_nempty; the first look only
+ * records).  A P whose queue has not emptied since is kept out of it.
+ * Only towards lower ids: two Ps handing to each other would trade
+ * connections for ever; and only to a running P (an idle one has no
+ * thread).  Rejected: the global queue as the hand-over (every
+ * rg__ready with a non-empty global queue wakes an idle P, which takes
+ * the work back).
+ */
+static rg_p *handback_target(rg_p *p)
+{
+	for (int i = 0; i < p->id; i++) {
+		rg_p *q = rg__sched.allp[i];
+		if (atomic_load_explicit(&q->status, memory_order_relaxed) != RG_P_RUNNING)
+			continue;
+		rg_m *qm = RG_LOAD_RELAXED(q->m);
+		if (!qm)
+			continue;
+		/* On g0: between goroutines with an empty queue (a P with
+		 * queued work switches G to G), or asleep in its ring. */
+		bool spare = !RG_LOAD_RELAXED(qm->curg);
+		uint32_t ne = atomic_load_explicit(&q->nempty, memory_order_relaxed);
+		spare |= p->hb_id == i && p->hb_nempty != ne;
+		p->hb_id = i;
+		p->hb_nempty = ne;
+		return spare ? q : NULL;
+	}
+	return NULL;
+}
+
+/* Hands p's queue to a lower P that has time for it; true if it did
+ * (the caller then sleeps again rather than steal it back). */
+static bool handback(rg_p *p)
+{
+	if (p->id == 0 || rg__runqempty(p))
+		return false;
+	rg_p *q = handback_target(p);
+	if (!q)
+		return false;
+	rg_g *head = NULL, *tail = NULL, *g;
+	while ((g = rg__runqget(p)) != NULL) {
+		g->schedlink = NULL;
+		if (tail)
+			tail->schedlink = g;
+		else
+			head = g;
+		tail = g;
+	}
+	if (!head)
+		return false;
+	rg__runqinject(q, head, tail);
+	/* q may have given its P back since we looked: its owner checks
+	 * the inbox under sched.lock before it does (findrunnable), so
+	 * under the lock either it saw ours or we see it gone. */
+	rg__lock(&rg__sched.lock);
+	bool gone = atomic_load_explicit(&q->status, memory_order_relaxed) == RG_P_IDLE;
+	rg_g *back = gone ? rg__runqinbox_take(q) : NULL;
+	rg__unlock(&rg__sched.lock);
+	if (gone) {
+		while (back) {
+			rg_g *nx = back->schedlink;
+			back->schedlink = NULL;
+			rg__runqput(p, back, false);
+			back = nx;
+		}
+		return false;
+	}
+	atomic_fetch_add_explicit(&rg__sched.nhandback, 1, memory_order_relaxed);
+	rg__io_poke_p(q);  /* asleep in its ring since: wake it */
+	return true;
+}
+
 /* Finds a runnable G for m, parking the thread while there is none.
  * Returns NULL when the runtime is stopping.  On g0. */
 static rg_g *findrunnable(rg_m *m)
 {
 	rg_g *g;
+	bool handed = false;
 
 	for (;;) {
+		/* Just handed our queue back: don't steal it again. */
+		bool nosteal = handed;
+		handed = false;
 		if (rg__stopping())
 			return NULL;
 		rg__sig_mcheck(m);
@@ -965,6 +1063,8 @@ static rg_g *findrunnable(rg_m *m)
 			rg_g *nx = atomic_exchange_explicit(&p->runnext, NULL, memory_order_acq_rel);
 			if (nx)
 				rg__runqput(p, nx, false);
+			/* What other Ps handed us waits no longer either. */
+			rg__runqinbox(p);
 			if (gg) {
 				g = gg;
 				goto found;
@@ -994,8 +1094,8 @@ static rg_g *findrunnable(rg_m *m)
 			goto found;
 		int busy = rg__sched.nprocs -
 			   atomic_load_explicit(&rg__sched.npidle, memory_order_relaxed);
-		if (m->spinning ||
-		    2 * atomic_load_explicit(&rg__sched.nmspinning, memory_order_relaxed) < busy) {
+		if (!nosteal && (m->spinning ||
+		    2 * atomic_load_explicit(&rg__sched.nmspinning, memory_order_relaxed) < busy)) {
 			if (!m->spinning) {
 				m->spinning = true;
 				atomic_fetch_add_explicit(&rg__sched.nmspinning, 1,
@@ -1021,8 +1121,10 @@ static rg_g *findrunnable(rg_m *m)
 		/* Requests in flight on our ring: sleep in it, keeping the P,
 		 * until a completion, a poke or the next timer. */
 		rg__sig_idle(m);
-		if (rg__io_idle_wait(p, rg__timers_earliest()))
+		if (rg__io_idle_wait(p, rg__timers_earliest())) {
+			handed = handback(p);
 			continue;
+		}
 
 		/* Nothing: give the P back and sleep. */
 		rg__lock(&rg__sched.lock);
@@ -1035,6 +1137,12 @@ static rg_g *findrunnable(rg_m *m)
 			rg__unlock(&rg__sched.lock);
 			if (g)
 				goto found;
+			continue;
+		}
+		/* Handed work since we looked (handback checks under the
+		 * lock whether we are gone). */
+		if (atomic_load_explicit(&p->inbox, memory_order_relaxed)) {
+			rg__unlock(&rg__sched.lock);
 			continue;
 		}
 		releasep(m);
@@ -1200,6 +1308,7 @@ static void stats_fill(rg_stats_t *out)
 	out->threads = atomic_load(&rg__sched.nthreads);
 	out->spawned = atomic_load(&rg__sched.nforeign_spawn);
 	out->handoffs = atomic_load(&rg__sched.nhandoff);
+	out->handbacks = atomic_load(&rg__sched.nhandback);
 	out->hogs = atomic_load(&rg__sched.nhogs);
 	out->io_ops = atomic_load(&rg__sched.nio);
 	out->global_runq = atomic_load(&rg__sched.runqsize);

@@ -130,6 +130,7 @@ static int rt_start(const rg_config_t *cfg, size_t cfg_size, bool embedded)
 			goto fail;
 		memset(p, 0, sizeof(*p));
 		p->id = i;
+		p->hb_id = -1;
 		p->rand = (uint64_t)rg__nanotime() * 2654435761u + (uint64_t)i;
 		rg__sched.allp[i] = p;
 		rg__pidleput(p);

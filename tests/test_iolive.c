@@ -20,6 +20,9 @@
  * reader, which sysmon must submit and reap for and ready elsewhere, sets
  * the flag.  White-box (rt.h): the hog checks that it did land on the
  * reader's P, and a round where it did not is run again.
+ *
+ * Last, the other side of liveness: connections that a second P served
+ * come back to the first once it keeps up (handback, below).
  */
 #include "helpers/rgio.h"
 
@@ -327,6 +330,141 @@ LIVE(yield_2p_epoll, "epoll", "2", BUSY_YIELD)
 LIVE(pingpong_1p_epoll, "epoll", "1", BUSY_PINGPONG)
 LIVE(pingpong_2p_epoll, "epoll", "2", BUSY_PINGPONG)
 
+/* ---- handing connections back (sched.c, handback) ------------------- *
+ *
+ * 2 Ps, 8 loopback connections whose server goroutines echo one byte at
+ * a time, driven by a client on a plain thread (blocking I/O, as the
+ * load generator's clients are elsewhere).  The servers start split: a
+ * spinner that never yields spawns the first four and waits for them
+ * to start, so they run on the other P (the backlog rule), and their
+ * requests go on that P's ring; the spinner's P runs the last four.
+ * The client then keeps every connection busy until, for HB_STABLE
+ * rounds running, every server has run on one P: on io_uring the higher
+ * P hands what its completions ready to P0, which keeps up, so the
+ * connections end on one P and the second thread sleeps (here in about
+ * HB_STABLE rounds, one handback).  Before handback the servers on P1
+ * stayed there (each completion readied them onto the P whose thread
+ * submitted their read), and only chance steals ever joined them: 4 of
+ * 6 runs had not after 200,000 rounds, the others took 23k and 79k;
+ * HB_ROUNDS is 100 times what the handback needs. */
+#define HB_CONNS 8
+#define HB_STABLE 200
+#define HB_ROUNDS 20000
+static int hb_cfd[HB_CONNS], hb_sfd[HB_CONNS];
+static _Atomic int hb_startp[HB_CONNS], hb_lastp[HB_CONNS];
+static _Atomic int hb_started, hb_result;
+static rg_waitgroup_t hb_wg;
+
+static int cur_pid(void)
+{
+	rg_m *m = rg__getm();
+	return m && m->p ? m->p->id : -1;
+}
+
+static void hb_server(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	atomic_store(&hb_startp[i], cur_pid());
+	atomic_fetch_add(&hb_started, 1);
+	char c;
+	while (rg_read(hb_sfd[i], &c, 1, NULL) == 1) {
+		atomic_store(&hb_lastp[i], cur_pid());
+		if (rg_write(hb_sfd[i], &c, 1, NULL) != 1)
+			break;
+	}
+	rg_wg_done(&hb_wg);
+}
+
+static void hb_spinner(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < HB_CONNS / 2; i++)
+		GCHECK(rg_go(hb_server, (void *)(intptr_t)i) == 0);
+	while (atomic_load(&hb_started) < HB_CONNS / 2)
+		;  /* no yield: only the other P can start them */
+	for (int i = HB_CONNS / 2; i < HB_CONNS; i++)
+		GCHECK(rg_go(hb_server, (void *)(intptr_t)i) == 0);
+	rg_wg_done(&hb_wg);
+}
+
+/* The client: rounds of one byte out on every connection, then one
+ * back from each; hb_result is the rounds it took, or -1. */
+static void *hb_client(void *arg)
+{
+	(void)arg;
+	int stable = 0, round;
+	for (round = 0; round < HB_ROUNDS && stable < HB_STABLE; round++) {
+		for (int i = 0; i < HB_CONNS; i++)
+			if (write(hb_cfd[i], "x", 1) != 1)
+				goto out;
+		for (int i = 0; i < HB_CONNS; i++) {
+			char c = 0;
+			if (read(hb_cfd[i], &c, 1) != 1 || c != 'x')
+				goto out;
+		}
+		bool one = true;
+		for (int i = 1; i < HB_CONNS; i++)
+			one &= atomic_load(&hb_lastp[i]) == atomic_load(&hb_lastp[0]);
+		stable = one ? stable + 1 : 0;
+	}
+	atomic_store(&hb_result, stable == HB_STABLE ? round : -1);
+	fprintf(stderr, "handback: %d rounds, the last %d on one P\n", round, stable);
+out:
+	for (int i = 0; i < HB_CONNS; i++)
+		close(hb_cfd[i]);
+	return NULL;
+}
+
+static int scen_handback(void *arg)
+{
+	(void)arg;
+	atomic_store(&hb_started, 0);
+	atomic_store(&hb_result, -2);
+	for (int i = 0; i < HB_CONNS; i++) {
+		int fds[2];
+		CHECK_CMP(rgio_tcp_pair(fds), ==, 0);
+		hb_cfd[i] = fds[0];
+		hb_sfd[i] = fds[1];
+		CHECK_CMP(fcntl(fds[0], F_SETFL, 0), ==, 0);  /* the client blocks */
+		atomic_store(&hb_lastp[i], -1);
+	}
+	rg_stats_t st0, st1;
+	CHECK_CMP(rg_stats(&st0), ==, 0);
+	rg_wg_add(&hb_wg, HB_CONNS + 1);
+	CHECK_CMP(rg_go_named("spinner", hb_spinner, NULL), ==, 0);
+	while (atomic_load(&hb_started) < HB_CONNS)
+		rg_yield();
+	bool split = false;
+	for (int i = 1; i < HB_CONNS; i++)
+		split |= atomic_load(&hb_startp[i]) != atomic_load(&hb_startp[0]);
+	CHECK(split);
+	pthread_t t;
+	CHECK_CMP(pthread_create(&t, NULL, hb_client, NULL), ==, 0);
+	rg_wg_wait(&hb_wg);  /* the servers end at the client's close */
+	pthread_join(t, NULL);
+	for (int i = 0; i < HB_CONNS; i++)
+		rg_close(hb_sfd[i]);
+	CHECK_CMP(rg_stats(&st1), ==, 0);
+	CHECK_CMP(atomic_load(&hb_result), >=, 0);
+	/* epoll has one poller, and the P that polls runs what it readies:
+	 * its connections are on one P without handing back. */
+	if (!rgio_epoll())
+		CHECK_CMP(st1.handbacks, >, st0.handbacks);
+	return 0;
+}
+
+static void handback_uring(void **state)
+{
+	(void)state;
+	rgio_run_isolated("io_uring", "2", scen_handback);
+}
+
+static void handback_epoll(void **state)
+{
+	(void)state;
+	rgio_run_isolated("epoll", "2", scen_handback);
+}
+
 /* ---- fairness past the local queue (rg__ready_n) -------------------- *
  *
  * One P, FAIR_CONNS echo connections: more goroutines than a P's local
@@ -461,6 +599,8 @@ int main(void)
 		cmocka_unit_test(hog_2p_uring),
 		cmocka_unit_test(hog_2p_uring_plain),
 		cmocka_unit_test(pingpong_2p_uring_plain),
+		cmocka_unit_test(handback_uring),
+		cmocka_unit_test(handback_epoll),
 		cmocka_unit_test(fair_uring),
 		cmocka_unit_test(fair_epoll),
 		cmocka_unit_test(hog_2p_epoll),

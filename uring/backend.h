@@ -74,6 +74,7 @@ bool rg__epoll_poll(rg_p *p) RG_HIDDEN;
 bool rg__epoll_poll_stuck(rg_p *p) RG_HIDDEN;
 bool rg__epoll_idle_wait(rg_p *p, int64_t until) RG_HIDDEN;
 bool rg__epoll_poke_any(void) RG_HIDDEN;
+void rg__epoll_poke_p(rg_p *p) RG_HIDDEN;
 void rg__epoll_poke_before(int64_t when) RG_HIDDEN;
 
 /* Parks the calling goroutine until fd (non-blocking) is ready for
@@ -108,6 +109,7 @@ bool rg__ring_legacy_cancel(void) RG_HIDDEN;
 /* How many Ps sleep in their ring now (white-box tests). */
 int rg__ring_npolling(void) RG_HIDDEN;
 bool rg__ring_poke_any(void) RG_HIDDEN;
+void rg__ring_poke_p(rg_p *p) RG_HIDDEN;
 void rg__ring_poke_before(int64_t when) RG_HIDDEN;
 
 #endif

@@ -468,7 +468,6 @@ bool rg__epoll_idle_wait(rg_p *p, int64_t until)
 {
 	if (atomic_load_explicit(&E.nwait, memory_order_relaxed) == 0)
 		return false;
-	(void)p;
 	for (int spins = 0;; spins++) {
 		uint32_t s = P_NONE;
 		if (atomic_compare_exchange_strong_explicit(&E.pstate, &s, P_ARMING,
@@ -496,7 +495,8 @@ bool rg__epoll_idle_wait(rg_p *p, int64_t until)
 	atomic_store_explicit(&E.pstate, P_BLOCKED, memory_order_release);
 	bool work = atomic_load_explicit(&rg__sched.runqsize, memory_order_relaxed) > 0 ||
 		    atomic_load_explicit(&rg__sched.stopping, memory_order_relaxed) ||
-		    atomic_load_explicit(&E.wakeword, memory_order_relaxed) != 0;
+		    atomic_load_explicit(&E.wakeword, memory_order_relaxed) != 0 ||
+		    atomic_load_explicit(&p->inbox, memory_order_relaxed) != NULL;
 
 	struct epoll_event ev[EV_BATCH];
 	int n = 0;
@@ -537,6 +537,14 @@ bool rg__epoll_poke_any(void)
 		return false;
 	poke();
 	return true;
+}
+
+/* One P polls for all: p is woken if it is the one polling, and so is
+ * whichever other P polls (harmless: it looks and sleeps again). */
+void rg__epoll_poke_p(rg_p *p)
+{
+	(void)p;
+	rg__epoll_poke_any();
 }
 
 void rg__epoll_poke_before(int64_t when)

@@ -17,12 +17,13 @@ struct backend_ops {
 	bool (*poll_stuck)(rg_p *p);
 	bool (*idle_wait)(rg_p *p, int64_t until);
 	bool (*poke_any)(void);
+	void (*poke_p)(rg_p *p);
 	void (*poke_before)(int64_t when);
 };
 
 static const struct backend_ops uring_ops = {
 	RG_IO_URING, rg__ring_start, rg__ring_stop, rg__ring_poll, rg__ring_poll_stuck,
-	rg__ring_idle_wait, rg__ring_poke_any, rg__ring_poke_before,
+	rg__ring_idle_wait, rg__ring_poke_any, rg__ring_poke_p, rg__ring_poke_before,
 };
 
 /* A goroutine parked on the epoll backend holds nothing in the kernel:
@@ -35,7 +36,7 @@ static bool epoll_stop(void)
 
 static const struct backend_ops epoll_ops = {
 	RG_IO_EPOLL, rg__epoll_start, epoll_stop, rg__epoll_poll, rg__epoll_poll_stuck,
-	rg__epoll_idle_wait, rg__epoll_poke_any, rg__epoll_poke_before,
+	rg__epoll_idle_wait, rg__epoll_poke_any, rg__epoll_poke_p, rg__epoll_poke_before,
 };
 
 /* Set at start, cleared at stop; read by every scheduler pass. */
@@ -98,6 +99,12 @@ bool rg__io_idle_wait(rg_p *p, int64_t until)
 bool rg__io_poke_any(void)
 {
 	return ops && ops->poke_any();
+}
+
+void rg__io_poke_p(rg_p *p)
+{
+	if (ops)
+		ops->poke_p(p);
 }
 
 void rg__io_poke_before(int64_t when)

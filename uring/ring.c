@@ -703,7 +703,8 @@ bool rg__ring_idle_wait(rg_p *p, int64_t until)
 	 * look once more. */
 	bool work = atomic_load_explicit(&rg__sched.runqsize, memory_order_seq_cst) > 0 ||
 		    atomic_load_explicit(&rg__sched.stopping, memory_order_seq_cst) ||
-		    atomic_load_explicit(&r->wakeword, memory_order_seq_cst) != 0;
+		    atomic_load_explicit(&r->wakeword, memory_order_seq_cst) != 0 ||
+		    atomic_load_explicit(&p->inbox, memory_order_seq_cst) != NULL;
 
 	if (!work) {
 		/* Submit and sleep in one enter (see ring_enter): the SQ,
@@ -758,6 +759,15 @@ bool rg__ring_idle_wait(rg_p *p, int64_t until)
 int rg__ring_npolling(void)
 {
 	return atomic_load_explicit(&R.npolling, memory_order_seq_cst);
+}
+
+void rg__ring_poke_p(rg_p *p)
+{
+	rg_pring *r = pring(p);
+	/* seq_cst: pairs with the sleeper's polling store and its read of
+	 * the inbox (see rg__ring_idle_wait). */
+	if (atomic_load_explicit(&r->polling, memory_order_seq_cst))
+		poke(r);
 }
 
 bool rg__ring_poke_any(void)
