@@ -170,8 +170,14 @@ static bool retake(int64_t now, bool *hogs, bool *backlog)
 			rg__unlock(&rg__sched.lock);
 			int moved = rg__runqdrain_global(p);
 			int64_t t0 = atomic_load_explicit(&p->timer0, memory_order_relaxed);
-			if (t0 && t0 <= now)
+			bool readied = false;
+			if (t0 && t0 <= now) {
+				int32_t before = atomic_load_explicit(&rg__sched.runqsize,
+								      memory_order_relaxed);
 				rg__timers_run(p, now);
+				readied = atomic_load_explicit(&rg__sched.runqsize,
+							       memory_order_relaxed) > before;
+			}
 			bool polled = rg__io_poll_stuck(p);
 			rg__sched_unref();
 			/* Only a hog that had something to move keeps sysmon
@@ -179,9 +185,17 @@ static bool retake(int64_t now, bool *hogs, bool *backlog)
 			 * loop making a million timers) would otherwise have
 			 * sysmon wake, lock and wake an M every 20 us for as
 			 * long as it runs, on a core the hog's helpers need.
-			 * Go's sysmon, too, backs off while it only preempts;
+			 * Expired timers count only if their fns readied
+			 * goroutines (the global queue grew): timers that
+			 * fire into channels nobody waits on (the hog makes
+			 * them and receives later) kept sysmon at 20 us,
+			 * waking an M each time, 14,000 preemptions of the
+			 * hog's thread a second on 2 cores; an idle P's M
+			 * sleeps until the earliest timer anyway, so those
+			 * still fire on time.  Go's sysmon, too, backs off
+			 * while it only preempts;
 			 * here no further than HOG_POLL_NS while a hog runs. */
-			if (moved || polled || (t0 && t0 <= now)) {
+			if (moved || polled || readied) {
 				rg__wakep();
 				acted = true;
 			}
