@@ -653,7 +653,7 @@ wait_locked(rg_chan_t *c, rg_chanq *q, rg_sudog *sg, rg_sudog **wake,
 /* ---- the API ------------------------------------------------------- */
 
 /* Sets up the ring of a zeroed channel: slot i starts free for lap 0. */
-static void ring_init(rg_chan_t *c, size_t elem_size, size_t cap)
+static void ring_init(rg_chan_t *c, size_t elem_size, size_t cap, char *buf)
 {
 	c->cap = cap;
 	c->elem_size = elem_size;
@@ -661,7 +661,7 @@ static void ring_init(rg_chan_t *c, size_t elem_size, size_t cap)
 	c->one_lap = 1;
 	while (c->one_lap <= cap)
 		c->one_lap <<= 1;
-	c->buf = (char *)(c + 1);  /* no bytes there for cap 0 */
+	c->buf = buf;
 	for (size_t i = 0; c->stride && i < cap; i++)
 		atomic_init(rg__ring_stamp(c, i), i);
 }
@@ -696,7 +696,7 @@ rg_chan_t *rg_chan_make(size_t elem_size, size_t cap)
 	}
 	rg_chan_t *c = mem;
 	memset(c, 0, sizeof(*c));
-	ring_init(c, elem_size, cap);
+	ring_init(c, elem_size, cap, (char *)(c + 1));  /* no bytes there for cap 0 */
 	RG_PROBE(chan_make, c, elem_size, cap);
 	return c;
 }
@@ -748,8 +748,10 @@ rg_chan_t *rg__chan_init_owned(void *mem, size_t elem_size, size_t cap,
 			       void (*release)(rg_chan_t *c))
 {
 	rg_chan_t *c = mem;
-	memset(c, 0, sizeof(*c));
-	ring_init(c, elem_size, cap);
+	size_t bytes = cap * rg__chan_stride(elem_size);
+	memset(c, 0, sizeof(*c));  /* before the owner's bytes are set */
+	ring_init(c, elem_size, cap,
+		  bytes && RG_CHAN_SBUF_FITS(bytes) ? (char *)c->sbuf : (char *)(c + 1));
 	c->release = release;
 	RG_PROBE(chan_make, c, elem_size, cap);
 	return c;

@@ -75,7 +75,9 @@ struct rg_chan {
 	rg_chanq recvq;              /* parked receivers (lock) */
 	rg_chanq sendq;              /* parked senders (lock) */
 	char *buf;                   /* cap * stride bytes right after this
-					header (constant); none for cap 0 */
+					header, or in sbuf for an owned
+					channel whose ring fits there
+					(constant); none for cap 0 */
 	uint32_t wgen;               /* rg__run_gen when a waiter last
 					queued (lock): rg_chan_free tells
 					abandoned waiters by it */
@@ -89,6 +91,10 @@ struct rg_chan {
 	_Atomic uint64_t tail __attribute__((aligned(RG_CACHELINE)));
 					/* next position a send claims, with
 					   RG_RING_CLOSED once closed */
+	unsigned char sbuf[RG_CACHELINE - 8];
+					/* the rest of tail's line: the ring of
+					   an owned channel when it fits (a
+					   timer's one slot), else unused */
 	_Atomic uint64_t head __attribute__((aligned(RG_CACHELINE)));
 					/* next position a receive claims */
 	_Atomic uint32_t sending __attribute__((aligned(RG_CACHELINE)));
@@ -98,7 +104,16 @@ struct rg_chan {
 					   and rg_chan_free waits them out (a
 					   line of its own: receivers read the
 					   tail's) */
+	uint32_t pad_;
+	unsigned char spare[RG_CACHELINE - 8];
+					/* the rest of sending's line: where an
+					   owned channel whose ring is in sbuf
+					   puts its owner's bytes (they run on
+					   past the end of the struct) */
 } __attribute__((aligned(RG_CACHELINE)));
+
+/* An owned channel's ring goes in sbuf when it fits. */
+#define RG_CHAN_SBUF_FITS(bytes) ((bytes) <= sizeof(((rg_chan_t *)0)->sbuf))
 
 /* ---- the ring (buffered channels; chan.c explains it) -------------- */
 
@@ -255,9 +270,14 @@ static inline bool rg__chan_recheck(const rg_chan_t *c, bool send)
 
 /*
  * A timer's channel and its timer are one block: the channel, its
- * buffer, then the owner's bytes (at rg__chan_extra(c), 16-byte
- * aligned).  The owner allocates the block (rg__chan_owned_size(elem,
- * cap) + its own bytes, 64-byte aligned), sets the channel up in it with
+ * buffer, then the owner's bytes (at rg__chan_extra(c), 8-byte
+ * aligned).  A ring that fits in the rest of tail's line (sbuf: a
+ * timer's one 16-byte slot) goes there, and the owner's bytes then start
+ * in the rest of sending's line (spare) and run on past the struct: a
+ * timer block is 384 bytes instead of 448 (less memory to fault in and
+ * to write when a million are made).  The owner allocates the block
+ * (rg__chan_owned_size(elem, cap) + its own bytes, 64-byte aligned),
+ * sets the channel up in it with
  * rg__chan_init_owned, and frees it itself.  rg_chan_free(c) checks that
  * nobody waits on c, then calls release(c) instead of freeing; users may
  * not close it (rg_chan_close panics), the owner closes it with
@@ -270,8 +290,10 @@ static inline size_t rg__chan_stride(size_t elem_size)
 
 static inline size_t rg__chan_owned_size(size_t elem_size, size_t cap)
 {
-	size_t buf = (cap * rg__chan_stride(elem_size) + 15) & ~(size_t)15;
-	return sizeof(rg_chan_t) + buf;
+	size_t bytes = cap * rg__chan_stride(elem_size);
+	if (bytes && RG_CHAN_SBUF_FITS(bytes))
+		return offsetof(rg_chan_t, spare);
+	return sizeof(rg_chan_t) + ((bytes + 15) & ~(size_t)15);
 }
 
 rg_chan_t *rg__chan_init_owned(void *mem, size_t elem_size, size_t cap,

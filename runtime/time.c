@@ -5,8 +5,9 @@
  *
  * A public timer (struct rg_time_timer) embeds one heap node (rg_timer,
  * always one-shot) and, except for AfterFunc, lives in the same
- * block as its channel (channel, one-slot buffer, then the timer: one
- * slab block, see slab.c).  The node's fn, tmr_fire, runs on a
+ * block as its channel (one slab block, see slab.c: the channel, its
+ * one slot in the rest of the ring tail's line, the timer from the rest
+ * of the `sending` line on; chan_impl.h, 384 bytes).  The node's fn, tmr_fire, runs on a
  * scheduler thread when the node is due: it sends the due time on the
  * channel without blocking (a ticker then re-arms its node for the next
  * multiple of the period), or starts the AfterFunc goroutine.
@@ -76,8 +77,9 @@ enum {
 };
 
 struct rg_time_timer {
-	/* What Stop touches fits one cache line: the lock and the node's
-	 * first fields (its cold `stopped` hook may spill over). */
+	/* What Stop touches fits one cache line, the channel's `sending`
+	 * line: the lock and the node's first fields (its cold `stopped`
+	 * hook and what follows spill over). */
 	rg__lock_t lock;             /* guards what is marked (lock) */
 	int16_t refs;                /* owner + one per arming (lock) */
 	bool active;                 /* armed for this period (lock) */
@@ -103,8 +105,8 @@ static int64_t due_in(int64_t d)
 	return rg__deadline_in(d);
 }
 
-/* Channel timers are one slab block each: channel, one-slot buffer,
- * timer (slab.c says why not malloc). */
+/* Channel timers are one slab block each: channel with its one slot,
+ * then the timer (slab.c says why not malloc). */
 static rg__slab_t tmr_slab;
 static pthread_once_t tmr_slab_once = PTHREAD_ONCE_INIT;
 static size_t chan_bytes;
