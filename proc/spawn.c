@@ -30,7 +30,8 @@
  *
  * First fallback (clone3 refused with ENOSYS: a kernel before 5.3, or
  * a seccomp profile that hides it, as container runtimes' did so that
- * glibc falls back; RINGO_SPAWN=clone forces it): the same child made
+ * glibc falls back, or an emulator without it, qemu-user 7.2;
+ * RINGO_SPAWN=clone forces it): the same child made
  * by the legacy clone(2) with CLONE_VM | CLONE_VFORK | CLONE_PIDFD
  * (Linux 5.2), whose pidfd also comes with the child, atomically; the
  * child resets the handlers itself (no CLONE_CLEAR_SIGHAND there).  A
@@ -38,6 +39,13 @@
  * reaped by its pid (the one place ringo uses a pid so; kernels that old
  * have no pidfd_open either, so the last fallback fails too: ringo's
  * processes need Linux 5.2).
+ *
+ * Either way, EINVAL from the clone call itself counts as a refusal, as
+ * ENOSYS does: the flags are valid on every kernel that has the call,
+ * so an EINVAL means an emulator or a filter rejecting one of them
+ * (qemu-user 7.2 answers so for CLONE_PIDFD).  An errno of the child's
+ * (exec, chdir, dup) never does: it comes back through the shared
+ * memory, after a clone that worked.
  *
  * Last fallback (both refused, an architecture without a trampoline
  * here, or RINGO_SPAWN=posix_spawn): glibc's posix_spawn, which uses
@@ -314,8 +322,8 @@ static long clone_run(unsigned long flags, void *sp, int *pidfd, int (*fn)(void 
 }
 #endif
 
-/* 1: works; 0: not known yet; -1: refused (ENOSYS; for clone, also
- * CLONE_PIDFD not honoured: before Linux 5.2). */
+/* 1: works; 0: not known yet; -1: refused (ENOSYS or EINVAL; for
+ * clone, also CLONE_PIDFD not honoured: before Linux 5.2). */
 static _Atomic int clone3_state, clone_state;
 static _Atomic bool clear_sighand_bad; /* EINVAL with CLONE_CLEAR_SIGHAND */
 static _Atomic bool close_range_bad;
@@ -336,9 +344,15 @@ static void reap_now(int pidfd)
 }
 
 #ifdef HAVE_TRAMPOLINE
+/* spawn_vm's answer when the kernel (or an emulator, or a seccomp
+ * filter) refuses the way itself: positive, so that no -errno of the
+ * child's (an execve's ENOSYS, say) reads as a refusal. */
+#define SPAWN_REFUSED 1
+
 /* The child by clone3 (legacy false) or by clone(2) (true: where clone3
  * is refused; no CLONE_CLEAR_SIGHAND there, the child resets the
- * handlers itself). */
+ * handlers itself): 0, the child's or the clone's -errno, or
+ * SPAWN_REFUSED. */
 static int spawn_vm(const rg_spawn_t *s, int *pid, int *pidfd, bool legacy)
 {
 	struct child c = {.s = s, .clear_sighand = !legacy && !atomic_load(&clear_sighand_bad)};
@@ -376,6 +390,13 @@ static int spawn_vm(const rg_spawn_t *s, int *pid, int *pidfd, bool legacy)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	free(stack);
+	/* ENOSYS, or EINVAL from the clone itself: our flags are valid on
+	 * any kernel that has the call, so an EINVAL is an emulator or a
+	 * filter rejecting one of them (qemu-user 7.2 answers EINVAL for
+	 * CLONE_PIDFD, and ENOSYS for clone3).  The child's errors come
+	 * as c.err below, never as this. */
+	if (r == -ENOSYS || r == -EINVAL)
+		return SPAWN_REFUSED;
 	if (r < 0)
 		return (int)r;
 	if (fd < 0) {
@@ -386,7 +407,7 @@ static int spawn_vm(const rg_spawn_t *s, int *pid, int *pidfd, bool legacy)
 		kill((pid_t)r, SIGKILL);
 		while (waitpid((pid_t)r, NULL, __WALL) < 0 && errno == EINTR)
 			;
-		return -ENOSYS;
+		return SPAWN_REFUSED;
 	}
 	if (c.no_close_range && !atomic_load(&close_range_bad)) {
 		/* That child closed nothing: it is killed, the next ones
@@ -515,7 +536,7 @@ int rg__spawn(const rg_spawn_t *s, int *pid, int *pidfd)
 		if (atomic_load(state[way]) < 0)
 			continue;
 		int r = spawn_vm(s, pid, pidfd, way == RG_SPAWN_CLONE);
-		if (r != -ENOSYS) {
+		if (r != SPAWN_REFUSED) {
 			atomic_store(state[way], 1);
 			atomic_store_explicit(&rg__spawn_last, way, memory_order_relaxed);
 			return r;

@@ -8,7 +8,9 @@
  * child, its signal mask, 1,000 concurrent children, orphans reaped by
  * the reaper thread (with every P busy, without a runtime, and by the
  * calls when the thread cannot be made), a host SIGCHLD handler that
- * reaps everything, foreign threads.
+ * reaps everything, foreign threads, and (once, not five ways) spawning
+ * where clone3 is ENOSYS and clone(2) with CLONE_PIDFD is EINVAL, as
+ * qemu-user 7.2 answers (a seccomp filter).
  *
  * Every case runs five ways: io_uring (IORING_OP_WAITID), epoll, io_uring
  * with the readiness wait forced (RINGO_WAITID=poll), and the two spawn
@@ -20,9 +22,13 @@
 #include "helpers/rgpark.h"
 
 #include <dirent.h>
+#include <linux/filter.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -959,6 +965,53 @@ static int scen_modes(void *arg)
 }
 PROC_CASE(modes)
 
+/* clone3 refused with ENOSYS and clone(2) with CLONE_PIDFD with EINVAL,
+ * as qemu-user 7.2 answers (and a seccomp profile that rejects flags it
+ * does not know): the spawns go to posix_spawn + pidfd_open, and an
+ * exec error still comes from start.  Threads (clone without
+ * CLONE_PIDFD) are allowed. */
+static int scen_refused(void *arg)
+{
+	(void)arg;
+	CHECK_CMP(sh_run("exit 3"), ==, 3);
+	CHECK_CMP(rg__spawn_last, ==, RG_SPAWN_POSIX);
+	CHECK_CMP(start_err("/nonexistent/program", NULL), ==, -ENOENT);
+	CHECK_CMP(sh_run("exit 0"), ==, 0);
+	return 0;
+}
+
+static int refused_child(void *arg)
+{
+	(void)arg;
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* the flags' low word (little-endian) */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_PIDFD, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return 20;
+	unsetenv("RINGO_SPAWN");
+	return rg_main(scen_refused, NULL);
+}
+
+static void clone_pidfd_refused(void **state)
+{
+	(void)state;
+	static rgt_child_t c;
+	assert_int_equal(rgt_run_child(refused_child, NULL, 60, &c), 0);
+	if (!c.exited || c.code != 0)
+		fail_msg("child: exited %d code %d signal %d:\n%s", c.exited, c.code, c.sig, c.out);
+}
+
 /* Without a runtime: plain blocking calls. */
 static void no_runtime(void **state)
 {
@@ -1115,6 +1168,7 @@ int main(void)
 		RGIO_TESTS(foreign_wait_counts),
 		PROC_TESTS(pdeathsig),
 		PROC_TESTS(modes),
+		cmocka_unit_test(clone_pidfd_refused),
 		cmocka_unit_test(no_runtime),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
