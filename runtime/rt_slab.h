@@ -21,7 +21,7 @@ typedef struct rg__slab {
 	char *bump, *end;             /* unused part of the last chunk */
 } rg__slab_t;
 
-/* Sets s up for blocks of size bytes (at most 4 slabs per process). */
+/* Sets s up for blocks of size bytes (at most 8 slabs per process). */
 void rg__slab_init(rg__slab_t *s, size_t size) RG_HIDDEN;
 /* A block, or NULL when out of memory.  Any thread; never blocks beyond
  * the slab's lock. */

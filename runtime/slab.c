@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * slab.c — fixed-size blocks for objects made by the million: timers
- * (time.c), each one channel + timer in one 64-byte-aligned block, and
- * errgroup functions' start records (errgroup.c).
+ * and their channels (time.c: 64-byte-aligned blocks of a timer, a
+ * channel, or both), and errgroup functions' start records
+ * (errgroup.c).
  *
  * Why not malloc: goroutines run on runtime threads, and glibc gives
  * each thread's arena its own heap that grows one mprotect(2) per page
@@ -46,7 +47,7 @@
 #define CHUNK (1u << 20)
 #define CACHE 64
 #define BATCH 32
-#define MAX_SLABS 4
+#define MAX_SLABS 8
 
 struct block {
 	struct block *next;

@@ -4,10 +4,17 @@
  * AfterFunc) on the per-P timer heaps of timer.c.
  *
  * A public timer (struct rg_time_timer) embeds one heap node (rg_timer,
- * always one-shot) and, except for AfterFunc, lives in the same
- * block as its channel (one slab block, see slab.c: the channel, its
- * one slot in the rest of the ring tail's line, the timer from the rest
- * of the `sending` line on; chan_impl.h, 384 bytes).  The node's fn, tmr_fire, runs on a
+ * always one-shot).  rg_after's lives in the same block as its channel
+ * (one slab block, see slab.c: the channel, its one slot in the rest of
+ * the ring tail's line, the timer from the rest of the `sending` line
+ * on; chan_impl.h, 384 bytes).  The others are a 128-byte block of
+ * their own, and a timer's or ticker's channel is made by the first
+ * rg_timer_chan/rg_ticker_chan (a 320-byte block): until then a fire
+ * keeps its value in the timer (held, pending), and the channel starts
+ * with it.  Nothing can tell: the value is only ever received through
+ * the channel.  A million timers that are made and stopped, or that
+ * fire before anyone asks for their channel, fault in 128 MB instead of
+ * 384.  The node's fn, tmr_fire, runs on a
  * scheduler thread when the node is due: it sends the due time on the
  * channel without blocking (a ticker then re-arms its node for the next
  * multiple of the period), or starts the AfterFunc goroutine.
@@ -31,9 +38,13 @@
  *     the lock).  Whoever drops the last one frees the block.  So the
  *     owner may free a timer whose fire is in flight: rg__timer_del
  *     cannot wait for a one-shot fn, and does not need to.
- *   - Stop and Reset discard a value buffered in the channel, under the
- *     lock, after disarming: together with the stale-fire rule, no value
- *     of an earlier period can be received once they return (Go 1.23).
+ *   - Stop and Reset discard a value buffered in the channel (or held
+ *     for a channel not yet made), under the lock, after disarming:
+ *     together with the stale-fire rule, no value of an earlier period
+ *     can be received once they return (Go 1.23).
+ *   - c is set once, under the lock (rg_timer_chan), and never changes
+ *     after; held is only set while c is NULL, and moves into the channel
+ *     when it is made.
  *
  * Lock order: t->lock, then a heap's tlock (arming, disarming), then the
  * channel's lock (sending, discarding).  The channel code never calls
@@ -84,9 +95,14 @@ struct rg_time_timer {
 	int16_t refs;                /* owner + one per arming (lock) */
 	bool active;                 /* armed for this period (lock) */
 	uint8_t kind;                /* TK_* (constant) */
+	bool held;                   /* a fire's value waits in pending for
+					the channel (c NULL) (lock) */
 	rg_timer node;               /* heap node; fn tmr_fire, arg this */
 	int64_t period;              /* ticker (lock) */
-	rg_chan_t *c;                /* channel (constant); NULL: TK_FUNC */
+	int64_t pending;             /* the held value (lock) */
+	/* Set once (lock; release), then constant; NULL: not made yet,
+	 * and always for TK_FUNC. */
+	rg_chan_t *_Atomic c;
 	void (*fn)(void *);          /* TK_FUNC (constant) */
 	void *arg;
 };
@@ -105,26 +121,59 @@ static int64_t due_in(int64_t d)
 	return rg__deadline_in(d);
 }
 
-/* Channel timers are one slab block each: channel with its one slot,
- * then the timer (slab.c says why not malloc). */
-static rg__slab_t tmr_slab;
+/* Slab blocks (slab.c says why not malloc): rg_after's channel and
+ * timer in one (after_slab); the other timers alone (tmr_slab); their
+ * channels once asked for (chan_slab). */
+static rg__slab_t after_slab, tmr_slab, chan_slab;
 static pthread_once_t tmr_slab_once = PTHREAD_ONCE_INIT;
 static size_t chan_bytes;
 
 static void tmr_slab_init(void)
 {
 	chan_bytes = rg__chan_owned_size(sizeof(int64_t), 1);
-	rg__slab_init(&tmr_slab, chan_bytes + sizeof(struct rg_time_timer));
+	rg__slab_init(&after_slab, chan_bytes + sizeof(struct rg_time_timer));
+	rg__slab_init(&tmr_slab, sizeof(struct rg_time_timer));
+	rg__slab_init(&chan_slab, chan_bytes);
 }
 
 static void tmr_destroy(tmr *t)
 {
-	if (t->c) {
-		RG_PROBE(chan_free, t->c);  /* its chan_make fired in init_owned */
-		rg__slab_free(&tmr_slab, t->c);
-	} else {
-		free(t);
+	rg_chan_t *c = atomic_load_explicit(&t->c, memory_order_relaxed);
+	if (t->kind == TK_AFTER) {
+		RG_PROBE(chan_free, c);  /* its chan_make fired in init_owned */
+		rg__slab_free(&after_slab, c);
+		return;
 	}
+	if (c) {
+		RG_PROBE(chan_free, c);
+		rg__slab_free(&chan_slab, c);
+	}
+	rg__slab_free(&tmr_slab, t);
+}
+
+/* t->lock held: what a fire sends, sent, or held until the channel is
+ * made; full (a value already there): dropped, as Go drops it. */
+static void deliver_locked(tmr *t, int64_t when)
+{
+	rg_chan_t *c = atomic_load_explicit(&t->c, memory_order_relaxed);
+	if (c) {
+		rg__chan_send(c, &when, false);
+	} else if (!t->held) {
+		t->pending = when;
+		t->held = true;
+	}
+}
+
+/* t->lock held: discards a value waiting to be received; true if there
+ * was one. */
+static bool discard_locked(tmr *t)
+{
+	rg_chan_t *c = atomic_load_explicit(&t->c, memory_order_relaxed);
+	if (c)
+		return rg__chan_discard(c);
+	bool h = t->held;
+	t->held = false;
+	return h;
 }
 
 /* t->lock held (or t not yet shared): arms the node for `when`; the
@@ -155,11 +204,10 @@ static bool stop_locked(tmr *t)
 			if (t->kind != TK_TICKER)
 				return true;
 		}
-		if (t->c)
-			rg__chan_discard(t->c);
+		discard_locked(t);
 		return true;
 	}
-	return t->c && rg__chan_discard(t->c);
+	return discard_locked(t);
 }
 
 /* t->lock held: drops a reference; true if it was the last (the caller
@@ -185,7 +233,7 @@ static void tmr_fire(void *arg, int64_t now)
 			fn = t->fn;
 			fnarg = t->arg;
 		} else {
-			rg__chan_send(t->c, &when, false); /* full: drop, as Go */
+			deliver_locked(t, when);
 			if (t->kind == TK_TICKER) {
 				/* The next multiple of the period after now:
 				 * late ticks are skipped, never shifted. */
@@ -250,18 +298,58 @@ static void chan_release(rg_chan_t *c)
 	tmr_release(t);
 }
 
+/* The same for a channel made by rg_timer_chan: always the mistake. */
+static void chan_release_made(rg_chan_t *c)
+{
+	(void)c;
+	rg_panic("rg_chan_free of a timer's or ticker's channel: "
+		 "free the timer with rg_timer_free or rg_ticker_free");
+}
+
+/* rg_timer_chan's first call: makes the channel, with the held value. */
+static __attribute__((noinline)) rg_chan_t *make_chan(tmr *t)
+{
+	if (t->kind == TK_FUNC)
+		return NULL;
+	rg__lock(&t->lock);
+	rg_chan_t *c = atomic_load_explicit(&t->c, memory_order_relaxed);
+	if (!c) {
+		void *mem = rg__slab_alloc(&chan_slab);
+		if (!mem) {
+			rg__unlock(&t->lock);
+			rg__throw("out of memory making a timer's channel");
+		}
+		c = rg__chan_init_owned(mem, sizeof(int64_t), 1, chan_release_made);
+		if (t->held) {
+			rg__chan_send(c, &t->pending, false);
+			t->held = false;
+		}
+		/* Release: whoever loads c sees it set up. */
+		atomic_store_explicit(&t->c, c, memory_order_release);
+	}
+	rg__unlock(&t->lock);
+	return c;
+}
+
+static inline rg_chan_t *chan_of(tmr *t)
+{
+	rg_chan_t *c = atomic_load_explicit(&t->c, memory_order_acquire);
+	return RG_LIKELY(c != NULL) ? c : make_chan(t);
+}
+
 static tmr *tmr_make(int kind)
 {
 	tmr *t;
-	if (kind == TK_FUNC) {
-		t = calloc(1, sizeof(*t));
+	pthread_once(&tmr_slab_once, tmr_slab_init);
+	if (kind != TK_AFTER) {
+		t = rg__slab_alloc(&tmr_slab);
 		if (!t) {
 			errno = ENOMEM;
 			return NULL;
 		}
+		memset(t, 0, sizeof(*t));
 	} else {
-		pthread_once(&tmr_slab_once, tmr_slab_init);
-		void *mem = rg__slab_alloc(&tmr_slab);
+		void *mem = rg__slab_alloc(&after_slab);
 		if (!mem) {
 			errno = ENOMEM;
 			return NULL;
@@ -269,7 +357,7 @@ static tmr *tmr_make(int kind)
 		rg_chan_t *c = rg__chan_init_owned(mem, sizeof(int64_t), 1, chan_release);
 		t = rg__chan_extra(c);
 		memset(t, 0, sizeof(*t));
-		t->c = c;
+		atomic_init(&t->c, c);
 	}
 	t->kind = (uint8_t)kind;
 	t->refs = 1;
@@ -309,7 +397,7 @@ rg_timer_t *rg_timer_new(int64_t d)
 rg_chan_t *rg_timer_chan(rg_timer_t *t)
 {
 	NOT_NULL(t, "rg_timer_chan");
-	return t->c;
+	return chan_of(t);
 }
 
 bool rg_timer_stop(rg_timer_t *t)
@@ -335,7 +423,8 @@ void rg_timer_free(rg_timer_t *t)
 {
 	if (!t)
 		return;
-	if (t->c && rg__chan_has_waiters(t->c))
+	rg_chan_t *c = atomic_load_explicit(&t->c, memory_order_acquire);
+	if (c && rg__chan_has_waiters(c))
 		rg_panic("free of a channel that goroutines wait on");
 	tmr_release(t);
 }
@@ -358,7 +447,7 @@ rg_timer_t *rg_after_func(int64_t d, void (*fn)(void *), void *arg)
 rg_chan_t *rg_after(int64_t d)
 {
 	tmr *t = tmr_start(TK_AFTER, d, 0);
-	return t ? t->c : NULL;
+	return t ? atomic_load_explicit(&t->c, memory_order_relaxed) : NULL;
 }
 
 /* ---- Ticker ---------------------------------------------------------- */
@@ -373,7 +462,7 @@ rg_ticker_t *rg_ticker_new(int64_t d)
 rg_chan_t *rg_ticker_chan(rg_ticker_t *tk)
 {
 	NOT_NULL(tk, "rg_ticker_chan");
-	return tk->t.c;
+	return chan_of(&tk->t);
 }
 
 void rg_ticker_stop(rg_ticker_t *tk)
@@ -414,10 +503,12 @@ int rg__sleep_ctx(int64_t d, rg_ctx_t *ctx)
 		return 0;
 	}
 	rg_ctx_retain(ctx);  /* the caller's may go while we wait */
-	tmr *t = tmr_start(TK_TIMER, d, 0);
+	/* TK_AFTER: channel and timer in one block, made at once. */
+	tmr *t = tmr_start(TK_AFTER, d, 0);
 	if (!t)
 		rg__throw("out of memory arming a timer");
-	rg_case_t cs[] = {RG_RECV(t->c, NULL), RG_RECV(done, NULL)};
+	rg_case_t cs[] = {RG_RECV(atomic_load_explicit(&t->c, memory_order_relaxed), NULL),
+			  RG_RECV(done, NULL)};
 	int i = rg_select(cs, 2, true);
 	rg_timer_free(t);
 	err = i == 0 ? 0 : rg_ctx_err(ctx);

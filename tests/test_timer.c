@@ -227,6 +227,93 @@ static void test_timer_extremes(void **state)
 	run("2", scen_timer_extremes, NULL);
 }
 
+/*
+ * A timer's or ticker's channel is made by the first rg_timer_chan (or
+ * rg_ticker_chan); a fire before that holds its value for it.  Each
+ * check holds whether or not the fire came before the channel was asked
+ * for; the naps make "before" the usual case.
+ */
+static rg_chan_t *shared_chan[2];
+static rg_waitgroup_t chan_wg;
+static rg_timer_t *chan_race_t;
+
+static void ask_chan(void *arg)
+{
+	shared_chan[(intptr_t)arg] = rg_timer_chan(chan_race_t);
+	rg_wg_done(&chan_wg);
+}
+
+static int scen_timer_chan_late(void *arg)
+{
+	(void)arg;
+	int64_t v;
+
+	/* Fired first: the channel starts with the due time. */
+	int64_t t0 = rg_now();
+	rg_timer_t *t = rg_timer_new(MS);
+	rg_sleep(3 * MS);
+	rg_chan_t *c = rg_timer_chan(t);
+	CHECK(c == rg_timer_chan(t));
+	CHECK(rg_chan_recv(c, &v));
+	CHECK_CMP(v, >=, t0 + MS);
+	CHECK_CMP(v, <=, rg_now());
+	CHECK(rg_chan_try_recv(c, &v, NULL) == -EAGAIN);
+	CHECK(!rg_timer_stop(t));
+	rg_timer_free(t);
+
+	/* Stopped after the fire, before the channel: the value is gone. */
+	t = rg_timer_new(0);
+	rg_sleep(2 * MS);
+	CHECK(rg_timer_stop(t));
+	CHECK(!rg_timer_stop(t));
+	CHECK(rg_chan_try_recv(rg_timer_chan(t), &v, NULL) == -EAGAIN);
+	rg_timer_free(t);
+
+	/* Reset after the fire, before the channel: only the new period's
+	 * value comes. */
+	t = rg_timer_new(0);
+	rg_sleep(2 * MS);
+	int64_t r0 = rg_now();
+	CHECK(rg_timer_reset(t, 2 * MS));
+	CHECK(rg_chan_recv(rg_timer_chan(t), &v));
+	CHECK_CMP(v, >=, r0 + 2 * MS);
+	rg_timer_free(t);
+
+	/* Fired and freed without its channel ever made (ASan: no leak). */
+	t = rg_timer_new(0);
+	rg_sleep(2 * MS);
+	rg_timer_free(t);
+
+	/* A ticker's channel made late holds one tick, a due time. */
+	int64_t k0 = rg_now();
+	rg_ticker_t *tk = rg_ticker_new(MS);
+	rg_sleep(5 * MS);
+	rg_chan_t *tc = rg_ticker_chan(tk);
+	CHECK_CMP(rg_chan_len(tc), <=, 1);
+	CHECK(rg_chan_recv(tc, &v));
+	CHECK_CMP(v, >=, k0 + MS);
+	CHECK_CMP(v, <=, rg_now());
+	rg_ticker_free(tk);
+
+	/* Two goroutines asking at once get the same channel. */
+	for (int i = 0; i < 200; i++) {
+		chan_race_t = rg_timer_new(i % 2 ? 0 : RG_SECOND);
+		rg_wg_add(&chan_wg, 2);
+		rg_go(ask_chan, (void *)(intptr_t)0);
+		rg_go(ask_chan, (void *)(intptr_t)1);
+		rg_wg_wait(&chan_wg);
+		CHECK(shared_chan[0] != NULL && shared_chan[0] == shared_chan[1]);
+		rg_timer_free(chan_race_t);
+	}
+	return 0;
+}
+
+static void test_timer_chan_late(void **state)
+{
+	(void)state;
+	run("2", scen_timer_chan_late, NULL);
+}
+
 /* ---- AfterFunc ----------------------------------------------------- */
 
 struct afn {
@@ -582,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_timer_reset),
 		cmocka_unit_test(test_timer_races),
 		cmocka_unit_test(test_timer_extremes),
+		cmocka_unit_test(test_timer_chan_late),
 		cmocka_unit_test(test_after_func),
 		cmocka_unit_test(test_after),
 		cmocka_unit_test(test_after_churn),

@@ -18,8 +18,9 @@
  *     rg_chan_free(after);            // fired or not: stops its timer too
  *
  * Timers live on the runtime's per-P timer heaps: no goroutine and no
- * thread per timer, so a million pending timers cost memory (about 256
- * bytes each), not CPU.  They use the rg_now() clock.
+ * thread per timer, so a million pending timers cost memory, not CPU:
+ * 128 bytes each, and 320 more once rg_timer_chan has made its channel
+ * (an rg_after, channel and all: 384).  They use the rg_now() clock.
  *
  * Channels.  A timer's or ticker's channel has capacity 1 and carries
  * int64_t values: the time (rg_now() clock) at which the timer was due
@@ -57,7 +58,9 @@ typedef struct rg_time_ticker rg_ticker_t;
 RG_API rg_timer_t *rg_timer_new(int64_t d);
 
 /* t.C: the timer's channel (int64_t elements, capacity 1), owned by the
- * timer; NULL for an rg_after_func timer. */
+ * timer; NULL for an rg_after_func timer.  Always the same channel; the
+ * first call makes it, holding the value if the timer already fired
+ * (running out of memory there is fatal). */
 RG_API rg_chan_t *rg_timer_chan(rg_timer_t *t);
 
 /*
@@ -111,7 +114,8 @@ RG_API rg_chan_t *rg_after(int64_t d);
  */
 RG_API rg_ticker_t *rg_ticker_new(int64_t d);
 
-/* tk.C: the ticker's channel (int64_t elements, capacity 1). */
+/* tk.C: the ticker's channel (int64_t elements, capacity 1); made by
+ * the first call, as rg_timer_chan's. */
 RG_API rg_chan_t *rg_ticker_chan(rg_ticker_t *tk);
 
 /* tk.Stop(): no more ticks; a tick not yet received is discarded.  The
