@@ -99,10 +99,7 @@ static void print_waited(buf_t *b, rg_g *g)
 	if (atomic_load_explicit(&g->status, memory_order_relaxed) != RG_G_WAITING ||
 	    !g->waitsince)
 		return;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	int64_t now = (int64_t)ts.tv_sec * RG_SECOND + ts.tv_nsec;
-	int64_t d = now - g->waitsince;
+	int64_t d = rg__nanotime() - g->waitsince;  /* (waitsince: sched.c coarse_now) */
 	/* Go prints minutes past one; we print the most telling unit. */
 	if (d >= RG_MINUTE) {
 		buf_str(b, ", ");

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define RQ_MASK (RG_RUNQ_SIZE - 1)
+#define RQ_MASK RG_RQ_MASK
 _Static_assert((RG_RUNQ_SIZE & RQ_MASK) == 0, "run queue size is a power of two");
 
 /* Moves half of p's full queue plus g to the global queue.  Fails (false)
@@ -31,21 +31,13 @@ static bool runqputslow(rg_p *p, rg_g *g, uint32_t h, uint32_t t)
 	return true;
 }
 
-void rg__runqput(rg_p *p, rg_g *g, bool next)
+void rg__runqput_slow(rg_p *p, rg_g *g)
 {
-	if (next) {
-		g = atomic_exchange_explicit(&p->runnext, g, memory_order_acq_rel);
-		if (!g)
-			return;
-	}
 	for (;;) {
-		/* Acquire: pairs with thieves' release CAS of the head, so the
-		 * slots they read are free before we overwrite them. */
 		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
 		if (t - h < RG_RUNQ_SIZE) {
 			atomic_store_explicit(&p->runq[t & RQ_MASK], g, memory_order_relaxed);
-			/* Release: publishes the slot with the tail. */
 			atomic_store_explicit(&p->runqtail, t + 1, memory_order_release);
 			return;
 		}
@@ -125,24 +117,8 @@ static rg_g *inbox_get(rg_p *p)
 
 /* ---- the local queue ------------------------------------------------ */
 
-rg_g *rg__runqget(rg_p *p)
+rg_g *rg__runqget_slow(rg_p *p)
 {
-	rg_g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
-	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL,
-			memory_order_acquire, memory_order_relaxed))
-		return next;
-	if (rg__sched.nprocs == 1) {
-		/* One P: nobody else moves the head (no thief, and sysmon's
-		 * drain leaves a lone P alone: see rg__runqdrain_global), so
-		 * the owner needs no CAS. */
-		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);
-		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-		if (t == h)
-			return NULL;  /* (a lone P's inbox stays empty: nobody hands it work) */
-		rg_g *g = atomic_load_explicit(&p->runq[h & RQ_MASK], memory_order_relaxed);
-		atomic_store_explicit(&p->runqhead, h + 1, memory_order_relaxed);
-		return g;
-	}
 	for (;;) {
 		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
@@ -273,17 +249,6 @@ bool rg__runqempty(rg_p *p)
 			return h == t && next == NULL &&
 			       atomic_load_explicit(&p->inbox, memory_order_acquire) == NULL;
 	}
-}
-
-uint32_t rg__runqlen(rg_p *p)
-{
-	uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);
-	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-	uint32_t n = t - h;
-	if (n > RG_RUNQ_SIZE)
-		n = 0;
-	return n + (atomic_load_explicit(&p->runnext, memory_order_relaxed) != NULL) +
-	       (atomic_load_explicit(&p->inbox, memory_order_relaxed) != NULL);
 }
 
 static void gq_grow(uint32_t need)

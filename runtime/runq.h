@@ -41,11 +41,11 @@ rg_g *rg__runqinbox_take(rg_p *p) RG_HIDDEN;
 /* Puts g on p's local queue (owner only).  next: into runnext, kicking
  * the old runnext to the tail.  A full queue moves half to the global
  * queue. */
-void rg__runqput(rg_p *p, rg_g *g, bool next) RG_HIDDEN;
+static inline void rg__runqput(rg_p *p, rg_g *g, bool next);
 
 /* Takes the next G of p (owner only): runnext first, then the head,
  * then the inbox. */
-rg_g *rg__runqget(rg_p *p) RG_HIDDEN;
+static inline rg_g *rg__runqget(rg_p *p);
 
 /* Steals half of victim's queue into p's (p's owner only); returns one G
  * to run, or NULL.  stealnext: may take victim's runnext too. */
@@ -62,8 +62,9 @@ int rg__runqdrain_global(rg_p *p) RG_HIDDEN;
  * owner is between putting and publishing). */
 bool rg__runqempty(rg_p *p) RG_HIDDEN;
 
-/* Local queue length including runnext (racy). */
-uint32_t rg__runqlen(rg_p *p) RG_HIDDEN;
+/* Local queue length, runnext included, and 1 for a non-empty inbox
+ * (racy). */
+static inline uint32_t rg__runqlen(rg_p *p);
 
 /* Global queue; sched.lock held. */
 void rg__globrunqput(rg_g *g) RG_HIDDEN;
@@ -71,5 +72,70 @@ void rg__globrunqputn(rg_g *const *gs, int n) RG_HIDDEN;
 void rg__globrunqfree(void) RG_HIDDEN;
 /* Takes up to a fair share (max > 0: at most max) for p; returns one. */
 rg_g *rg__globrunqget(rg_p *p, int max) RG_HIDDEN;
+
+/* ---- the owner's fast paths, inline --------------------------------
+ * Every ready and every schedule passes them: inline, a ping-pong round
+ * trip over unbuffered channels takes about 60 instructions fewer than
+ * through calls into runq.c (callgrind).  The slow paths stay there. */
+
+#define RG_RQ_MASK (RG_RUNQ_SIZE - 1)
+
+/* The full-queue and racing-thief cases of rg__runqput (runq.c). */
+void rg__runqput_slow(rg_p *p, rg_g *g) RG_HIDDEN;
+/* rg__runqget past runnext with several Ps: the CAS loop, then the
+ * inbox (runq.c). */
+rg_g *rg__runqget_slow(rg_p *p) RG_HIDDEN;
+
+static inline void rg__runqput(rg_p *p, rg_g *g, bool next)
+{
+	if (next) {
+		g = atomic_exchange_explicit(&p->runnext, g, memory_order_acq_rel);
+		if (!g)
+			return;
+	}
+	/* Acquire: pairs with thieves' release CAS of the head, so the
+	 * slots they read are free before we overwrite them. */
+	uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+	if (__builtin_expect(t - h < RG_RUNQ_SIZE, 1)) {
+		atomic_store_explicit(&p->runq[t & RG_RQ_MASK], g, memory_order_relaxed);
+		/* Release: publishes the slot with the tail. */
+		atomic_store_explicit(&p->runqtail, t + 1, memory_order_release);
+		return;
+	}
+	rg__runqput_slow(p, g);
+}
+
+static inline rg_g *rg__runqget(rg_p *p)
+{
+	rg_g *next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next, NULL,
+			memory_order_acquire, memory_order_relaxed))
+		return next;
+	if (rg__sched.nprocs != 1)
+		return rg__runqget_slow(p);
+	/* One P: nobody else moves the head (no thief, and sysmon's drain
+	 * leaves a lone P alone: see rg__runqdrain_global), so the owner
+	 * needs no CAS; and nobody hands a lone P work (its inbox stays
+	 * empty). */
+	uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);
+	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+	if (t == h)
+		return NULL;
+	rg_g *g = atomic_load_explicit(&p->runq[h & RG_RQ_MASK], memory_order_relaxed);
+	atomic_store_explicit(&p->runqhead, h + 1, memory_order_relaxed);
+	return g;
+}
+
+static inline uint32_t rg__runqlen(rg_p *p)
+{
+	uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);
+	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+	uint32_t n = t - h;
+	if (n > RG_RUNQ_SIZE)
+		n = 0;
+	return n + (atomic_load_explicit(&p->runnext, memory_order_relaxed) != NULL) +
+	       (atomic_load_explicit(&p->inbox, memory_order_relaxed) != NULL);
+}
 
 #endif

@@ -150,11 +150,14 @@ uint32_t rg__fastrand(void)
 	return rand_next(&foreign_state);
 }
 
-static int64_t coarse_now(void)
+/* When a goroutine parked (g->waitsince, for tracebacks): sysmon's
+ * clock (rg_sched.coarse_now), or a clock read where sysmon never
+ * started. */
+static inline int64_t coarse_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (__builtin_expect(!rg__sched.sysmon_started, 0))
+		return rg__nanotime();
+	return atomic_load_explicit(&rg__sched.coarse_now, memory_order_relaxed);
 }
 
 /* ---- idle Ps and Ms (sched.lock held) ------------------------------ */
@@ -179,6 +182,9 @@ rg_p *rg__pidleget(void)
 	 * sees a busy P before sleeping, or we see it asleep and wake it. */
 	atomic_fetch_sub_explicit(&rg__sched.npidle, 1, memory_order_seq_cst);
 	if (atomic_load_explicit(&rg__sched.sysmonwait, memory_order_seq_cst)) {
+		/* sysmon slept, and so did its clock: set it for the parks
+		 * before it wakes. */
+		atomic_store_explicit(&rg__sched.coarse_now, rg__nanotime(), memory_order_relaxed);
 		atomic_store_explicit(&rg__sched.sysmonwait, 0, memory_order_relaxed);
 		rg__note_wake(&rg__sched.sysmon_note);
 	}

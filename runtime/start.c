@@ -145,6 +145,7 @@ static int rt_start(const rg_config_t *cfg, size_t cfg_size, bool embedded)
 	}
 	rg__signals_install();
 	rg__trace_keep();
+	atomic_store_explicit(&rg__sched.coarse_now, rg__nanotime(), memory_order_relaxed);
 	atomic_store_explicit(&rg__sched.running, 1, memory_order_release);
 	/* sysmon never takes a signal: it blocks every notifiable one. */
 	sigset_t oldmask;

@@ -228,6 +228,7 @@ void *rg__sysmon(void *arg)
 
 	while (!rg__stopping()) {
 		int64_t now = rg__nanotime();
+		atomic_store_explicit(&rg__sched.coarse_now, now, memory_order_relaxed);
 		if (now - last_scavenge >= RG_SECOND) {
 			last_scavenge = now;
 			rg__stack_scavenge(false);

@@ -420,6 +420,80 @@ static void test_dump_goroutines(void **state)
 	expect_dump("not running");
 }
 
+/* ---- how long a goroutine has waited ------------------------------- */
+
+static rg_chan_t *wait_ch;
+
+void rgtf_waiter(void *arg);
+void rgtf_waiter(void *arg)
+{
+	(void)arg;
+	int v;
+	rg_chan_recv(wait_ch, &v);
+}
+
+/* The header line of the goroutine named name in dump, or NULL. */
+static const char *header_of(const char *name, char *line, size_t cap)
+{
+	char qname[48];
+	snprintf(qname, sizeof(qname), "\"%s\"", name);
+	const char *q = strstr(dump, qname);
+	if (!q)
+		return NULL;
+	const char *b = q;
+	while (b > dump && b[-1] != '\n')
+		b--;
+	const char *e = strchr(q, '\n');
+	size_t n = e ? (size_t)(e - b) : strlen(b);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(line, b, n);
+	line[n] = 0;
+	return line;
+}
+
+static int wait_time_main(void *arg)
+{
+	(void)arg;
+	wait_ch = RG_CHAN(int, 0);
+	CHECK(rg_go_named("waited-long", rgtf_waiter, NULL) == 0);
+	CHECK(rgp_wait_parked(0, rgtf_waiter, RG_WAIT_CHAN_RECV, 1, RGT_NEVER_MS));
+	/* Every P idle for over a second: sysmon sleeps, and its clock
+	 * (sched.c coarse_now) with it, until a P is taken again. */
+	rg_sleep(1100 * MS);
+	CHECK(rg_go_named("waited-short", rgtf_waiter, NULL) == 0);
+	CHECK(rgp_wait_parked(0, rgtf_waiter, RG_WAIT_CHAN_RECV, 2, RGT_NEVER_MS));
+	int fd = memfd_create("dump", MFD_CLOEXEC);
+	CHECK(fd >= 0);
+	rg_dump_goroutines(fd);
+	ssize_t n = pread(fd, dump, sizeof(dump) - 1, 0);
+	close(fd);
+	CHECK(n > 0);
+	dump[n > 0 ? n : 0] = 0;
+	rg_chan_close(wait_ch);
+	return 0;
+}
+
+/* A goroutine's header says how long it has waited, as Go's does: one
+ * parked over a second ago shows seconds; one that parked just now,
+ * after every P had been idle for that second, shows no time (its
+ * park was stamped with the time of its park, not of sysmon's last
+ * look before it slept). */
+static void test_dump_wait_time(void **state)
+{
+	(void)state;
+	rgc_main(wait_time_main, NULL);
+	char a[256], b[256];
+	if (!header_of("waited-long", a, sizeof(a)) || !header_of("waited-short", b, sizeof(b))) {
+		fprintf(stderr, "---- dump:\n%s---- end\n", dump);
+		fail_msg("dump lacks the waiters");
+	}
+	if (!strstr(a, "[chan receive, ") || !strstr(a, " seconds]"))
+		fail_msg("long waiter: \"%s\" (wanted chan receive, N seconds)", a);
+	if (!strstr(b, "[chan receive") || strstr(b, "seconds") || strstr(b, "minutes"))
+		fail_msg("short waiter: \"%s\" (wanted chan receive, under a second)", b);
+}
+
 #define LONG_NAME "abcdefghijklmnopqrstuvwxyz0123456789ABCD" /* 40 bytes */
 
 static int long_name_main(void *arg)
@@ -627,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_sleep_is_not_deadlock),
 		cmocka_unit_test(test_sigquit_dump),
 		cmocka_unit_test(test_dump_goroutines),
+		cmocka_unit_test(test_dump_wait_time),
 		cmocka_unit_test(test_name_copied_31_bytes),
 		cmocka_unit_test(test_ready_running_is_fatal),
 		cmocka_unit_test(test_exit_foreign_panics),
