@@ -35,7 +35,10 @@
  *              Go's mutex profile charges for the contention.
  *   I/O:       io_submit/io_complete bracket one request; opcode is the
  *              io_uring opcode, or RG_PROBE_OP_EPOLL (255) for a readiness
- *              wait on the epoll backend.
+ *              wait on the epoll backend.  latency_ns is timed only
+ *              while io_complete is attached (RG_PROBE_ON: a clock read
+ *              per request otherwise), so it is 0 for a request that
+ *              began before the tracer attached.
  *
  * Channel operations test one gate, not each site.  Unbuffered
  * ping-pong passes 12 sites per round trip (per side: chan_send_block,
@@ -126,6 +129,7 @@ static inline void rg__probe_none(int unused, ...)
 	} while (0)
 #define RG_PROBE_GATE_SEND() 0
 #define RG_PROBE_GATE_RECV() 0
+#define RG_PROBE_ON(name) 0
 #else
 #define RG_PROBES_ENABLED 1
 #define _SDT_HAS_SEMAPHORES 1
@@ -167,6 +171,12 @@ RG_PROBE_LIST(RG_PROBE_SEM_DECL_)
 			RG_PROBE_FIRE_(name, ##__VA_ARGS__);                 \
 	} while (0)
 #endif
+
+/* RG_PROBE_ON(name): whether a tracer is attached to the probe now,
+ * for work that only its arguments need (a clock read before the event
+ * it times).  The probe may be attached in between: its RG_PROBE then
+ * fires with what was not computed, which the site must allow for. */
+#define RG_PROBE_ON(name) __builtin_expect(ringo_##name##_semaphore != 0, 0)
 
 /* The hot block (probes.c): five 16-bit semaphores, 16-byte aligned, in
  * this order; chan_send_block shares chan_send's, chan_recv_block

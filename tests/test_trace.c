@@ -344,6 +344,28 @@ static void test_chan_counts_blocked_receives(void **state)
 	free(o);
 }
 
+/* io times each request while it is attached (the runtime reads the
+ * clock for io_complete only then): a read that waits ~2 ms for its
+ * byte lands in a bucket of 512 us or more. */
+static void test_io_times_requests(void **state)
+{
+	(void)state;
+	SKIP_IF(bpf_why);
+	struct child c = start("trace-workload", "io", NULL);
+	int rc;
+	char *o = run(&rc, "%s io -p %d -d 0.5", tool, (int)c.pid);
+	stop(&c);
+	bool slow = false;
+	for (const char *l = o; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		unsigned long long lo, hi, n;
+		if (sscanf(l, " %llu -> %llu : %llu", &lo, &hi, &n) == 3 && lo >= 512 && n > 0)
+			slow = true;
+	}
+	if (rc != 0 || !strstr(o, "completed") || !slow)
+		fail_msg("io did not time the 2 ms reads:\n%s", o);
+	free(o);
+}
+
 /* Counts the goroutine tracks (thread_name metadata of pid 2) of a
  * record file, and how many of them are named `name`. */
 static int tracks(const char *file, const char *name, int *named)
@@ -476,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_mutex_names_contender),
 		cmocka_unit_test(test_profile_labels),
 		cmocka_unit_test(test_chan_counts_blocked_receives),
+		cmocka_unit_test(test_io_times_requests),
 		cmocka_unit_test(test_record_tracks_per_goroutine),
 		cmocka_unit_test(test_c_shared),
 		cmocka_unit_test(test_c_exit_status),

@@ -17,6 +17,10 @@
  *   trace-workload spawn N
  *       main starts N goroutines named "child", each yields once and
  *       receives one value; main sends them and waits; then it exits.
+ *   trace-workload io
+ *       "ioreader" reads a socket one byte at a time with rg_read;
+ *       "iowriter" writes a byte every 2 ms: each read waits ~2 ms.
+ *       Runs until killed.
  *
  * Every mode prints "ready" once its goroutines are started.
  */
@@ -27,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static rg_chan_t *ch;
@@ -165,6 +170,40 @@ static int spawn(int n)
 	return 0;
 }
 
+/* ---- io ------------------------------------------------------------------- */
+
+static int iosv[2];
+
+static __attribute__((noinline)) void io_reader(void *arg)
+{
+	(void)arg;
+	char b;
+	while (rg_read(iosv[0], &b, 1, NULL) == 1)
+		;
+}
+
+static __attribute__((noinline)) void io_writer(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		rg_sleep(2 * RG_MILLISECOND);
+		if (rg_write(iosv[1], "x", 1, NULL) != 1)
+			return;
+	}
+}
+
+static int io(void)
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, iosv) != 0)
+		return 1;
+	rg_go_named("ioreader", io_reader, NULL);
+	rg_go_named("iowriter", io_writer, NULL);
+	printf("ready\n");
+	fflush(stdout);
+	rg_sleep(3600 * RG_SECOND);
+	return 0;
+}
+
 static int mode_n;
 static const char *mode;
 
@@ -177,6 +216,8 @@ static int main_g(void *arg)
 		return busy();
 	if (!strcmp(mode, "spawn"))
 		return spawn(mode_n);
+	if (!strcmp(mode, "io"))
+		return io();
 	fprintf(stderr, "unknown mode %s\n", mode);
 	return 2;
 }
@@ -184,7 +225,7 @@ static int main_g(void *arg)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s steady | busy [SECONDS] | spawn N\n", argv[0]);
+		fprintf(stderr, "usage: %s steady | busy [SECONDS] | spawn N | io\n", argv[0]);
 		return 2;
 	}
 	mode = argv[1];

@@ -762,7 +762,8 @@ int rg__epoll_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
 	atomic_fetch_add_explicit(&E.nwait, 1, memory_order_seq_cst);
 	rg__unlock(&pd->lock);
 	RG_PROBE(io_wait_fd, fd, events);
-	int64_t t0 = rg__nanotime();
+	/* For io_complete's latency only (0: not attached when we began). */
+	int64_t t0 = RG_PROBE_ON(io_complete) ? rg__nanotime() : 0;
 
 	/* A cancelled or expired ctx claims the waiter through pd_cancel:
 	 * at once (inside register) if it already is. */
@@ -776,7 +777,7 @@ int rg__epoll_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
 	 * be about to look at w. */
 	if (registered)
 		rg__ctx_cb_unregister(&cb);
-	RG_PROBE(io_complete, RG_PROBE_OP_EPOLL, w.res, rg__nanotime() - t0);
+	RG_PROBE(io_complete, RG_PROBE_OP_EPOLL, w.res, t0 ? rg__nanotime() - t0 : 0);
 	return w.res;
 }
 

@@ -940,7 +940,8 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 	bool big = io_uring_sq_ready(&r->ring) >= RG_SUBMIT_BATCH;
 	rg__unlock(&r->sqlock);
 	RG_PROBE(io_submit, req.opcode, sqe->fd);
-	int64_t t0 = rg__nanotime();
+	/* For io_complete's latency only (0: not attached when we began). */
+	int64_t t0 = RG_PROBE_ON(io_complete) ? rg__nanotime() : 0;
 
 	rg__ctx_cb_t cb = {.fn = op_cancel, .arg = &req};
 	bool registered = ctx && rg__ctx_cb_register(ctx, &cb);
@@ -955,7 +956,7 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 	}
 	if (registered)
 		rg__ctx_cb_unregister(&cb);
-	RG_PROBE(io_complete, req.opcode, req.res, rg__nanotime() - t0);
+	RG_PROBE(io_complete, req.opcode, req.res, t0 ? rg__nanotime() - t0 : 0);
 	RG_PCOUNT(nio);
 	if (cqe_flags)
 		*cqe_flags = req.flags;
