@@ -8,22 +8,26 @@
  * says that waiters are queued.  Invariants:
  *   - W is set and cleared only under qlock; W set <=> q non-empty
  *     (outside the critical sections that change both).
- *   - While W is clear the fast paths own the word: an acquire CASes
- *     available down if it fits, a release CASes it up.  While W is set
- *     both fast paths fail (their CAS expects W clear) and go to the
- *     lock, so whoever holds qlock with W set is the only writer.  So
- *     nobody takes weight past a queued waiter: FIFO, and a large waiter
- *     at the head holds back the small ones behind it (x/sync's rule,
- *     which keeps a writer-sized acquire from starving under readers).
- *   - A release that finds waiters adds its weight, then grants waiters
- *     from the head while the head fits (notify_locked), handing weight
- *     straight to them: a granted waiter never retries.
+ *   - Only an acquire's CAS takes weight, and it expects W clear: while
+ *     W is set the fast acquire fails and goes to the lock, so whoever
+ *     holds qlock with W set is the only one taking weight.  So nobody
+ *     takes weight past a queued waiter: FIFO, and a large waiter at the
+ *     head holds back the small ones behind it (x/sync's rule, which
+ *     keeps a writer-sized acquire from starving under readers).
+ *   - A release adds its weight with one fetch_add, W or not (adding
+ *     takes nothing from a waiter; every writer under the lock CASes
+ *     against the word and recounts when it moved).  If W was set, it
+ *     then takes the lock and grants waiters from the head while the
+ *     head fits (notify_locked), handing weight straight to them: a
+ *     granted waiter never retries.  Releasing more than is held is
+ *     found after the add and panics (fatal: the word's state no longer
+ *     matters).
  *   - A waiter that its context cuts short leaves the queue under
  *     qlock; if it was at the head, those behind it may now fit and are
  *     granted (x/sync's notifyWaiters on cancel).
  *
- * Memory order: the fast acquire is an acquire CAS and the fast release
- * a release CAS, so what a releaser did before Release happens before
+ * Memory order: the fast acquire is an acquire CAS and the release a
+ * release fetch_add, so what a releaser did before Release happens before
  * what the next holder does after Acquire; waiters granted under the
  * lock are ordered by the lock and the wake-up.
  *
@@ -198,7 +202,7 @@ static void sema_cancelled(rg__cwait_t *w, rg__waitq_t *wake)
 }
 
 static int acquire_slow(rg_sema_t *s, int64_t n, rg_ctx_t *ctx);
-static void release_slow(rg_sema_t *s, int64_t n);
+static void release_slow(rg_sema_t *s);
 
 int rg_sema_acquire(rg_sema_t *s, int64_t n, rg_ctx_t *ctx)
 {
@@ -261,37 +265,24 @@ void rg_sema_release(rg_sema_t *s, int64_t n)
 {
 	if (n <= 0)
 		rg_panic("semaphore: release of a non-positive weight %lld", (long long)n);
-	uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
-	while (!(st & SEMA_W)) {
-		int64_t avail = avail_of(st) + n;
-		if (avail > s->size || avail < 0)
-			rg_panic("semaphore: released more than held");
-		/* Release: pairs with the next acquirer's acquire CAS. */
-		if (atomic_compare_exchange_weak_explicit(&s->state, &st, mkstate(avail, false),
-				memory_order_release, memory_order_relaxed))
-			return;
-	}
-	release_slow(s, n);
+	if (RG_UNLIKELY(n > s->size))
+		rg_panic("semaphore: released more than held");
+	/* One add, no load-and-CAS loop (see the top).  Release: pairs with
+	 * the next acquirer's acquire CAS. */
+	uint64_t st = atomic_fetch_add_explicit(&s->state, (uint64_t)n << 1,
+						memory_order_release);
+	if (RG_UNLIKELY(avail_of(st) + n > s->size))
+		rg_panic("semaphore: released more than held");
+	if (RG_UNLIKELY(st & SEMA_W))
+		release_slow(s);
 }
 
-static __attribute__((noinline)) void release_slow(rg_sema_t *s, int64_t n)
+/* Waiters were queued when our weight went in: grant what now fits. */
+static __attribute__((noinline)) void release_slow(rg_sema_t *s)
 {
 	rg__lock_t *l = rg__qlock(&s->qlock);
 	rg__waitq_t wake = {0};
-	uint64_t st;
 	rg__lock(l);
-	st = atomic_load_explicit(&s->state, memory_order_relaxed);
-	for (;;) {
-		int64_t avail = avail_of(st) + n;
-		if (avail > s->size || avail < 0) {
-			rg__unlock(l);
-			rg_panic("semaphore: released more than held");
-		}
-		if (atomic_compare_exchange_weak_explicit(&s->state, &st,
-				mkstate(avail, st & SEMA_W), memory_order_release,
-				memory_order_relaxed))
-			break;
-	}
 	notify_locked(s, &wake);
 	rg__unlock(l);
 	rg__wake_list(&wake);
