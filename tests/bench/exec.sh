@@ -18,6 +18,14 @@
 # medians, ratio = ringo / go, and for seq and seq_1g a second row
 # ratio = ringo / raw.  Targets from the issue: seq >= 1.0 of Go and
 # >= 0.9 of raw, par16 >= 1.5 of Go.
+#
+# The spawning workloads also get a "CPU" row: microseconds of CPU per
+# spawn, user + system of the run and of everything it waited for (the
+# children: exec and /bin/true's start are most of it), from this
+# shell's times(1) around each run; lower is better, and for seq the raw
+# loop is its floor.  On a machine with few cores par16 is CPU-bound:
+# its rate is cores / (CPU per spawn) times how busy the run keeps them,
+# so the CPU rows tell a cost apart from idle time and from other load.
 # Environment: EXEC="seq par16" runs only those; BENCH_TIMEOUT (120 s).
 # Run under `flock /tmp/ringo-bench.lock` on a shared machine.
 
@@ -53,11 +61,11 @@ failed=0
 [ -x "$gbin" ] || { echo "exec.sh: no $gbin" >&2; exit 1; }
 [ -f "$TSV" ] || printf 'workload\tunit\tringo\tgo\tratio\tbetter\ttarget\tmet\truns\n' >"$TSV"
 
-# row NAME UNIT RINGO OTHER TARGET: one TSV row (higher is better unless
-# the unit is ms).
+# row NAME UNIT RINGO OTHER TARGET: one TSV row (higher is better for a
+# unit in "/s", lower for the others: ms, us/spawn).
 row() {
 	awk -v w="$1" -v u="${2:--}" -v r="$3" -v g="$4" -v t="$5" -v n="$RUNS" 'BEGIN {
-		better = (u == "ms") ? "lower" : "higher"
+		better = (u ~ /\/s$/) ? "higher" : "lower"
 		ratio = "-"; met = "-"
 		if (r != "" && g != "" && g + 0 != 0) {
 			ratio = sprintf("%.3g", r / g)
@@ -71,8 +79,29 @@ row() {
 	}' >>"$TSV"
 }
 
+# spawns WORKLOAD: the -n each side is given (the programs' defaults).
+spawns() {
+	case $1 in
+	seq* | raw*) echo 2000 ;;
+	par16*) echo 4000 ;;
+	*) echo "" ;;
+	esac
+}
+
+# secs FILE: user + system seconds in the second line of times(1)'s
+# output, this shell's waited-for children so far.  times runs in this
+# shell with its output to a file: in a $(...) it would be a subshell's.
+tf=$LOGS/exec.times
+secs() {
+	awk 'NR == 2 { t = 0
+		for (i = 1; i <= 2; i++) { split($i, a, "m"); sub(/s$/, "", a[2]); t += a[1] * 60 + a[2] }
+		printf "%.6f\n", t }' "$1"
+}
+
 for w in $LIST; do
 	rv=""; gv=""; cv=""; unit=""
+	rc=""; gc=""; cc=""
+	n=$(spawns "$w")
 	sides="ringo go"
 	case $w in seq | seq_1g) sides="ringo go raw" ;; esac
 	i=1
@@ -83,8 +112,13 @@ for w in $LIST; do
 			go) set -- "$gbin" "$w" ;;
 			raw) set -- "$rbin" "raw${w#seq}" ;;
 			esac
+			[ -n "$n" ] && set -- "$@" -n "$n"
 			log=$LOGS/exec.$w.$side.$i.txt
+			times >"$tf"
+			c0=$(secs "$tf")
 			timeout "$TIMEOUT" "$@" >"$log" 2>&1 || echo "exit status $?" >>"$log"
+			times >"$tf"
+			us=$(awk -v a="$c0" -v b="$(secs "$tf")" -v n="$n" 'BEGIN { if (n > 0) printf "%.1f", (b - a) * 1e6 / n }')
 			res=$(value "$log")
 			if [ -z "$res" ]; then
 				echo "exec $w: $side run $i FAILED (see $log)" >&2
@@ -95,11 +129,12 @@ for w in $LIST; do
 			set -- $res
 			unit=$2
 			case $side in
-			ringo) rv="$rv $1" ;;
-			go) gv="$gv $1" ;;
-			raw) cv="$cv $1" ;;
+			ringo) rv="$rv $1"; rc="$rc $us" ;;
+			go) gv="$gv $1"; gc="$gc $us" ;;
+			raw) cv="$cv $1"; cc="$cc $us" ;;
 			esac
-			printf 'exec %s: run %d/%d %s %s %s\n' "$w" "$i" "$RUNS" $side "$1" "$2" >&2
+			printf 'exec %s: run %d/%d %s %s %s%s\n' "$w" "$i" "$RUNS" $side "$1" "$2" \
+				"${us:+, $us us CPU/spawn}" >&2
 		done
 		i=$((i + 1))
 	done
@@ -113,6 +148,18 @@ for w in $LIST; do
 		cm=$(printf '%s\n' $cv | grep . | median)
 		# The "go" column holds the raw C loop here.
 		row "exec $w vs raw vfork (C)" "$unit" "$rm" "$cm" "$(target raw)"
+	fi
+	if [ -n "$n" ]; then
+		# shellcheck disable=SC2086
+		rm=$(printf '%s\n' $rc | grep . | median)
+		# shellcheck disable=SC2086
+		gm=$(printf '%s\n' $gc | grep . | median)
+		row "exec $w CPU" "us/spawn" "$rm" "$gm" "-"
+		if [ -n "$cc" ]; then
+			# shellcheck disable=SC2086
+			cm=$(printf '%s\n' $cc | grep . | median)
+			row "exec $w CPU vs raw vfork (C)" "us/spawn" "$rm" "$cm" "-"
+		fi
 	fi
 done
 exit $failed
