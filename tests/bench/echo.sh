@@ -19,7 +19,7 @@
 #   server   binary                    port
 #   ringo    BUILD/ringo-echo          7000   (--addr, --procs ECHO_PROCS)
 #   epoll    BUILD/bench/echo_epoll    7001
-#   uring    BUILD/bench/echo_uring    7002
+#   uring    BUILD/bench/echo_uring    7002   (--addr, then ECHO_URING_ARGS)
 #   go       BUILD/bench/go_echo       7003
 #
 # Environment:
@@ -31,6 +31,9 @@
 #   ECHO_LOAD_THREADS  ringo-load threads (default 1)
 #   ECHO_PROCS         ringo-echo --procs (default: the number of CPUs,
 #                      which is also what Go's GOMAXPROCS defaults to)
+#   ECHO_URING_ARGS    extra echo_uring options, split on blanks, e.g.
+#                      "--recv single --setup coop" (default: none, the
+#                      peer's own defaults; echo_uring --help lists them)
 #
 # Exit status: 0 if every server found ran clean; 1 if one failed to start
 # or any run reported errors (the table is printed either way); 2 if the
@@ -148,6 +151,8 @@ for name in ringo epoll uring go; do
 	case $name in
 	ringo)	set -- --addr "$HOST:$port" --procs "$PROCS" ;;
 	go)	set -- -addr "$HOST:$port" ;;
+	# shellcheck disable=SC2086 # split on blanks on purpose
+	uring)	set -- --addr "$HOST:$port" ${ECHO_URING_ARGS:-} ;;
 	*)	set -- --addr "$HOST:$port" ;;
 	esac
 	if [ ! -x "$bin" ]; then
