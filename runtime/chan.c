@@ -757,6 +757,20 @@ rg_chan_t *rg__chan_init_owned(void *mem, size_t elem_size, size_t cap,
 	return c;
 }
 
+void rg__chan_prefill(rg_chan_t *c, const void *elem)
+{
+	if (RG_PROBE_GATE_SEND()) {
+		rg__chan_send(c, elem, false);  /* a tracer sees the send */
+		return;
+	}
+	/* Slot 0 of a fresh ring, as ring_put fills it, with nobody to race:
+	 * the owner's publication of c (a release) orders these writes. */
+	_Atomic uint64_t *st = rg__ring_stamp(c, 0);
+	rg__elem_copy(stamp_elem(st), elem, c->elem_size);
+	atomic_store_explicit(st, 1, memory_order_relaxed);
+	atomic_store_explicit(&c->tail, ring_next(c, 0), memory_order_relaxed);
+}
+
 bool rg__chan_discard(rg_chan_t *c)
 {
 	bool any = false, ok;

@@ -318,6 +318,12 @@ static inline void *rg__chan_extra(rg_chan_t *c)
 	return (char *)c + rg__chan_owned_size(c->elem_size, c->cap);
 }
 
+/* Puts elem in the empty ring of c (cap >= 1, elem_size > 0) while
+ * nobody else can see c: an owned channel just set up, not yet
+ * published (a timer's channel made with the value its timer held).
+ * What a non-blocking rg__chan_send would do, without its atomics. */
+void rg__chan_prefill(rg_chan_t *c, const void *elem) RG_HIDDEN;
+
 /* Drops every value buffered in c without waiting (Go 1.23's
  * timerchandrain: a stopped or reset timer leaves no stale value).
  * Returns true if it dropped one.  Never blocks beyond c's lock; any

@@ -321,7 +321,7 @@ static __attribute__((noinline)) rg_chan_t *make_chan(tmr *t)
 		}
 		c = rg__chan_init_owned(mem, sizeof(int64_t), 1, chan_release_made);
 		if (t->held) {
-			rg__chan_send(c, &t->pending, false);
+			rg__chan_prefill(c, &t->pending);
 			t->held = false;
 		}
 		/* Release: whoever loads c sees it set up. */
