@@ -55,12 +55,21 @@ int rgt_run_child(int (*fn)(void *), void *arg, int timeout_s, rgt_child_t *res)
 	}
 	close(pfd[1]);
 	int64_t deadline = rgt_ms() + (int64_t)timeout_s * 1000;
+	bool quit_sent = false;
 	for (;;) {
 		struct pollfd p = {.fd = pfd[0], .events = POLLIN};
 		int64_t left = deadline - rgt_ms();
+		if (left <= 0 && !quit_sent) {
+			/* A ringo child dumps its goroutines on SIGQUIT, as Go
+			 * does: what each waits on goes into the report. */
+			kill(pid, SIGQUIT);
+			quit_sent = true;
+			res->timed_out = 1;
+			deadline = rgt_ms() + 3000;
+			continue;
+		}
 		if (left <= 0) {
 			kill(pid, SIGKILL);
-			res->timed_out = 1;
 			break;
 		}
 		int n = poll(&p, 1, (int)left);
@@ -80,7 +89,7 @@ int rgt_run_child(int (*fn)(void *), void *arg, int timeout_s, rgt_child_t *res)
 		/* Say so in the output: an empty report from a hung child
 		 * reads like a crash otherwise. */
 		int n = snprintf(res->out + len, sizeof(res->out) - len,
-				 "\n[rgtest: child killed after %d s without finishing]\n",
+				 "\n[rgtest: child stopped (SIGQUIT, then SIGKILL) after %d s without finishing]\n",
 				 timeout_s);
 		if (n > 0)
 			len += (size_t)n < sizeof(res->out) - len ? (size_t)n

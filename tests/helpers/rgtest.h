@@ -61,13 +61,14 @@ typedef struct rgt_child {
 	int code;         /* WEXITSTATUS when exited */
 	int signaled;     /* WIFSIGNALED */
 	int sig;          /* WTERMSIG when signaled */
-	int timed_out;    /* killed after timeout_s (out says so too) */
+	int timed_out;    /* stopped after timeout_s (out says so too) */
 	char out[65536];  /* stdout and stderr together, NUL-terminated */
 } rgt_child_t;
 
 /* Forks, runs fn(arg) in the child with stdout+stderr captured, exits the
- * child with fn's return value, and fills *res.  timeout_s bounds it (the
- * child is killed with SIGKILL after that).  Returns 0 or -errno. */
+ * child with fn's return value, and fills *res.  timeout_s bounds it:
+ * then the child gets SIGQUIT (a ringo child dumps its goroutines into
+ * out, as Go does), and SIGKILL 3 s later.  Returns 0 or -errno. */
 int rgt_run_child(int (*fn)(void *), void *arg, int timeout_s, rgt_child_t *res);
 
 /* Runs fn as the main goroutine (rg_main) and asserts it returned 0. */
