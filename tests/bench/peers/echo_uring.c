@@ -62,8 +62,51 @@
  *   --bufs N        buffers in the provided ring (a power of two).
  *   --bufsize B     bytes per provided buffer.
  *
- * Defaults: --setup defer --recv single --regfd off --fixed off (what this
- * peer did before the options existed), --bufs 4096 --bufsize 4096.
+ * Defaults: --setup defer --recv multi --regfd on --fixed off --bufs 4096
+ * --bufsize 4096: the cheapest in server CPU per request, then req/s, of
+ * what was measured here (2026-12-03, Linux 6.18, 2 vCPUs shared with
+ * other jobs: load average 1 to 38 during the runs; build/ringo-load -t 1
+ * on the same CPUs; CPU = utime+stime of /proc/PID/stat, and
+ * sum_exec_runtime of /proc/PID/schedstat, which agreed within 2%, over
+ * warmup + run, per request; variants run in turn, the order rotated each
+ * round; medians, [ranges]):
+ *
+ * all rounds of three passes pooled (14 rounds of 2 s, 5 of 1.5 s, 6 of
+ * 1.5 s; 4 KiB: 5 to 11 rounds; "old" is what this peer did before:
+ * defer, single, no regfd):
+ *
+ *   us CPU/request      64 B x 64 conns    64 B x 512 conns   4 KiB x 64
+ *   multi (default)     6.16 [5.63-9.30]   8.21 [6.41-9.51]   9.45 [8.46-12.4]
+ *   single, regfd       6.18 [5.54-8.92]   8.30 [6.02-9.94]   9.39 [7.84-11.6]
+ *   chain, regfd        6.37 [5.54-8.15]   8.26 [6.39-10.4]   10.3 [8.13-12.7]
+ *   old                 6.33 [5.53-8.15]   8.80 [6.95-12.7]   9.54 [7.95-9.97]
+ *
+ * req/s in the quietest pass (6 rounds, medians): multi 139k / 101k / 71k,
+ * old 130k / 98k / 77k, chain 153k / 108k / 73k; req/s swung 2-4x between
+ * runs with the other jobs' load, so CPU per request is the figure to
+ * compare.  Context switches: 0.01-0.07 per request for all at 64 B.
+ * multi had the lowest median at 64 B, by 0.3-7%; at 4 KiB the four are
+ * level but chain.  These differences are far smaller than the spread of
+ * single runs on this machine: no option is a large win here, and
+ * multishot receive by itself buys a few percent of server CPU at most.
+ *
+ * Measured and not made default:
+ *   chain: the cheapest at 64 B in the last pass, dearer in the others,
+ *     and the dearest at 4 KiB.
+ *   --setup coop (8 pairs against defer, multi): 0.98 and 1.00 x defer's
+ *     CPU at 64 and 512 conns, i.e. level; plain: 1.01 and 1.16 x.
+ *   --fixed on (8 pairs, multi): 1.04 and 0.91 x: noise, no clear gain.
+ *   --bufs 1024 --bufsize 1024 (1 MiB of buffers, against 16 MiB): level
+ *     or better at 64 B in one pass, 8.69 against 7.54 at 512 conns in
+ *     the next, and 3x the CPU at 4 KiB (a message spans 4 buffers, so 4
+ *     CQEs and 4 sends).  --bufs 1024 --bufsize 4096: level.
+ *   MADV_HUGEPAGE on the buffers (THP "madvise" here): 0.94 and 1.00 x
+ *     the rest's mean: noise; not kept.
+ * Not tried: recv bundles (6.10) and incremental buffers (6.12), which
+ * help when several messages wait per connection: a closed-loop client
+ * has one in flight.  Sends without a CQE in multi mode: the buffer could
+ * not go back to the ring without one (a skip-success send that falls
+ * short is silent, and one that waits reports nothing when done).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -139,7 +182,7 @@ static int accept_multishot = 1;
 static struct signalfd_siginfo siginfo;
 static long nconns;
 
-static enum recvmode recvmode = RECV_SINGLE;
+static enum recvmode recvmode = RECV_MULTI;
 static int use_fixed = 0;
 
 /* provided-buffer ring (multi) */
@@ -634,8 +677,8 @@ static const char usage[] =
 	"usage: " PROG " [--addr HOST:PORT] [--setup defer|coop|plain]\n"
 	"                  [--recv single|chain|multi] [--regfd on|off]\n"
 	"                  [--fixed on|off] [--bufs N] [--bufsize BYTES]\n"
-	"  defaults: --addr 127.0.0.1:7002 --setup defer --recv single\n"
-	"            --regfd off --fixed off --bufs 4096 --bufsize 4096\n";
+	"  defaults: --addr 127.0.0.1:7002 --setup defer --recv multi\n"
+	"            --regfd on --fixed off --bufs 4096 --bufsize 4096\n";
 
 int main(int argc, char **argv)
 {
@@ -652,7 +695,7 @@ int main(int argc, char **argv)
 	};
 	const char *addr = "127.0.0.1:7002";
 	enum setup setup = SETUP_DEFER;
-	int regfd = 0;
+	int regfd = 1;
 	int o;
 	while ((o = getopt_long(argc, argv, "a:h", lo, NULL)) != -1) {
 		switch (o) {
