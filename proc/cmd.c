@@ -217,6 +217,7 @@ static int make_pipe(rg_cmd_t *c, int i)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	int mine = i == 0 ? p[1] : p[0];
+	rg__io_newfd(mine);
 	/* Non-blocking where the backend waits for readiness (as ringo's
 	 * sockets are); io_uring waits for a blocking pipe itself. */
 	if (rg__io_backend() == RG_IO_EPOLL)
@@ -369,6 +370,8 @@ int rg_cmd_start(rg_cmd_t *c)
 	 * does: handing the P off (rg_syscall_enter) cost more than it
 	 * saved, sequentially and 16 at once (tests/bench/exec.sh). */
 	r = rg__spawn(&s, &c->pid, &c->pidfd);
+	if (r >= 0)
+		rg__io_newfd(c->pidfd);
 	free(path);
 	if (devnull >= 0)
 		close(devnull);

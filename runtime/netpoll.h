@@ -71,6 +71,15 @@ void rg__io_poke_p(rg_p *p) RG_HIDDEN;
 /* Wakes every P sleeping in rg__io_idle_wait past `when` (0: all). */
 void rg__io_poke_before(int64_t when) RG_HIDDEN;
 
+/* fd is new: a number the kernel just gave one of the runtime's calls
+ * (a socket, an accepted connection, an opened file, a pipe, a pidfd,
+ * the signal reader's fds).  The epoll backend drops what it still
+ * knows of a file that had that number and was closed behind its back
+ * (close(2) where rg_close was due), which would otherwise leave the new
+ * file unregistered and its waiters asleep for good.  Cheap: a table
+ * lookup, and the descriptor's lock only if it has one.  (uring/io.c.) */
+void rg__io_newfd(int fd) RG_HIDDEN;
+
 /* Parks the calling goroutine until fd is readable, on the backend's
  * path (io_uring's POLL_ADD, or the epoll set).  0 or -errno.
  * Goroutine only.  (uring/call.c, over rg__io_wait_fd.) */

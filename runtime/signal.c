@@ -286,6 +286,9 @@ static int start_locked(void)
 	int r = 0;
 	if (sfd < 0 || efd < 0 || epfd < 0)
 		r = -errno;
+	rg__io_newfd(sfd);
+	rg__io_newfd(efd);
+	rg__io_newfd(epfd);
 	struct epoll_event ev = {.events = EPOLLIN};
 	if (!r) {
 		ev.data.fd = sfd;

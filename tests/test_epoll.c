@@ -32,6 +32,7 @@
 #include "backend.h"
 #include "rt.h"
 #include "helpers/rgpark.h"
+#include "helpers/rgio.h"
 
 /* ---- scaffolding --------------------------------------------------- */
 
@@ -767,6 +768,53 @@ static void test_forget(void **state)
 	run("4", scen_forget, NULL);
 }
 
+/* A program that closes a waited-on socket with close(2) instead of
+ * rg_close (io.h asks for rg_close) leaves the set's table believing the
+ * number registered.  The runtime's own calls that make a fd drop that
+ * (rg__io_newfd): a socket that rg_dial or rg_accept gets with the old
+ * number waits and wakes normally.  Before, the first wait on it never
+ * woke: the kernel had dropped the old file's registration and nobody
+ * registered the new one. */
+static int scen_close_behind(void *arg)
+{
+	(void)arg;
+	char addr[32];
+	int ln = rg_listen("tcp", "127.0.0.1:0");
+	CHECK(ln >= 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", rgio_port(ln));
+	rg_ctx_t *ctx = rg_ctx_with_timeout(rg_ctx_background(), RGT_NEVER_MS * RG_MILLISECOND);
+	for (int round = 0; round < 3; round++) {
+		int a = rg_dial("tcp", addr, ctx);
+		CHECK(a >= 0);
+		int b = rg_accept(ln, NULL, NULL, ctx);
+		CHECK(b >= 0);
+		/* Both numbers waited on once (registered): a read that
+		 * parks until the other side writes. */
+		struct later l;
+		write_later_start(&l, b, 5, 'x');
+		char c = 0;
+		CHECK_CMP(rg_read(a, &c, 1, ctx), ==, 1);
+		rg_wg_wait(&l.wg);
+		write_later_start(&l, a, 5, 'y');
+		CHECK_CMP(rg_read(b, &c, 1, ctx), ==, 1);
+		rg_wg_wait(&l.wg);
+		close(a);  /* behind the runtime's back */
+		close(b);
+	}
+	CHECK_CMP(rg_ctx_err(ctx), ==, 0);
+	rg_ctx_cancel(ctx);
+	rg_ctx_release(ctx);
+	rg_close(ln);
+	return 0;
+}
+
+static void test_close_behind(void **state)
+{
+	(void)state;
+	run("1", scen_close_behind, NULL);
+	run("2", scen_close_behind, NULL);
+}
+
 /* ---- foreign threads ----------------------------------------------- */
 
 struct foreign {
@@ -1152,6 +1200,7 @@ int main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_forget),
+		cmocka_unit_test(test_close_behind),
 		cmocka_unit_test(test_foreign),
 		cmocka_unit_test(test_foreign_no_runtime),
 		cmocka_unit_test(test_timer_poke),

@@ -85,6 +85,10 @@ int rg__epoll_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx) RG_HIDDEN;
 /* Forgets fd (before it is closed). */
 void rg__epoll_forget(int fd) RG_HIDDEN;
 
+/* fd was just made (rg__io_newfd): a registration left by an earlier
+ * file with that number, closed without rg__epoll_forget, is dropped. */
+void rg__epoll_fresh(int fd) RG_HIDDEN;
+
 /* ---- the io_uring backend (ring.c) ---------------------------------- */
 
 int rg__ring_start(void) RG_HIDDEN;

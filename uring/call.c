@@ -391,14 +391,21 @@ ssize_t rg__io_call(const struct io_uring_sqe *sqe, uint32_t events, rg_ctx_t *c
 	int e = rg_ctx_err(ctx);
 	if (e)
 		return e;
+	ssize_t r;
 	switch (rg__io_path()) {
 	case RG_PATH_URING:
-		return call_uring(sqe, events, ctx);
+		r = call_uring(sqe, events, ctx);
+		break;
 	case RG_PATH_EPOLL:
-		return call_epoll(sqe, events, ctx);
+		r = call_epoll(sqe, events, ctx);
+		break;
 	default:
-		return call_thread(sqe, events, ctx);
+		r = call_thread(sqe, events, ctx);
+		break;
 	}
+	if (r >= 0 && (sqe->opcode == IORING_OP_ACCEPT || sqe->opcode == IORING_OP_OPENAT))
+		rg__io_newfd((int)r);
+	return r;
 }
 
 int rg__io_close(int fd)

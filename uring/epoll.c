@@ -49,6 +49,8 @@
  * operation first and wait only on EAGAIN, then try again; call
  * rg__epoll_forget(fd) before close(fd), or a reused fd number would be
  * believed registered while the kernel dropped it with the old file.
+ * (A program that closes with close(2) anyway is covered where the new
+ * fd comes from the runtime's own calls: rg__epoll_fresh.)
  * epoll refuses regular files and directories (-EPERM): they are always
  * ready, do the blocking call through rg_syscall_enter/exit.
  *
@@ -779,6 +781,39 @@ int rg__epoll_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
 		rg__ctx_cb_unregister(&cb);
 	RG_PROBE(io_complete, RG_PROBE_OP_EPOLL, w.res, t0 ? rg__nanotime() - t0 : 0);
 	return w.res;
+}
+
+/*
+ * A number the kernel just handed out is a new file: a registration the
+ * table still holds for it belonged to a file closed behind our back.
+ * Drop it, so that the first wait registers the new file.  No
+ * epoll_ctl: the kernel removed the old file from the set when it
+ * closed (unless a dup keeps it open; its late events carry the old seq
+ * and are dropped).  Goroutines still queued on the old file get
+ * -EBADF, as rg_close would have given them.
+ */
+void rg__epoll_fresh(int fd)
+{
+	if (fd < 0 || E.epfd < 0)
+		return;
+	rg_pd *pd = pd_find(fd, false);
+	if (!pd)
+		return;
+	wlist l = {0};
+	rg__lock(&pd->lock);
+	bool stale = pd->registered;
+	if (stale) {
+		pd->registered = false;
+		pd->seq++;
+		pd->ready[PD_READ] = pd->ready[PD_WRITE] = false;
+		claim_all(pd, PD_READ, -EBADF, &l);
+		claim_all(pd, PD_WRITE, -EBADF, &l);
+	}
+	rg__unlock(&pd->lock);
+	if (stale) {
+		wake_list(l.head);
+		poke_if_unwatched();
+	}
 }
 
 void rg__epoll_forget(int fd)

@@ -101,6 +101,12 @@ bool rg__io_poke_any(void)
 	return ops && ops->poke_any();
 }
 
+void rg__io_newfd(int fd)
+{
+	if (fd >= 0 && ops == &epoll_ops)
+		rg__epoll_fresh(fd);
+}
+
 void rg__io_poke_p(rg_p *p)
 {
 	if (ops)

@@ -43,6 +43,7 @@ static int listen_one(const rg_addrlist_t *al, const rg_addr_t *a)
 	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC | rg__sock_nonblock(), a->protocol);
 	if (fd < 0)
 		return -errno;
+	rg__io_newfd(fd);
 	if (a->family != AF_UNIX &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		goto fail;
@@ -140,6 +141,7 @@ static int dial_one(const rg_addr_t *a, rg_ctx_t *ctx)
 	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC | rg__sock_nonblock(), a->protocol);
 	if (fd < 0)
 		return -errno;
+	rg__io_newfd(fd);
 	int r = connect_fd(fd, a, ctx);
 	if (r < 0) {
 		rg__io_close(fd);
