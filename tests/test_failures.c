@@ -366,6 +366,21 @@ static void test_sigquit_dump(void **state)
 
 static char dump[65536];
 
+/* rg_dump_goroutines into dump (NUL-terminated); false if it wrote
+ * nothing. */
+static bool dump_now(void)
+{
+	dump[0] = 0;
+	int fd = memfd_create("dump", MFD_CLOEXEC);
+	if (fd < 0)
+		return false;
+	rg_dump_goroutines(fd);
+	ssize_t n = pread(fd, dump, sizeof(dump) - 1, 0);
+	close(fd);
+	dump[n > 0 ? n : 0] = 0;
+	return n > 0;
+}
+
 static int dump_main(void *arg)
 {
 	(void)arg;
@@ -373,13 +388,7 @@ static int dump_main(void *arg)
 	CHECK(rg_go_named("napper-a", rgtf_sleeper, NULL) == 0);
 	CHECK(rg_go_named("napper-b", rgtf_sleeper, NULL) == 0);
 	CHECK(rgp_wait_parked(0, rgtf_sleeper, RG_WAIT_SLEEP, 2, RGT_NEVER_MS));
-	int fd = memfd_create("dump", MFD_CLOEXEC);
-	CHECK(fd >= 0);
-	rg_dump_goroutines(fd);
-	ssize_t n = pread(fd, dump, sizeof(dump) - 1, 0);
-	close(fd);
-	CHECK(n > 0);
-	dump[n] = 0;
+	CHECK(dump_now());
 	return 0;
 }
 
@@ -410,13 +419,7 @@ static void test_dump_goroutines(void **state)
 		fail_msg("dump lacks the nappers as sleeping");
 	}
 	/* Without a runtime it says so. */
-	int fd = memfd_create("dump", MFD_CLOEXEC);
-	assert_true(fd >= 0);
-	rg_dump_goroutines(fd);
-	ssize_t n = pread(fd, dump, sizeof(dump) - 1, 0);
-	close(fd);
-	assert_true(n > 0);
-	dump[n] = 0;
+	assert_true(dump_now());
 	expect_dump("not running");
 }
 
@@ -463,13 +466,7 @@ static int wait_time_main(void *arg)
 	rg_sleep(1100 * MS);
 	CHECK(rg_go_named("waited-short", rgtf_waiter, NULL) == 0);
 	CHECK(rgp_wait_parked(0, rgtf_waiter, RG_WAIT_CHAN_RECV, 2, RGT_NEVER_MS));
-	int fd = memfd_create("dump", MFD_CLOEXEC);
-	CHECK(fd >= 0);
-	rg_dump_goroutines(fd);
-	ssize_t n = pread(fd, dump, sizeof(dump) - 1, 0);
-	close(fd);
-	CHECK(n > 0);
-	dump[n > 0 ? n : 0] = 0;
+	CHECK(dump_now());
 	rg_chan_close(wait_ch);
 	return 0;
 }
@@ -505,13 +502,7 @@ static int long_name_main(void *arg)
 	CHECK(rg_go_named(name, rgtf_sleeper, NULL) == 0);
 	memset(name, 'X', sizeof(name) - 1); /* the runtime kept a copy */
 	CHECK(rgc_wait_ge(&sleepers_started, 1, 10000));
-	int fd = memfd_create("dump", MFD_CLOEXEC);
-	CHECK(fd >= 0);
-	rg_dump_goroutines(fd);
-	ssize_t n = pread(fd, dump, sizeof(dump) - 1, 0);
-	close(fd);
-	CHECK(n > 0);
-	dump[n] = 0;
+	CHECK(dump_now());
 	return 0;
 }
 

@@ -792,6 +792,18 @@ int rg__epoll_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
  * and are dropped).  Goroutines still queued on the old file get
  * -EBADF, as rg_close would have given them.
  */
+/* Ends pd's life as the old file's (pd->lock held): its events are
+ * stale from now on (seq), no edge stays latched, and its waiters are
+ * taken into l with -EBADF (the caller wakes them after the unlock). */
+static void pd_retire_locked(rg_pd *pd, wlist *l)
+{
+	pd->registered = false;
+	pd->seq++;
+	pd->ready[PD_READ] = pd->ready[PD_WRITE] = false;
+	claim_all(pd, PD_READ, -EBADF, l);
+	claim_all(pd, PD_WRITE, -EBADF, l);
+}
+
 void rg__epoll_fresh(int fd)
 {
 	if (fd < 0 || E.epfd < 0)
@@ -802,13 +814,8 @@ void rg__epoll_fresh(int fd)
 	wlist l = {0};
 	rg__lock(&pd->lock);
 	bool stale = pd->registered;
-	if (stale) {
-		pd->registered = false;
-		pd->seq++;
-		pd->ready[PD_READ] = pd->ready[PD_WRITE] = false;
-		claim_all(pd, PD_READ, -EBADF, &l);
-		claim_all(pd, PD_WRITE, -EBADF, &l);
-	}
+	if (stale)
+		pd_retire_locked(pd, &l);
 	rg__unlock(&pd->lock);
 	if (stale) {
 		wake_list(l.head);
@@ -830,12 +837,8 @@ void rg__epoll_forget(int fd)
 		 * kernel then dropped it (unless a dup keeps the file). */
 		struct epoll_event ev = {0};
 		epoll_ctl(E.epfd, EPOLL_CTL_DEL, fd, &ev);
-		pd->registered = false;
 	}
-	pd->seq++;
-	pd->ready[PD_READ] = pd->ready[PD_WRITE] = false;
-	claim_all(pd, PD_READ, -EBADF, &l);
-	claim_all(pd, PD_WRITE, -EBADF, &l);
+	pd_retire_locked(pd, &l);
 	rg__unlock(&pd->lock);
 	wake_list(l.head);
 	poke_if_unwatched();
