@@ -70,10 +70,13 @@ static void sift_up(rg_p *p, int i)
 	heap_set(p, i, e);
 }
 
-static void sift_down(rg_p *p, int i)
+/* The 4-ary sift down over h[0..n); set_idx: each moved timer learns
+ * its new index (heap_set), else none does (compact writes them all
+ * once it is done).  A constant at each call. */
+static inline __attribute__((always_inline)) void
+sift_down_in(struct rg_tentry *h, int n, int i, bool set_idx)
 {
-	struct rg_tentry e = p->timers[i];
-	int n = p->ntimers;
+	struct rg_tentry e = h[i];
 	for (;;) {
 		int c = 4 * i + 1;
 		if (c >= n)
@@ -81,14 +84,23 @@ static void sift_down(rg_p *p, int i)
 		int best = c;
 		int end = c + 4 < n ? c + 4 : n;
 		for (int k = c + 1; k < end; k++)
-			if (p->timers[k].when < p->timers[best].when)
+			if (h[k].when < h[best].when)
 				best = k;
-		if (p->timers[best].when >= e.when)
+		if (h[best].when >= e.when)
 			break;
-		heap_set(p, i, p->timers[best]);
+		h[i] = h[best];
+		if (set_idx && h[i].t)
+			h[i].t->idx = i;
 		i = best;
 	}
-	heap_set(p, i, e);
+	h[i] = e;
+	if (set_idx && e.t)
+		e.t->idx = i;
+}
+
+static void sift_down(rg_p *p, int i)
+{
+	sift_down_in(p->timers, p->ntimers, i, true);
 }
 
 static bool heap_push(rg_p *p, rg_timer *t)
@@ -130,22 +142,7 @@ static void clean_root(rg_p *p)
  * writes them all once it is done). */
 static void sift_down_raw(struct rg_tentry *h, int n, int i)
 {
-	struct rg_tentry e = h[i];
-	for (;;) {
-		int c = 4 * i + 1;
-		if (c >= n)
-			break;
-		int best = c;
-		int end = c + 4 < n ? c + 4 : n;
-		for (int k = c + 1; k < end; k++)
-			if (h[k].when < h[best].when)
-				best = k;
-		if (h[best].when >= e.when)
-			break;
-		h[i] = h[best];
-		i = best;
-	}
-	h[i] = e;
+	sift_down_in(h, n, i, false);
 }
 
 /* Drops every tombstone and rebuilds the heap (O(n)).  Each live

@@ -783,15 +783,6 @@ int rg__epoll_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
 	return w.res;
 }
 
-/*
- * A number the kernel just handed out is a new file: a registration the
- * table still holds for it belonged to a file closed behind our back.
- * Drop it, so that the first wait registers the new file.  No
- * epoll_ctl: the kernel removed the old file from the set when it
- * closed (unless a dup keeps it open; its late events carry the old seq
- * and are dropped).  Goroutines still queued on the old file get
- * -EBADF, as rg_close would have given them.
- */
 /* Ends pd's life as the old file's (pd->lock held): its events are
  * stale from now on (seq), no edge stays latched, and its waiters are
  * taken into l with -EBADF (the caller wakes them after the unlock). */
@@ -804,7 +795,10 @@ static void pd_retire_locked(rg_pd *pd, wlist *l)
 	claim_all(pd, PD_WRITE, -EBADF, l);
 }
 
-void rg__epoll_fresh(int fd)
+/* rg__epoll_forget (forget: the fd is about to close; its registration
+ * goes, and its waiters get -EBADF, whatever state it is in) and
+ * rg__epoll_fresh (only a registration left from an earlier file). */
+static void pd_drop(int fd, bool forget)
 {
 	if (fd < 0 || E.epfd < 0)
 		return;
@@ -813,33 +807,38 @@ void rg__epoll_fresh(int fd)
 		return;
 	wlist l = {0};
 	rg__lock(&pd->lock);
-	bool stale = pd->registered;
-	if (stale)
-		pd_retire_locked(pd, &l);
-	rg__unlock(&pd->lock);
-	if (stale) {
-		wake_list(l.head);
-		poke_if_unwatched();
-	}
-}
-
-void rg__epoll_forget(int fd)
-{
-	if (fd < 0 || E.epfd < 0)
-		return;
-	rg_pd *pd = pd_find(fd, false);
-	if (!pd)
-		return;
-	wlist l = {0};
-	rg__lock(&pd->lock);
-	if (pd->registered) {
+	bool was = pd->registered;
+	if (forget && was) {
 		/* Fails with EBADF if the caller closed fd already; the
 		 * kernel then dropped it (unless a dup keeps the file). */
 		struct epoll_event ev = {0};
 		epoll_ctl(E.epfd, EPOLL_CTL_DEL, fd, &ev);
 	}
-	pd_retire_locked(pd, &l);
+	bool retire = forget || was;
+	if (retire)
+		pd_retire_locked(pd, &l);
 	rg__unlock(&pd->lock);
-	wake_list(l.head);
-	poke_if_unwatched();
+	if (retire) {
+		wake_list(l.head);
+		poke_if_unwatched();
+	}
+}
+
+/*
+ * A number the kernel just handed out is a new file: a registration the
+ * table still holds for it belonged to a file closed behind our back.
+ * Drop it, so that the first wait registers the new file.  No
+ * epoll_ctl: the kernel removed the old file from the set when it
+ * closed (unless a dup keeps it open; its late events carry the old seq
+ * and are dropped).  Goroutines still queued on the old file get
+ * -EBADF, as rg_close would have given them.
+ */
+void rg__epoll_fresh(int fd)
+{
+	pd_drop(fd, false);
+}
+
+void rg__epoll_forget(int fd)
+{
+	pd_drop(fd, true);
 }
