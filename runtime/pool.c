@@ -6,11 +6,16 @@
  *
  * The queue is a bounded MPMC ring in the manner of Vyukov's: slot i
  * carries a turn number that says whose turn it is.  Position pos maps
- * to slot pos % cap in lap pos / cap; its producer waits for turn ==
- * 2*lap, stores the job and sets 2*lap + 1; its consumer waits for
- * 2*lap + 1, takes the job and sets 2*lap + 2, the next lap's producer
- * turn.  (Vyukov's pos-based sequence numbers cannot tell full from
- * empty with one slot; turns can, for any capacity.)  Producers claim a
+ * to slot pos % cap; its producer waits for turn == 2*pos, stores the
+ * job and sets 2*pos + 1; its consumer waits for 2*pos + 1, takes the
+ * job and sets 2*(pos + cap), the producer turn of the slot's next
+ * position (slot i starts at 2*i).  (Vyukov's sequence numbers, pos and
+ * pos + 1, cannot tell full from empty with one slot; doubled ones can,
+ * for any capacity.)  Turns are positions, not laps, so no position is
+ * divided by cap to find its lap: a take walks its slots with an index
+ * that wraps and a turn that grows by 2 (with laps, slot_at's division
+ * or shift for every slot looked at was a quarter of a job's
+ * instructions under callgrind).  Producers claim a
  * position with a CAS on enq, consumers with a CAS on deq; a job is one
  * 16-byte copy each way.  Bit 63 of enq is the closed flag, so
  * close and every successful enqueue are ordered by that one word: a job
@@ -106,8 +111,7 @@ struct rg_pool {
 	 * wake-up cost the other core a miss on them (perf: a quarter of
 	 * the workers' samples on the load of cap). */
 	uint64_t cap __attribute__((aligned(RG_CACHELINE)));  /* slots */
-	bool pow2;                   /* cap is a power of two: */
-	unsigned shift;              /*   log2(cap) */
+	uint64_t mask;               /* cap - 1 for a power of two > 1, else 0 */
 	uint64_t wake_free;          /* free slots that wake waiting submitters */
 	struct slot *buf;
 	rg_waitgroup_t wg;           /* workers alive */
@@ -120,37 +124,36 @@ struct subwait {
 	void *arg;
 };
 
-/* The slot of a position, and the position's lap (pos / cap). */
-static inline struct slot *slot_at(rg_pool_t *p, uint64_t pos, uint64_t *lap)
+/* The slot index of a position: pos % cap (a mask for powers of two). */
+static inline uint64_t slot_idx(const rg_pool_t *p, uint64_t pos)
 {
-	uint64_t l = p->pow2 ? pos >> p->shift : pos / p->cap;
-	*lap = l;
-	return &p->buf[pos - l * p->cap];
+	return RG_LIKELY(p->mask) ? pos & p->mask : pos % p->cap;
 }
 
 /* Claims the next position and stores the job: 0, -EAGAIN (full) or
- * -EPIPE (closed). */
-static int enqueue(rg_pool_t *p, void (*fn)(void *), void *arg)
+ * -EPIPE (closed).  Inline: it is all of a submit that finds room. */
+static inline __attribute__((always_inline)) int enqueue(rg_pool_t *p, void (*fn)(void *),
+							 void *arg)
 {
+	struct slot *buf = p->buf;
 	uint64_t pos = atomic_load_explicit(&p->enq, memory_order_relaxed);
 	for (;;) {
 		if (RG_UNLIKELY(pos & CLOSED))
 			return -EPIPE;
-		uint64_t lap;
-		struct slot *s = slot_at(p, pos, &lap);
+		struct slot *s = &buf[slot_idx(p, pos)];
 		/* Acquire: the consumer that freed the slot read it first. */
 		uint64_t turn = atomic_load_explicit(&s->turn, memory_order_acquire);
-		int64_t dif = (int64_t)(turn - 2 * lap);
-		if (dif == 0) {
-			if (atomic_compare_exchange_weak_explicit(&p->enq, &pos, pos + 1,
-					memory_order_relaxed, memory_order_relaxed)) {
+		int64_t dif = (int64_t)(turn - 2 * pos);
+		if (RG_LIKELY(dif == 0)) {
+			if (RG_LIKELY(atomic_compare_exchange_weak_explicit(&p->enq, &pos, pos + 1,
+					memory_order_relaxed, memory_order_relaxed))) {
 				s->fn = fn;
 				s->arg = arg;
 				/* seq_cst (an xchg on x86): the job is in the slot
 				 * before its consumer sees the turn (release), and
 				 * the store comes before wake_worker's load of nidle
 				 * (the Dekker pair with worker_idle; see the top). */
-				atomic_store_explicit(&s->turn, 2 * lap + 1, memory_order_seq_cst);
+				atomic_store_explicit(&s->turn, 2 * pos + 1, memory_order_seq_cst);
 				return 0;
 			}
 		} else if (dif < 0) {
@@ -171,13 +174,14 @@ struct job {
  * it).  One CAS on deq claims them all. */
 static int dequeue(rg_pool_t *p, struct job *out, int max)
 {
+	struct slot *buf = p->buf;
+	uint64_t cap = p->cap;
 	uint64_t pos = atomic_load_explicit(&p->deq, memory_order_relaxed);
 	for (;;) {
-		uint64_t lap;
-		struct slot *s = slot_at(p, pos, &lap);
+		uint64_t i0 = slot_idx(p, pos);
 		/* Acquire: pairs with the producer's store of the turn. */
-		uint64_t turn = atomic_load_explicit(&s->turn, memory_order_acquire);
-		int64_t dif = (int64_t)(turn - (2 * lap + 1));
+		uint64_t turn = atomic_load_explicit(&buf[i0].turn, memory_order_acquire);
+		int64_t dif = (int64_t)(turn - (2 * pos + 1));
 		if (dif < 0)
 			return 0;
 		if (dif > 0) {  /* another consumer took pos */
@@ -187,28 +191,34 @@ static int dequeue(rg_pool_t *p, struct job *out, int max)
 		/* Ready jobs in a row, up to 2 * max; we take half of them,
 		 * leaving the rest to the other workers. */
 		int k = 1;
+		uint64_t i = i0, want = 2 * pos + 3;
 		while (k < 2 * max) {
-			uint64_t l2;
-			struct slot *s2 = slot_at(p, pos + (uint64_t)k, &l2);
-			if (atomic_load_explicit(&s2->turn, memory_order_acquire) != 2 * l2 + 1)
+			if (++i == cap)
+				i = 0;
+			if (atomic_load_explicit(&buf[i].turn, memory_order_acquire) != want)
 				break;
 			k++;
+			want += 2;
 		}
 		k = (k + 1) / 2;
 		if (!atomic_compare_exchange_weak_explicit(&p->deq, &pos, pos + (uint64_t)k,
 				memory_order_relaxed, memory_order_relaxed))
 			continue;
-		for (int i = 0; i < k; i++) {
-			uint64_t l2;
-			struct slot *s2 = slot_at(p, pos + (uint64_t)i, &l2);
-			out[i].fn = s2->fn;
-			out[i].arg = s2->arg;
+		i = i0;
+		uint64_t next = 2 * (pos + cap);
+		for (int j = 0; j < k; j++) {
+			struct slot *s = &buf[i];
+			out[j].fn = s->fn;
+			out[j].arg = s->arg;
 			/* Release: our reads of the slot come before the next
 			 * lap's producer writes it; seq_cst for the last, which
 			 * wake_submitters' load of nsub follows (Dekker with
 			 * submit_slow). */
-			atomic_store_explicit(&s2->turn, 2 * l2 + 2,
-					      i == k - 1 ? memory_order_seq_cst : memory_order_release);
+			atomic_store_explicit(&s->turn, next,
+					      j == k - 1 ? memory_order_seq_cst : memory_order_release);
+			next += 2;
+			if (++i == cap)
+				i = 0;
 		}
 		return k;
 	}
@@ -227,9 +237,9 @@ static inline uint64_t pending(rg_pool_t *p)
  * pull enq away from a producer on another core). */
 static inline bool head_ready(rg_pool_t *p)
 {
-	uint64_t lap, pos = atomic_load_explicit(&p->deq, memory_order_relaxed);
-	struct slot *s = slot_at(p, pos, &lap);
-	return atomic_load_explicit(&s->turn, memory_order_relaxed) == 2 * lap + 1;
+	uint64_t pos = atomic_load_explicit(&p->deq, memory_order_relaxed);
+	struct slot *s = &p->buf[slot_idx(p, pos)];
+	return atomic_load_explicit(&s->turn, memory_order_relaxed) == 2 * pos + 1;
 }
 
 static inline bool is_closed(rg_pool_t *p)
@@ -239,13 +249,21 @@ static inline bool is_closed(rg_pool_t *p)
 
 /* ---- waking ---------------------------------------------------------- */
 
+static void wake_worker_slow(rg_pool_t *p);
+
 /* After queueing a job: wake an idle worker if one is counted. */
 static inline void wake_worker(rg_pool_t *p)
 {
 	/* seq_cst: after enqueue's seq_cst store of the turn, paired with
 	 * the seq_cst increment of nidle in worker_idle. */
-	if (RG_LIKELY(atomic_load_explicit(&p->nidle, memory_order_seq_cst) == 0))
-		return;
+	if (RG_UNLIKELY(atomic_load_explicit(&p->nidle, memory_order_seq_cst) != 0))
+		wake_worker_slow(p);
+}
+
+/* Out of line, so that a submit that wakes nobody saves no registers
+ * for the lock and the wake-up. */
+static __attribute__((noinline)) void wake_worker_slow(rg_pool_t *p)
+{
 	rg__lock(&p->lock);
 	rg__wnode_t *n = rg__waitq_pop(&p->idle);
 	if (n)
@@ -359,8 +377,7 @@ rg_pool_t *rg_pool_new(int workers, int queue)
 	rg_pool_t *p = mem;
 	memset(p, 0, sizeof(*p));
 	p->cap = (uint64_t)queue;
-	p->pow2 = (p->cap & (p->cap - 1)) == 0;
-	p->shift = (unsigned)__builtin_ctzll(p->cap);
+	p->mask = p->cap > 1 && (p->cap & (p->cap - 1)) == 0 ? p->cap - 1 : 0;
 	p->wake_free = (p->cap + 1) / 2;
 	if (posix_memalign(&mem, RG_CACHELINE, sizeof(struct slot) * p->cap)) {
 		free(p);
@@ -369,7 +386,7 @@ rg_pool_t *rg_pool_new(int workers, int queue)
 	}
 	p->buf = mem;
 	for (uint64_t i = 0; i < p->cap; i++) {
-		atomic_init(&p->buf[i].turn, 0);
+		atomic_init(&p->buf[i].turn, 2 * i);
 		p->buf[i].fn = NULL;
 		p->buf[i].arg = NULL;
 	}
@@ -392,7 +409,8 @@ rg_pool_t *rg_pool_new(int workers, int queue)
 static void submit_cancelled(rg__cwait_t *w, rg__waitq_t *wake);
 
 /* The ring is full, or others wait: queue behind them. */
-static int submit_slow(rg_pool_t *p, void (*fn)(void *), void *arg, rg_ctx_t *ctx)
+static __attribute__((noinline)) int submit_slow(rg_pool_t *p, void (*fn)(void *), void *arg,
+						 rg_ctx_t *ctx)
 {
 	struct subwait sw = {.w = {.l = &p->lock, .q = &p->subq, .owner = p,
 				   .cancelled = submit_cancelled},

@@ -345,13 +345,14 @@ static void *mp_thread(void *arg)
 }
 
 /* Four goroutines and two host threads submit to one small queue; every
- * job runs once. */
-static void test_many_producers(void **state)
+ * job runs once.  Queues of 8 (a power of two: slots by mask), 7 (by
+ * division) and 1 (every position on one slot), each wrapped thousands
+ * of times. */
+static void many_producers(int queue)
 {
-	(void)state;
 	atomic_store(&count, 0);
 	assert_int_equal(rg_init(NULL), 0);
-	mp_pool = rg_pool_new(3, 8);
+	mp_pool = rg_pool_new(3, queue);
 	assert_non_null(mp_pool);
 	rg_wg_add(&mp_wg, 6);
 	for (int i = 0; i < 4; i++)
@@ -368,6 +369,14 @@ static void test_many_producers(void **state)
 	rg_pool_free(mp_pool);
 	rg_shutdown();
 	rgc_assert_clean();
+}
+
+static void test_many_producers(void **state)
+{
+	(void)state;
+	many_producers(8);
+	many_producers(7);
+	many_producers(1);
 }
 
 int main(void)
