@@ -13,8 +13,8 @@
 #include "probes.h"
 
 #if RG_PROBES_ENABLED
-/* The hot block first, in assembly: the gates of probes.h read 8 bytes
- * across it, so its order and alignment are fixed here, not left to the
+/* The hot block first, in assembly: the gates of probes.h read 8 or 16
+ * bytes across it, so its order and alignment are fixed here, not left to the
  * compiler.  chan_send_block's label sits on chan_send's counter and
  * chan_recv_block's on chan_recv's: a send or receive gate covers the
  * channel's blocking probe too (so attaching chan_send also computes
@@ -29,12 +29,19 @@
 	RG_SEM_SYM_(name) ":\n"
 __asm__(".pushsection .probes, \"aw\"\n"
 	".balign 16\n"
+	".globl rg__probe_hot\n"
+	".hidden rg__probe_hot\n"
+	".type rg__probe_hot, STT_OBJECT\n"
+	".size rg__probe_hot, 16\n"
+	"rg__probe_hot:\n"
 	RG_SEM_LABEL_(chan_send_block) RG_SEM_LABEL_(chan_send) ".2byte 0\n"
 	RG_SEM_LABEL_(go_park) ".2byte 0\n"
 	RG_SEM_LABEL_(go_resume) ".2byte 0\n"
 	RG_SEM_LABEL_(go_ready) ".2byte 0\n"
 	RG_SEM_LABEL_(chan_recv_block) RG_SEM_LABEL_(chan_recv) ".2byte 0\n"
-	".2byte 0, 0, 0\n" /* to 16 bytes: the receive gate reads to byte 10 */
+	RG_SEM_LABEL_(io_submit) ".2byte 0\n"
+	RG_SEM_LABEL_(io_complete) ".2byte 0\n"
+	RG_SEM_LABEL_(io_wait_fd) ".2byte 0\n"
 	".popsection\n");
 
 /* The rest in C, in any order. */
@@ -45,6 +52,9 @@ __asm__(".pushsection .probes, \"aw\"\n"
 #define RG_HOT_go_ready x,
 #define RG_HOT_chan_recv x,
 #define RG_HOT_chan_recv_block x,
+#define RG_HOT_io_submit x,
+#define RG_HOT_io_complete x,
+#define RG_HOT_io_wait_fd x,
 #define RG_ARG2_(a, b, ...) b
 #define RG_ARG2_X_(...) RG_ARG2_(__VA_ARGS__)
 #define RG_IS_HOT_(name) RG_ARG2_X_(RG_HOT_##name 1, 0, ~)

@@ -347,11 +347,15 @@ static void test_chan_counts_blocked_receives(void **state)
 /* io times each request while it is attached (the runtime reads the
  * clock for io_complete only then): a read that waits ~2 ms for its
  * byte lands in a bucket of 512 us or more. */
-static void test_io_times_requests(void **state)
+/* backend: RINGO_BACKEND for the workload.  On either, the request
+ * path tests one gate (probes.h) and takes the probed body once the
+ * tool attaches io_complete. */
+static void io_times(const char *backend)
 {
-	(void)state;
 	SKIP_IF(bpf_why);
+	setenv("RINGO_BACKEND", backend, 1);
 	struct child c = start("trace-workload", "io", NULL);
+	unsetenv("RINGO_BACKEND");
 	int rc;
 	char *o = run(&rc, "%s io -p %d -d 0.5", tool, (int)c.pid);
 	stop(&c);
@@ -362,8 +366,20 @@ static void test_io_times_requests(void **state)
 			slow = true;
 	}
 	if (rc != 0 || !strstr(o, "completed") || !slow)
-		fail_msg("io did not time the 2 ms reads:\n%s", o);
+		fail_msg("io did not time the 2 ms reads (%s):\n%s", backend, o);
 	free(o);
+}
+
+static void test_io_times_requests(void **state)
+{
+	(void)state;
+	io_times("uring");
+}
+
+static void test_io_times_requests_epoll(void **state)
+{
+	(void)state;
+	io_times("epoll");
 }
 
 /* Counts the goroutine tracks (thread_name metadata of pid 2) of a
@@ -499,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_profile_labels),
 		cmocka_unit_test(test_chan_counts_blocked_receives),
 		cmocka_unit_test(test_io_times_requests),
+		cmocka_unit_test(test_io_times_requests_epoll),
 		cmocka_unit_test(test_record_tracks_per_goroutine),
 		cmocka_unit_test(test_c_shared),
 		cmocka_unit_test(test_c_exit_status),

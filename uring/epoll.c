@@ -709,7 +709,10 @@ static int wait_foreign(int fd, uint32_t events, rg_ctx_t *ctx)
  * (it blocks in poll(2)); the scheduler's own stack (g0: timer fns) may
  * not (-EPERM).
  */
-int rg__epoll_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
+/* rg__epoll_wait_fd's body, compiled twice (probes: a constant), as
+ * ring.c's uring_op: one gate per wait while no tracer is attached. */
+static inline __attribute__((always_inline)) int
+wait_fd(int fd, uint32_t events, rg_ctx_t *ctx, bool probes)
 {
 	int dir;
 	if (events == EPOLLIN)
@@ -763,24 +766,35 @@ int rg__epoll_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
 	rg__sched_ref();
 	atomic_fetch_add_explicit(&E.nwait, 1, memory_order_seq_cst);
 	rg__unlock(&pd->lock);
-	RG_PROBE(io_wait_fd, fd, events);
+	RG_PROBE_IF(probes, io_wait_fd, fd, events);
 	/* For io_complete's latency only (0: not attached when we began). */
-	int64_t t0 = RG_PROBE_ON(io_complete) ? rg__nanotime() : 0;
+	int64_t t0 = probes && RG_PROBE_ON(io_complete) ? rg__nanotime() : 0;
 
 	/* A cancelled or expired ctx claims the waiter through pd_cancel:
 	 * at once (inside register) if it already is. */
 	rg__ctx_cb_t cb = {.fn = pd_cancel, .arg = &w};
 	bool registered = ctx && rg__ctx_cb_register(ctx, &cb);
 
-	if (atomic_load_explicit(&w.state, memory_order_acquire) != W_CLAIMED)
-		rg__park(pd_commit, &w, RG_WAIT_IO);
+	if (atomic_load_explicit(&w.state, memory_order_acquire) != W_CLAIMED) {
+		if (probes)
+			rg__park(pd_commit, &w, RG_WAIT_IO);
+		else
+			rg__park_quiet(pd_commit, &w, RG_WAIT_IO);
+	}
 
 	/* Waits for a pd_cancel still running on another thread: it may
 	 * be about to look at w. */
 	if (registered)
 		rg__ctx_cb_unregister(&cb);
-	RG_PROBE(io_complete, RG_PROBE_OP_EPOLL, w.res, t0 ? rg__nanotime() - t0 : 0);
+	RG_PROBE_IF(probes, io_complete, RG_PROBE_OP_EPOLL, w.res, t0 ? rg__nanotime() - t0 : 0);
 	return w.res;
+}
+
+int rg__epoll_wait_fd(int fd, uint32_t events, rg_ctx_t *ctx)
+{
+	if (RG_PROBE_GATE_IO())
+		return wait_fd(fd, events, ctx, true);
+	return wait_fd(fd, events, ctx, false);
 }
 
 /* Ends pd's life as the old file's (pd->lock held): its events are

@@ -898,7 +898,12 @@ static void op_cancel(void *arg, int err)
 	rg__unlock(&r->sqlock);
 }
 
-int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_flags)
+/* rg__io_uring_op's body, compiled twice (probes: a constant).  With
+ * probes false it has no probe sites at all and parks with
+ * rg__park_quiet: rg__io_uring_op tests one gate per request (probes.h)
+ * where it would otherwise test five semaphores. */
+static inline __attribute__((always_inline)) int
+uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_flags, bool probes)
 {
 	rg_m *m = rg__getm();
 	rg_p *p = m->p;
@@ -939,15 +944,18 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 	}
 	bool big = io_uring_sq_ready(&r->ring) >= RG_SUBMIT_BATCH;
 	rg__unlock(&r->sqlock);
-	RG_PROBE(io_submit, req.opcode, sqe->fd);
+	RG_PROBE_IF(probes, io_submit, req.opcode, sqe->fd);
 	/* For io_complete's latency only (0: not attached when we began). */
-	int64_t t0 = RG_PROBE_ON(io_complete) ? rg__nanotime() : 0;
+	int64_t t0 = probes && RG_PROBE_ON(io_complete) ? rg__nanotime() : 0;
 
 	rg__ctx_cb_t cb = {.fn = op_cancel, .arg = &req};
 	bool registered = ctx && rg__ctx_cb_register(ctx, &cb);
 
 	struct op_park op = {.r = r, .req = &req, .submit = big};
-	rg__park(op_parked, &op, RG_WAIT_IO);
+	if (probes)
+		rg__park(op_parked, &op, RG_WAIT_IO);
+	else
+		rg__park_quiet(op_parked, &op, RG_WAIT_IO);
 
 	if (R.legacy_cancel) {
 		rg__lock(&r->sqlock);
@@ -956,7 +964,7 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 	}
 	if (registered)
 		rg__ctx_cb_unregister(&cb);
-	RG_PROBE(io_complete, req.opcode, req.res, t0 ? rg__nanotime() - t0 : 0);
+	RG_PROBE_IF(probes, io_complete, req.opcode, req.res, t0 ? rg__nanotime() - t0 : 0);
 	RG_PCOUNT(nio);
 	if (cqe_flags)
 		*cqe_flags = req.flags;
@@ -968,4 +976,11 @@ int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_
 			return -ETIMEDOUT;
 	}
 	return req.res;
+}
+
+int rg__io_uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_flags)
+{
+	if (RG_PROBE_GATE_IO())
+		return uring_op(prep, arg, ctx, cqe_flags, true);
+	return uring_op(prep, arg, ctx, cqe_flags, false);
 }

@@ -11,10 +11,21 @@
 #             (I(N2) - I(N1)) / (N2 - N1) is instructions per round trip,
 #             start-up and teardown cancel out.
 #   echo:     ringo-echo --procs 1 under callgrind, driven by a client
-#             that makes exactly R round trips of 64 bytes on each of 4
-#             connections (two runs, R1 and R2: the slope again), the
-#             server's instructions per request; the median of
-#             PROBECOST_ECHO_RUNS (5) such slopes per build, alternating.
+#             that makes exactly R round trips of 64 bytes on one
+#             connection, the server's instructions per request.  What a
+#             request costs is fixed, but how often the server finds
+#             nothing to do and sleeps in its ring (an idle round: the
+#             signalfd read, the ring wait, the scheduler's loop around
+#             them, ~650 instructions) depends on the client's timing, and
+#             moved single runs by +-4%.  So each run also counts its idle
+#             rounds (callgrind's calls to rg__ring_idle_wait), and the
+#             figure is the least-squares fit of
+#                 instructions = a + per_req * requests + per_idle * idle
+#             over PROBECOST_ECHO_RUNS (4) runs at R1 and at R2 per build,
+#             builds alternating: per_req is a request's own cost, idle
+#             rounds regressed out (residuals ~0.1% of a run).  One
+#             connection: with several, how completions batch moves the
+#             count too, and no single number of rounds accounts for it.
 #
 # Builds the variant in BUILD-noprobes (CFLAGS gets -DRINGO_NO_PROBES).
 # Prints one line per workload and the ratio probes / no-probes; writes
@@ -28,11 +39,10 @@ B=${1:-build}
 NB=$B-noprobes
 N1=${PROBECOST_N1:-20000}
 N2=${PROBECOST_N2:-60000}
-R1=${PROBECOST_R1:-500}
-R2=${PROBECOST_R2:-2500}
+R1=${PROBECOST_R1:-2000}
+R2=${PROBECOST_R2:-6000}
 PORT=${PROBECOST_PORT:-7041}
-NCONN=${PROBECOST_CONNS:-4}
-ECHO_RUNS=${PROBECOST_ECHO_RUNS:-5}
+ECHO_RUNS=${PROBECOST_ECHO_RUNS:-4}
 
 command -v valgrind >/dev/null 2>&1 || { echo "probecost.sh: no valgrind; skipped" >&2; exit 2; }
 command -v python3 >/dev/null 2>&1 || { echo "probecost.sh: no python3; skipped" >&2; exit 2; }
@@ -58,10 +68,10 @@ pp_instr() {  # BUILD N -> instructions of the whole run
 	collected "$TMP/vg"
 }
 
-# The client: 4 connections, each R round trips of 64 bytes, checked.
+# The client: one connection, R round trips of 64 bytes, checked.
 cat >"$TMP/client.py" <<'EOF'
 import socket, sys, time
-port, rounds, NCONN = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+port, rounds, NCONN = int(sys.argv[1]), int(sys.argv[2]), 1
 deadline = time.time() + 120
 while True:
     try:
@@ -85,13 +95,53 @@ for c in conns:
     c.close()
 EOF
 
-echo_instr() {  # BUILD R -> server instructions of the whole run
-	valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+# Calls to rg__ring_idle_wait in callgrind output file $1 (the server's
+# idle rounds: the backend calls it through a pointer, never inlined).
+cat >"$TMP/idle.py" <<'EOF'
+import re, sys
+names, cur, n = {}, None, 0
+for line in open(sys.argv[1]):
+    m = re.match(r'c?fn=\((\d+)\)(?: (.*))?', line)
+    if m:
+        if m.group(2):
+            names[m.group(1)] = m.group(2).strip()
+        cur = names.get(m.group(1), '') if line.startswith('cfn=') else None
+    elif line.startswith('calls=') and cur == 'rg__ring_idle_wait':
+        n += int(line[6:].split()[0])
+        cur = None
+print(n)
+EOF
+
+# Least squares of instructions on (requests, idle rounds), per build:
+# lines "build requests instructions idle" on stdin; prints "build
+# per_req per_idle worst-residual-%".
+cat >"$TMP/fit.py" <<'EOF'
+import sys
+rows = [l.split() for l in sys.stdin if l.strip()]
+for b in sorted({r[0] for r in rows}):
+    X = [(1.0, float(r[1]), float(r[3])) for r in rows if r[0] == b]
+    y = [float(r[2]) for r in rows if r[0] == b]
+    A = [[sum(x[i] * x[j] for x in X) for j in range(3)] + [sum(x[i] * t for x, t in zip(X, y))]
+         for i in range(3)]
+    for i in range(3):
+        k = max(range(i, 3), key=lambda k: abs(A[k][i]))
+        A[i], A[k] = A[k], A[i]
+        for k in range(3):
+            if k != i:
+                f = A[k][i] / A[i][i]
+                A[k] = [a - f * c for a, c in zip(A[k], A[i])]
+    c = [A[i][3] / A[i][i] for i in range(3)]
+    res = max(abs(t - (c[0] + c[1] * x[1] + c[2] * x[2])) / t for x, t in zip(X, y))
+    print("%s %.1f %.1f %.2f" % (b, c[1], c[2], 100 * res))
+EOF
+
+echo_run() {  # BUILD R -> "requests instructions idle_rounds"
+	valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" \
 		"$1/ringo-echo" --procs 1 --grace 0 --addr 127.0.0.1:$PORT >/dev/null 2>"$TMP/vg" &
 	SPID=$!
-	python3 "$TMP/client.py" $PORT "$2" "$NCONN" || { echo "probecost.sh: echo client failed" >&2; exit 1; }
+	python3 "$TMP/client.py" $PORT "$2" || { echo "probecost.sh: echo client failed" >&2; exit 1; }
 	kill -INT $SPID; wait $SPID; SPID=""
-	collected "$TMP/vg"
+	echo "$2 $(collected "$TMP/vg") $(python3 "$TMP/idle.py" "$TMP/cg.out")"
 }
 
 slope() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.1f", (b - a) / n }'; }
@@ -104,23 +154,22 @@ for b in "$B" "$NB"; do
 	a=$(pp_instr "$b" "$N1"); z=$(pp_instr "$b" "$N2")
 	echo "$(slope "$a" "$z" $((N2 - N1)))" >"$TMP/pingpong.$(basename "$b")"
 done
-# echo's count moves from run to run (how often the server finds nothing
-# to do and goes idle depends on the client's timing): ECHO_RUNS runs per
-# build, alternating builds, median.
+# echo: ECHO_RUNS rounds, each a run at R1 and at R2 of either build.
 i=0
 while [ $i -lt "$ECHO_RUNS" ]; do
 	for b in "$B" "$NB"; do
-		a=$(echo_instr "$b" "$R1"); z=$(echo_instr "$b" "$R2")
-		slope "$a" "$z" $((NCONN * (R2 - R1))) >>"$TMP/echoruns.$(basename "$b")"
-		echo >>"$TMP/echoruns.$(basename "$b")"
+		for r in "$R1" "$R2"; do
+			echo "$(basename "$b") $(echo_run "$b" "$r")" >>"$TMP/echoruns"
+		done
 	done
 	i=$((i + 1))
 done
-for b in "$B" "$NB"; do
-	sort -n "$TMP/echoruns.$(basename "$b")" | awk 'NF { a[++n] = $1 } END { print (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }' \
-		>"$TMP/echo.$(basename "$b")"
-	echo "probecost: echo runs $(basename "$b"): $(tr '\n' ' ' <"$TMP/echoruns.$(basename "$b")")" >&2
-done
+python3 "$TMP/fit.py" <"$TMP/echoruns" >"$TMP/echofit"
+while read -r b per_req per_idle res; do
+	echo "$per_req" >"$TMP/echo.$b"
+	echo "probecost: echo $b: $per_req instructions per request, $per_idle per idle round (the fit within $res% of every run)" >&2
+done <"$TMP/echofit"
+sed 's/^/probecost: echo run (build requests instructions idle-rounds): /' "$TMP/echoruns" >&2
 
 for w in pingpong echo; do
 	p=$(cat "$TMP/$w.$(basename "$B")"); n=$(cat "$TMP/$w.$(basename "$NB")")
