@@ -31,12 +31,14 @@
  * edge.  The SetLimit check reads the counter relaxed (as in Go, it is
  * about a caller's own calls).
  *
- * Cost per function: a start record from a slab (slab.c: per-thread
- * caches, so a record made on the spawner's thread and freed on the
- * worker's is no malloc arena lock round trip), one WaitGroup add and
- * done, a spawn and an exit.  The WaitGroup, which every finishing
- * function writes, has a cache line of its own, away from the fields
- * every function reads (ctx, limit).
+ * Cost per function: one WaitGroup add and done, a spawn and an exit.
+ * The group, the function and its argument travel in the goroutine's G
+ * (rg__go_x), not in a start record: a record from a slab was ~100
+ * instructions of ~800 per function under callgrind, and a cache line
+ * made on the spawner's thread, read and freed on the runner's and
+ * carried back through the slab's lists (a miss at each end).  The
+ * WaitGroup, which every finishing function writes, has a cache line of
+ * its own, away from the fields every function reads (ctx, limit).
  *
  * Rejected: reusing the finishing goroutine for a Go() caller blocked on
  * the limit (saves a spawn per function under a limit, but the function
@@ -46,7 +48,6 @@
 #include "waitq.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,22 +66,8 @@ struct rg_group {
 	rg_sema_t sem;               /* limit slots (limit >= 0) */
 };
 
-/* One function's start record: a goroutine takes one pointer. */
-struct gofn {
-	rg_group_t *g;
-	int (*fn)(rg_ctx_t *ctx, void *arg);
-	void *arg;
-};
-
-/* Start records: one slab block each (slab.c; malloc'd one by one under
- * the sanitizers). */
-static rg__slab_t gofn_slab;
-static pthread_once_t gofn_once = PTHREAD_ONCE_INIT;
-
-static void gofn_init(void)
-{
-	rg__slab_init(&gofn_slab, sizeof(struct gofn));
-}
+/* A group function, as rg__go_x carries it (a void *). */
+typedef int (*group_fn)(rg_ctx_t *ctx, void *arg);
 
 static int running(rg_group_t *g)
 {
@@ -93,12 +80,14 @@ static void cancel_once(rg_group_t *g)
 		rg_ctx_cancel(g->ctx);
 }
 
-static void group_tramp(void *p)
+/* A function's goroutine: arg is the group, xarg the function and its
+ * argument (start). */
+static void group_tramp(void *arg)
 {
-	struct gofn r = *(struct gofn *)p;
-	rg__slab_free(&gofn_slab, p);
-	rg_group_t *g = r.g;
-	int rc = r.fn(g->ctx, r.arg);
+	rg_group_t *g = arg;
+	rg_g *self = rg__getg();
+	group_fn fn = (group_fn)self->xarg[0];
+	int rc = fn(g->ctx, self->xarg[1]);
 	if (rc != 0) {
 		int zero = 0;
 		if (atomic_compare_exchange_strong_explicit(&g->err, &zero, rc,
@@ -151,17 +140,10 @@ void rg_group_set_limit(rg_group_t *g, int n)
 	g->limit = n < 0 ? -1 : n;
 }
 
-static void start(rg_group_t *g, int (*fn)(rg_ctx_t *, void *), void *arg)
+static void start(rg_group_t *g, group_fn fn, void *arg)
 {
-	pthread_once(&gofn_once, gofn_init);
-	struct gofn *r = rg__slab_alloc(&gofn_slab);
-	if (!r)
-		rg__throw("out of memory starting an errgroup function");
-	r->g = g;
-	r->fn = fn;
-	r->arg = arg;
 	rg_wg_add(&g->wg, 1);
-	if (rg_go(group_tramp, r) != 0)
+	if (rg__go_x(group_tramp, g, (void *)fn, arg) != 0)
 		rg__throw("out of memory starting an errgroup goroutine");
 }
 

@@ -110,6 +110,7 @@ struct rg_g {
 	int64_t id;                    /* goroutine id, > 0 */
 	void (*fn)(void *);            /* start function */
 	void *arg;
+	void *xarg[2];                 /* more start arguments (rg__go_x), else NULL */
 	int64_t waitsince;             /* when it parked, by sysmon's clock (sched.c coarse_now) */
 	void *param;                   /* set by a waker for the woken (Go's g.param) */
 	char *stack_lo;                /* lowest usable byte (above the guard) */
@@ -349,6 +350,12 @@ static inline rg_g *rg__getg(void)
 	rg_m *m = rg__getm();
 	return m ? m->curg : NULL;
 }
+
+/* rg_go with two more start arguments, which fn reads from its G's
+ * xarg: for the runtime's own trampolines that would otherwise allocate
+ * a record per goroutine for them (errgroup.c: the group, the function
+ * and its argument).  0 or -errno, as rg_go. */
+int rg__go_x(void (*fn)(void *), void *arg, void *x0, void *x1) RG_HIDDEN;
 
 /*
  * Parks the calling goroutine.  Once it is off its stack, unlockf(g, arg)

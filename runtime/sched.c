@@ -644,7 +644,8 @@ static int64_t new_goid(rg_p *p)
 	return p->goidcache++;
 }
 
-static int newproc(const char *name, void (*fn)(void *), void *arg, bool is_main)
+static int newproc(const char *name, void (*fn)(void *), void *arg, void *x0, void *x1,
+		   bool is_main)
 {
 	if (!fn || !atomic_load_explicit(&rg__sched.running, memory_order_acquire))
 		return -EINVAL;
@@ -661,6 +662,8 @@ static int newproc(const char *name, void (*fn)(void *), void *arg, bool is_main
 	/* rg__galloc zeroed it; the stack comes when it first runs. */
 	g->fn = fn;
 	g->arg = arg;
+	g->xarg[0] = x0;
+	g->xarg[1] = x1;
 	g->is_main = is_main;
 	if (name) {
 		strncpy(g->name, name, sizeof(g->name) - 1);
@@ -688,7 +691,7 @@ static int newproc(const char *name, void (*fn)(void *), void *arg, bool is_main
 int rg__go_main(rg__main_arg_t *ma)
 {
 	main_arg = ma;
-	int r = ma ? newproc("main", main_tramp, ma, true) : 0;
+	int r = ma ? newproc("main", main_tramp, ma, NULL, NULL, true) : 0;
 	if (r < 0 || !ma)
 		main_arg = NULL;
 	return r;
@@ -696,12 +699,17 @@ int rg__go_main(rg__main_arg_t *ma)
 
 int rg_go(void (*fn)(void *), void *arg)
 {
-	return newproc(NULL, fn, arg, false);
+	return newproc(NULL, fn, arg, NULL, NULL, false);
 }
 
 int rg_go_named(const char *name, void (*fn)(void *), void *arg)
 {
-	return newproc(name, fn, arg, false);
+	return newproc(name, fn, arg, NULL, NULL, false);
+}
+
+int rg__go_x(void (*fn)(void *), void *arg, void *x0, void *x1)
+{
+	return newproc(NULL, fn, arg, x0, x1, false);
 }
 
 /* ---- parking ------------------------------------------------------- */

@@ -2,8 +2,7 @@
 /*
  * slab.c — fixed-size blocks for objects made by the million: timers
  * and their channels (time.c: 64-byte-aligned blocks of a timer, a
- * channel, or both), and errgroup functions' start records
- * (errgroup.c).
+ * channel, or both).
  *
  * Why not malloc: goroutines run on runtime threads, and glibc gives
  * each thread's arena its own heap that grows one mprotect(2) per page

@@ -40,6 +40,13 @@
  * Gs live in slabs of RG_SLAB_GS, never freed before teardown (like Go's
  * allgs), with the same per-P / global free lists.  A G takes a stack
  * only when it first runs (sched.c), so spawning does not touch a stack.
+ * The global G list is a stack of batches of at most G_BATCH (chains
+ * through schedlink; see gbatch), moved to and from the Ps whole: a P
+ * that ran out takes a batch in O(1) under stk.lock.  It used to take
+ * them one by one, and each step loaded the schedlink of a G last
+ * written by the other P: a chain of dependent cache misses with
+ * stk.lock held (errgroup at 2 Ps, perf: two thirds of rg__galloc, a
+ * fifth of the run, and the other P's rg__gfree waiting on the lock).
  *
  * Reservation.  rg_go must say -ENOMEM when no stack can be had (mmap
  * refused: RLIMIT_AS, vm.max_map_count, the stack_mmap fault), since
@@ -139,7 +146,7 @@ static struct {
 	rg_stk *warm;            /* global warm stacks (lock) */
 	int nwarm;
 	rg_gslab *_Atomic slabs; /* every G slab */
-	rg_g *gfree;             /* global free Gs (lock) */
+	rg_g *gfree;             /* global free G batches (lock; gbatch) */
 	rg_pstk *pstk;           /* per-P stack caches, by p->id */
 	int nprocs;
 } stk;
@@ -216,6 +223,51 @@ static void g_reset(rg_g *g)
 	g->tsan_fiber = fiber;
 }
 
+/* Global free Gs, in batches: a batch is a chain of free Gs through
+ * schedlink, NULL-terminated; its first G carries the next batch in
+ * param and the batch's length in waitsince (fields a free G does not
+ * use, and that no dump or tracer reads; g_reset clears them when the G
+ * is taken).  Only the first batch
+ * may be short: single Gs freed without a P join it. */
+#define G_BATCH (RG_PCACHE / 2)
+
+static inline rg_g *gbatch_next(rg_g *b)
+{
+	return b->param;
+}
+
+static inline uint32_t gbatch_len(rg_g *b)
+{
+	return (uint32_t)b->waitsince;
+}
+
+/* stk.lock held: b (n Gs chained) becomes the first batch. */
+static inline void gbatch_push_locked(rg_g *b, uint32_t n)
+{
+	b->param = stk.gfree;
+	b->waitsince = n;
+	stk.gfree = b;
+}
+
+/* stk.lock held: a fresh slab's Gs as batches. */
+static bool gslab_new_locked(void)
+{
+	rg_gslab *s = calloc(1, sizeof(*s));
+	if (!s)
+		return false;
+	for (int i = 0; i < RG_SLAB_GS; i += G_BATCH) {
+		int n = RG_SLAB_GS - i < G_BATCH ? RG_SLAB_GS - i : G_BATCH;
+		for (int j = 0; j < n - 1; j++)
+			s->gs[i + j].schedlink = &s->gs[i + j + 1];
+		gbatch_push_locked(&s->gs[i], (uint32_t)n);
+	}
+	s->next = atomic_load_explicit(&stk.slabs, memory_order_relaxed);
+	/* Release: the slab's contents before its publication to
+	 * lock-free walkers (dumps). */
+	atomic_store_explicit(&stk.slabs, s, memory_order_release);
+	return true;
+}
+
 rg_g *rg__galloc(rg_p *p)
 {
 	rg_g *g = p ? p->gfree : NULL;
@@ -226,32 +278,23 @@ rg_g *rg__galloc(rg_p *p)
 		return g;
 	}
 	rg__lock(&stk.lock);
-	if (!stk.gfree) {
-		rg_gslab *s = calloc(1, sizeof(*s));
-		if (!s) {
-			rg__unlock(&stk.lock);
-			return NULL;
-		}
-		for (int i = RG_SLAB_GS - 1; i >= 0; i--) {
-			s->gs[i].schedlink = stk.gfree;
-			stk.gfree = &s->gs[i];
-		}
-		s->next = atomic_load_explicit(&stk.slabs, memory_order_relaxed);
-		/* Release: the slab's contents before its publication to
-		 * lock-free walkers (dumps). */
-		atomic_store_explicit(&stk.slabs, s, memory_order_release);
+	if (!stk.gfree && !gslab_new_locked()) {
+		rg__unlock(&stk.lock);
+		return NULL;
 	}
-	/* Take one for us and up to half a cache for the P. */
+	/* The first batch: all of it for a P (one for us, the rest its
+	 * cache, which is empty here), its first G for a thread without. */
 	g = stk.gfree;
-	stk.gfree = g->schedlink;
-	while (p && stk.gfree && p->ngfree < RG_PCACHE / 2) {
-		rg_g *x = stk.gfree;
-		stk.gfree = x->schedlink;
-		x->schedlink = p->gfree;
-		p->gfree = x;
-		p->ngfree++;
-	}
+	rg_g *rest = g->schedlink;
+	uint32_t n = gbatch_len(g);
+	stk.gfree = gbatch_next(g);
+	if (!p && rest)
+		gbatch_push_locked(rest, n - 1);
 	rg__unlock(&stk.lock);
+	if (p) {
+		p->gfree = rest;
+		p->ngfree = (int)n - 1;
+	}
 	g_reset(g);
 	return g;
 }
@@ -264,20 +307,30 @@ void rg__gfree(rg_p *p, rg_g *g)
 		p->gfree = g;
 		if (++p->ngfree <= RG_PCACHE)
 			return;
+		/* Too many: the most recent G_BATCH go to the global list as
+		 * one batch (cut outside the lock; these are this P's). */
+		rg_g *last = g;
+		for (int i = 1; i < G_BATCH; i++)
+			last = last->schedlink;
+		p->gfree = last->schedlink;
+		p->ngfree -= G_BATCH;
+		last->schedlink = NULL;
 		rg__lock(&stk.lock);
-		while (p->ngfree > RG_PCACHE / 2) {
-			rg_g *x = p->gfree;
-			p->gfree = x->schedlink;
-			p->ngfree--;
-			x->schedlink = stk.gfree;
-			stk.gfree = x;
-		}
+		gbatch_push_locked(g, G_BATCH);
 		rg__unlock(&stk.lock);
 		return;
 	}
 	rg__lock(&stk.lock);
-	g->schedlink = stk.gfree;
-	stk.gfree = g;
+	rg_g *b = stk.gfree;
+	if (b && gbatch_len(b) < G_BATCH) {
+		/* g heads the short first batch. */
+		g->schedlink = b;
+		stk.gfree = gbatch_next(b);
+		gbatch_push_locked(g, gbatch_len(b) + 1);
+	} else {
+		g->schedlink = NULL;
+		gbatch_push_locked(g, 1);
+	}
 	rg__unlock(&stk.lock);
 }
 
