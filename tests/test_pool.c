@@ -5,7 +5,7 @@
  * and waiters get in in order, a ctx ends the wait); close (-EPIPE for
  * later and waiting submitters, queued jobs still run), wait; a job
  * that panics names the pool's goroutine; bad arguments; goroutines and
- * foreign threads submitting at once.
+ * foreign threads submitting at once; one job at a time to idle workers.
  *
  * White-box: rg__pool_waiting (submitters queued for room) turns
  * "the submitter is parked" into an event the test can wait for.
@@ -379,6 +379,70 @@ static void test_many_producers(void **state)
 	many_producers(1);
 }
 
+/* ---- idle workers ---------------------------------------------------- */
+
+/* One job at a time, each waited for before the next: every job finds
+ * the workers idle (parking, or about to), so a wake-up lost between a
+ * submit and a worker going to sleep (worker_idle's Dekker pair; a
+ * window of a few nanoseconds, so a chance, not a certainty, per run)
+ * leaves its job queued and this test hung.  From a goroutine at 2 Ps
+ * and from a host thread. */
+#define HANDOFFS 20000
+static rg_waitgroup_t ho_wg;
+static rg_pool_t *ho_pool;
+
+static void ho_job(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&count, 1);
+	rg_wg_done(&ho_wg);
+}
+
+static void ho_produce(void)
+{
+	for (int i = 0; i < HANDOFFS; i++) {
+		rg_wg_add(&ho_wg, 1);
+		GCHECK(rg_pool_submit(ho_pool, ho_job, NULL, NULL) == 0);
+		rg_wg_wait(&ho_wg);
+	}
+}
+
+static int scen_handoff(void *arg)
+{
+	(void)arg;
+	atomic_store(&count, 0);
+	ho_pool = rg_pool_new(4, 8);
+	CHECK(ho_pool != NULL);
+	ho_produce();
+	CHECK(atomic_load(&count) == HANDOFFS);
+	rg_pool_free(ho_pool);
+	return 0;
+}
+
+static void *ho_thread(void *arg)
+{
+	(void)arg;
+	ho_produce();
+	return NULL;
+}
+
+static void test_handoff(void **state)
+{
+	(void)state;
+	run("2", scen_handoff, NULL);
+	atomic_store(&count, 0);
+	assert_int_equal(rg_init(NULL), 0);
+	ho_pool = rg_pool_new(4, 8);
+	assert_non_null(ho_pool);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, ho_thread, NULL), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(atomic_load(&count), HANDOFFS);
+	rg_pool_free(ho_pool);
+	rg_shutdown();
+	rgc_assert_clean();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_einval),
 		cmocka_unit_test(test_job_panics),
 		cmocka_unit_test(test_many_producers),
+		cmocka_unit_test(test_handoff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
