@@ -981,6 +981,64 @@ static void test_sleep(void **state)
 	stop_clean(&s);
 }
 
+/* A keep-alive connection whose request runs past --idle-timeout is not
+ * idle: the idle deadline passes while its handler runs, and the next
+ * request on it is answered; idle after that, it is closed. */
+static void test_idle_timeout_busy(void **state)
+{
+	(void)state;
+	server_t s;
+	start(&s, "--idle-timeout 300ms");
+	need_pool(&s);
+	reader_t *rd = calloc(1, sizeof(*rd));
+	rd->fd = dial(s.port);
+	resp_t r;
+	const char *q = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+	assert_true(write_all(rd->fd, q, strlen(q)));
+	assert_true(read_resp(rd, &r));
+	resp_free(&r);
+	const char *sl = "GET /v1/sleep?ms=900 HTTP/1.1\r\nHost: t\r\n\r\n";
+	assert_true(write_all(rd->fd, sl, strlen(sl)));
+	assert_true(read_resp(rd, &r));
+	assert_int_equal(r.status, 200);
+	assert_null(strstr(r.head, "Connection: close"));
+	resp_free(&r);
+	assert_true(write_all(rd->fd, q, strlen(q)));
+	assert_true(read_resp(rd, &r));
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	int64_t t0 = rgt_ms();
+	assert_true(closed_within(rd->fd, 10000));
+	assert_true(rgt_ms() - t0 >= 200);
+	close(rd->fd);
+	free(rd);
+	assert_true(metric(s.port, "ringo_pool_connections_idle_closed_total") >= 1);
+	stop_clean(&s);
+}
+
+/* A body that stops coming is cut at --timeout from the request's start
+ * with 408, and the connection closes. */
+static void test_body_timeout(void **state)
+{
+	(void)state;
+	server_t s;
+	start(&s, "--timeout 400ms");
+	reader_t *rd = calloc(1, sizeof(*rd));
+	rd->fd = dial(s.port);
+	const char *q = "POST /v1/hash HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab";
+	int64_t t0 = rgt_ms();
+	assert_true(write_all(rd->fd, q, strlen(q)));
+	resp_t r;
+	assert_true(read_resp(rd, &r));
+	assert_int_equal(r.status, 408);
+	assert_true(rgt_ms() - t0 >= 300);
+	resp_free(&r);
+	assert_true(closed_within(rd->fd, 10000));
+	close(rd->fd);
+	free(rd);
+	stop_clean(&s);
+}
+
 /* A full pool: --workers 1 --queue 1 holds two sleeps; the third is a
  * 503 with Retry-After, at once. */
 static void test_503_queue_full(void **state)
@@ -1427,6 +1485,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_drain_idle, kill_leftovers),
 		cmocka_unit_test_teardown(test_hash, kill_leftovers),
 		cmocka_unit_test_teardown(test_sleep, kill_leftovers),
+		cmocka_unit_test_teardown(test_idle_timeout_busy, kill_leftovers),
+		cmocka_unit_test_teardown(test_body_timeout, kill_leftovers),
 		cmocka_unit_test_teardown(test_503_queue_full, kill_leftovers),
 		cmocka_unit_test_teardown(test_429_rate_limit, kill_leftovers),
 		cmocka_unit_test_teardown(test_exec_allow_list, kill_leftovers),
