@@ -778,7 +778,9 @@ static ssize_t fill(conn_t *c)
 	rg_ctx_t *ctx = read_arm(c);
 	if (!ctx)
 		return -ENOMEM;
-	ssize_t n = rg_read(c->fd, c->in + c->in_len, c->in_cap - c->in_len, ctx);
+	/* recv, not read: io_uring's read sets up a file iterator
+	 * (io_rw_init_file, __io_prep_rw) that a socket does not need. */
+	ssize_t n = rg_recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0, ctx);
 	if (read_disarm(c))
 		return -ETIMEDOUT;
 	if (n > 0) {
