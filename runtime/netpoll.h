@@ -47,6 +47,17 @@ bool rg__io_stop(void) RG_HIDDEN;
  * readied any. */
 bool rg__io_poll(rg_p *p) RG_HIDDEN;
 
+/* rg__io_poll without the submit: for a P about to sleep in
+ * rg__io_idle_wait, which submits what p queued in the same system
+ * call as its wait.  A caller that finds work instead must call
+ * rg__io_flush before it runs it (a goroutine that never yields would
+ * otherwise hold p's queued requests back until sysmon's
+ * rg__io_poll_stuck). */
+bool rg__io_peek(rg_p *p) RG_HIDDEN;
+
+/* Submits what p has queued (the io_uring backend; nothing on epoll). */
+void rg__io_flush(rg_p *p) RG_HIDDEN;
+
 /* For a P whose goroutine does not yield, from a thread without a P
  * (sysmon): submits what p has queued and readies, onto the global
  * queue, the goroutines whose requests completed, so that other Ps run

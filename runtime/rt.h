@@ -32,6 +32,7 @@
 #ifndef RG_RT_H
 #define RG_RT_H
 
+#include <signal.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -231,6 +232,9 @@ struct rg_m {
 	void *sigstack;             /* alternate signal stack */
 	uint64_t sigblocked;        /* rg__sig_managed as this thread blocks it
 				       (own thread only) */
+	uint64_t sigwait_for;       /* the sigblocked that sigwait was made for */
+	sigset_t sigwait;           /* the mask while sleeping in the backend
+				       (rg__sig_waitmask; own thread only) */
 	size_t sigstack_size;
 	void *g0_stack_lo;          /* g0 (thread) stack, for sanitizers */
 	size_t g0_stack_size;

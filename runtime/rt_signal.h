@@ -60,7 +60,9 @@ static inline void rg__sig_mcheck(rg_m *m)
 /* An M about to sleep for want of work takes the signals directed at
  * its own thread (blocked there, so only it can read them: raise() in a
  * goroutine, pthread_kill) and forwards them to the reader goroutine.
- * One non-blocking read, only once signals are in use. */
+ * One non-blocking read, only once signals are in use.  The sleep before
+ * stopm's futex wait does it; a sleep in the I/O backend, which can take
+ * a signal mask (rg__sig_waitmask), does not need it. */
 void rg__sig_idle_slow(void) RG_HIDDEN;
 
 static inline void rg__sig_idle(rg_m *m)
@@ -68,5 +70,14 @@ static inline void rg__sig_idle(rg_m *m)
 	if (m->sigblocked)
 		rg__sig_idle_slow();
 }
+
+/* The mask for m's sleep in the I/O backend (io_uring_enter's
+ * getevents sigmask, epoll_pwait's): m's own, less the signals it
+ * blocks for ringo, so that one pending for its thread, or for the
+ * process, is taken by the forwarding handler during the sleep and ends
+ * it.  The kernel swaps the mask for the sleep only: no syscall pair,
+ * and no read of the signalfd per sleep (rg__sig_idle).  NULL while
+ * ringo manages no signal (or m is NULL): the sleep keeps m's mask. */
+const sigset_t *rg__sig_waitmask(rg_m *m) RG_HIDDEN;
 
 #endif

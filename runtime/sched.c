@@ -1015,6 +1015,9 @@ static rg_g *findrunnable(rg_m *m)
 {
 	rg_g *g;
 	bool handed = false;
+	/* Since rg__io_peek below, p's queued requests may be waiting for
+	 * the idle wait's enter: flushed before we run anything or let p go. */
+	bool unflushed = false;
 
 	for (;;) {
 		/* Just handed our queue back: don't steal it again. */
@@ -1101,8 +1104,13 @@ static rg_g *findrunnable(rg_m *m)
 				goto found;
 			}
 		}
-		/* Completions on our ring, other Ps' timers, then their queues. */
-		rg__io_poll(p);
+		/* Completions on our ring, other Ps' timers, then their queues.
+		 * What our goroutines queued on the ring is submitted by the
+		 * idle wait's own enter (one system call, not two: echo at
+		 * one connection sleeps once per request), or at found: if we
+		 * find work first. */
+		rg__io_peek(p);
+		unflushed = true;
 		run_all_timers(rg__nanotime());
 		if ((g = rg__runqget(p)) != NULL)
 			goto found;
@@ -1134,13 +1142,19 @@ static rg_g *findrunnable(rg_m *m)
 		}
 		/* Requests in flight on our ring: sleep in it, keeping the P,
 		 * until a completion, a poke or the next timer. */
-		rg__sig_idle(m);
+		/* (The backend's sleep takes m's signals: rg__sig_waitmask.) */
 		if (rg__io_idle_wait(p, rg__timers_earliest())) {
 			handed = handback(p);
 			continue;
 		}
 
-		/* Nothing: give the P back and sleep. */
+		/* Nothing: give the P back and sleep.  (With nothing in
+		 * flight nothing is queued, but a request being queued
+		 * meanwhile must not stay behind on the P we let go.) */
+		if (unflushed) {
+			rg__io_flush(p);
+			unflushed = false;
+		}
 		rg__lock(&rg__sched.lock);
 		if (rg__stopping()) {
 			rg__unlock(&rg__sched.lock);
@@ -1165,6 +1179,8 @@ static rg_g *findrunnable(rg_m *m)
 		stopm(m, rg__timers_earliest());
 		continue;
 found:
+		if (unflushed)
+			rg__io_flush(p);
 		if (m->spinning)
 			resetspinning(m);
 		return g;

@@ -15,9 +15,15 @@
  *      that has not yet blocked a newly managed signal): the forwarding
  *      handler counts it in fwd[sig] and writes the eventfd.
  *   3. Directed at one M (raise() in a goroutine, pthread_kill): only
- *      that thread can read it; the M reads the signalfd before it
- *      sleeps for want of work (rg__sig_idle_slow) and forwards what it
- *      finds as in 2.
+ *      that thread can read it.  An M that sleeps in the I/O backend
+ *      for want of work sleeps with the managed signals unblocked (the
+ *      kernel's sigmask argument of io_uring_enter and epoll_pwait,
+ *      rg__sig_waitmask), so the signal reaches the forwarding handler
+ *      as in 2 and ends the sleep; one about to sleep on its futex
+ *      (stopm) reads the signalfd first (rg__sig_idle_slow) and
+ *      forwards what it finds as in 2.  A process-directed signal may
+ *      also land on a sleeping M that way: the same handler, the same
+ *      dispatch.
  * The reader drains both fds, then dispatches under S.lock: a try-send
  * to every channel that wants the signal (a full channel drops it, as
  * Go), a cancel of every notify context (outside the lock: the cancel
@@ -62,9 +68,12 @@
  *   - A goroutine per notify context (what Go does): the notification
  *     would end a scheduling round after the cancel, so a second signal
  *     right after rg_ctx_cancel could still be swallowed.
- *   - Unblocking managed signals in Ms while they sleep (so that a
- *     thread-directed signal wakes them): a syscall pair per park, and
- *     idle Ms would take process-directed signals through the handler.
+ *   - Unblocking managed signals in Ms around their futex sleep (so
+ *     that a thread-directed signal wakes them): a syscall pair per
+ *     park.  The backend's sleep takes a mask in the same syscall, so
+ *     there it is what we do (3, above); before, that sleep too read
+ *     the signalfd first, one more syscall per idle round (echo at one
+ *     connection sleeps once per request).
  */
 #include "rt.h"
 
@@ -671,6 +680,22 @@ void rg__sig_mupdate(rg_m *m)
 	bits_to_set(managed & ~m->sigblocked, &set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	m->sigblocked = managed;
+}
+
+const sigset_t *rg__sig_waitmask(rg_m *m)
+{
+	if (!m || !m->sigblocked)
+		return NULL;
+	if (m->sigwait_for != m->sigblocked) {
+		/* m's mask is S.init_mask plus sigblocked
+		 * (rg__sig_thread_start, rg__sig_mupdate). */
+		m->sigwait = S.init_mask;
+		for (int s = 1; s <= SIG_TOP; s++)
+			if (m->sigblocked & BIT(s))
+				sigdelset(&m->sigwait, s);
+		m->sigwait_for = m->sigblocked;
+	}
+	return &m->sigwait;
 }
 
 void rg__sig_idle_slow(void)

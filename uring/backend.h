@@ -99,7 +99,8 @@ bool rg__ring_stop(void) RG_HIDDEN;
 /* Requests still in flight when a stop closed their ring, over every
  * stop (white-box tests: 0 unless a stop returned false). */
 int64_t rg__ring_stop_left(void) RG_HIDDEN;
-bool rg__ring_poll(rg_p *p) RG_HIDDEN;
+bool rg__ring_poll(rg_p *p, bool submit) RG_HIDDEN;
+void rg__ring_flush(rg_p *p) RG_HIDDEN;
 bool rg__ring_poll_stuck(rg_p *p) RG_HIDDEN;
 /* The IORING_SETUP_* flags the rings run with (white-box tests). */
 unsigned rg__ring_setup_flags(void) RG_HIDDEN;

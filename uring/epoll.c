@@ -436,23 +436,25 @@ bool rg__epoll_poll_stuck(rg_p *p)
 
 /* Blocks in epoll_wait until an event or `until` (0: none).  Returns the
  * number of events, 0 on timeout or EINTR. */
-static int epoll_block(struct epoll_event *ev, int64_t until)
+/* mask: the thread's mask during the wait (rg__sig_waitmask), or NULL. */
+static int epoll_block(struct epoll_event *ev, int64_t until, const sigset_t *mask)
 {
 	int n;
 	if (until <= 0) {
-		n = epoll_wait(E.epfd, ev, EV_BATCH, -1);
+		n = epoll_pwait(E.epfd, ev, EV_BATCH, -1, mask);
 	} else {
 		int64_t d = until - rg__nanotime();
 		if (d < 0)
 			d = 0;
 		if (E.pwait2) {
 			struct timespec ts = {.tv_sec = d / RG_SECOND, .tv_nsec = d % RG_SECOND};
-			n = (int)syscall(SYS_epoll_pwait2, E.epfd, ev, EV_BATCH, &ts, NULL, 0);
+			n = (int)syscall(SYS_epoll_pwait2, E.epfd, ev, EV_BATCH, &ts, mask,
+					 mask ? (size_t)(_NSIG / 8) : (size_t)0);
 		} else {
 			/* Rounded up: waking before the timer is due would
 			 * only bring us back here to wait the rest. */
 			int64_t ms = (d + RG_MILLISECOND - 1) / RG_MILLISECOND;
-			n = epoll_wait(E.epfd, ev, EV_BATCH, ms > INT_MAX ? INT_MAX : (int)ms);
+			n = epoll_pwait(E.epfd, ev, EV_BATCH, ms > INT_MAX ? INT_MAX : (int)ms, mask);
 		}
 	}
 	return n > 0 ? n : 0;
@@ -504,7 +506,7 @@ bool rg__epoll_idle_wait(rg_p *p, int64_t until)
 	int n = 0;
 	if (!work) {
 		RG_PROBE(idle_wait_begin, p->id, until);
-		n = epoll_block(ev, until);
+		n = epoll_block(ev, until, rg__sig_waitmask(rg__getm()));
 		RG_PROBE(idle_wait_end, p->id);
 	}
 	/* Consume the poke while still the poller: a later poke must wake

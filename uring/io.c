@@ -13,7 +13,8 @@ struct backend_ops {
 	int kind;
 	int (*start)(void);
 	bool (*stop)(void);
-	bool (*poll)(rg_p *p);
+	bool (*poll)(rg_p *p, bool submit);
+	void (*flush)(rg_p *p);  /* NULL: nothing is ever queued */
 	bool (*poll_stuck)(rg_p *p);
 	bool (*idle_wait)(rg_p *p, int64_t until);
 	bool (*poke_any)(void);
@@ -22,8 +23,8 @@ struct backend_ops {
 };
 
 static const struct backend_ops uring_ops = {
-	RG_IO_URING, rg__ring_start, rg__ring_stop, rg__ring_poll, rg__ring_poll_stuck,
-	rg__ring_idle_wait, rg__ring_poke_any, rg__ring_poke_p, rg__ring_poke_before,
+	RG_IO_URING, rg__ring_start, rg__ring_stop, rg__ring_poll, rg__ring_flush,
+	rg__ring_poll_stuck, rg__ring_idle_wait, rg__ring_poke_any, rg__ring_poke_p, rg__ring_poke_before,
 };
 
 /* A goroutine parked on the epoll backend holds nothing in the kernel:
@@ -34,8 +35,15 @@ static bool epoll_stop(void)
 	return true;
 }
 
+/* Nothing waits to be submitted on the epoll backend. */
+static bool epoll_poll(rg_p *p, bool submit)
+{
+	(void)submit;
+	return rg__epoll_poll(p);
+}
+
 static const struct backend_ops epoll_ops = {
-	RG_IO_EPOLL, rg__epoll_start, epoll_stop, rg__epoll_poll, rg__epoll_poll_stuck,
+	RG_IO_EPOLL, rg__epoll_start, epoll_stop, epoll_poll, NULL, rg__epoll_poll_stuck,
 	rg__epoll_idle_wait, rg__epoll_poke_any, rg__epoll_poke_p, rg__epoll_poke_before,
 };
 
@@ -83,7 +91,18 @@ bool rg__io_stop(void)
 
 bool rg__io_poll(rg_p *p)
 {
-	return ops && ops->poll(p);
+	return ops && ops->poll(p, true);
+}
+
+bool rg__io_peek(rg_p *p)
+{
+	return ops && ops->poll(p, false);
+}
+
+void rg__io_flush(rg_p *p)
+{
+	if (ops && ops->flush)
+		ops->flush(p);
 }
 
 bool rg__io_poll_stuck(rg_p *p)

@@ -616,7 +616,7 @@ static bool reap(rg_pring *r)
 	}
 }
 
-bool rg__ring_poll(rg_p *p)
+void rg__ring_flush(rg_p *p)
 {
 	rg_pring *r = pring(p);
 	/* The SQ tail is written under sqlock (a cancellation on another
@@ -625,6 +625,13 @@ bool rg__ring_poll(rg_p *p)
 	if (io_uring_sq_ready(&r->ring))
 		submit_locked(r);
 	rg__unlock(&r->sqlock);
+}
+
+bool rg__ring_poll(rg_p *p, bool submit)
+{
+	rg_pring *r = pring(p);
+	if (submit)
+		rg__ring_flush(p);
 	/* TASKRUN: completions wait as task work for their thread to
 	 * enter the kernel (COOP_TASKRUN); reap's peek enters once. */
 	if (!io_uring_cq_ready(&r->ring) &&
@@ -720,6 +727,9 @@ bool rg__ring_idle_wait(rg_p *p, int64_t until)
 		unsigned wait = io_uring_cq_ready(&r->ring) ? 0 : 1;
 		struct __kernel_timespec ts;
 		struct io_uring_getevents_arg arg = {.sigmask_sz = _NSIG / 8};
+		const sigset_t *mask = rg__sig_waitmask(rg__getm());
+		if (mask)
+			arg.sigmask = (uint64_t)(uintptr_t)mask;
 		if (until > 0) {
 			int64_t d = until - rg__nanotime();
 			if (d < 0)
