@@ -63,8 +63,12 @@
  * test in the reap, idle_wait_begin/end around the ring's sleep.
  * Unattached cost, measured by tests/bench/probecost.sh (make
  * bench-probes; callgrind instructions, this build against one with
- * -DRINGO_NO_PROBES): pingpong +0.4%, echo +0.2 to +0.8% per request;
- * the README's tracing section has the figures.
+ * -DRINGO_NO_PROBES): pingpong +0.4%; echo +1.4% per request with its
+ * idle round, of which the tested sites are ~10 instructions (the I/O
+ * gate, go_ready, idle_wait_begin/end) and the rest (~14) is how the
+ * scheduler loop compiles around its cold probe blocks (mstart in
+ * callgrind), not yet pinned down.  The README's tracing section has
+ * the figures.
  *
  * Building without probes: -DRINGO_NO_PROBES (or a system without
  * <sys/sdt.h>) makes every RG_PROBE expand to nothing.  The old name

@@ -896,6 +896,17 @@ static void run_all_timers(int64_t now)
 	}
 }
 
+/* A steal's bookkeeping, out of stealwork's loop, which then compiles
+ * tighter: echo at one connection (one idle round, so one stealwork,
+ * per request) ran 1,704 -> 1,686 instructions per request without
+ * probes and 1,725 -> 1,710 with them (callgrind). */
+static __attribute__((noinline)) rg_g *stolen(rg_p *p, rg_p *v, rg_g *g)
+{
+	rg__count(&p->nsteal);
+	RG_PROBE(steal, v->id, p->id);
+	return g;
+}
+
 static rg_g *stealwork(rg_p *p)
 {
 	int n = rg__sched.nprocs;
@@ -909,11 +920,8 @@ static rg_g *stealwork(rg_p *p)
 			if (v == p)
 				continue;
 			rg_g *g = rg__runqsteal(p, v, last);
-			if (g) {
-				rg__count(&p->nsteal);
-				RG_PROBE(steal, v->id, p->id);
-				return g;
-			}
+			if (g)
+				return stolen(p, v, g);
 		}
 	}
 	return NULL;

@@ -12,20 +12,17 @@
 #             start-up and teardown cancel out.
 #   echo:     ringo-echo --procs 1 under callgrind, driven by a client
 #             that makes exactly R round trips of 64 bytes on one
-#             connection, the server's instructions per request.  What a
-#             request costs is fixed, but how often the server finds
-#             nothing to do and sleeps in its ring (an idle round: the
-#             signalfd read, the ring wait, the scheduler's loop around
-#             them, ~650 instructions) depends on the client's timing, and
-#             moved single runs by +-4%.  So each run also counts its idle
-#             rounds (callgrind's calls to rg__ring_idle_wait), and the
-#             figure is the least-squares fit of
-#                 instructions = a + per_req * requests + per_idle * idle
-#             over PROBECOST_ECHO_RUNS (4) runs at R1 and at R2 per build,
-#             builds alternating: per_req is a request's own cost, idle
-#             rounds regressed out (residuals ~0.1% of a run).  One
-#             connection: with several, how completions batch moves the
-#             count too, and no single number of rounds accounts for it.
+#             connection (R1 and R2: the slope again), the server's
+#             instructions per request, its idle round included: at one
+#             connection the server sleeps in its ring once per request
+#             (the count of idle rounds, callgrind's calls to
+#             rg__ring_idle_wait, is printed with each run; a slope is
+#             steady to 0.1% while that count tracks R).  The median of
+#             PROBECOST_ECHO_RUNS (5) slopes per build, builds
+#             alternating.  (Before the ring's sleep also submitted,
+#             83825dd, a request found its completion already there in a
+#             varying share of the rounds, single runs moved by 4%, and
+#             this script fitted the idle rounds out instead.)
 #
 # Builds the variant in BUILD-noprobes (CFLAGS gets -DRINGO_NO_PROBES).
 # Prints one line per workload and the ratio probes / no-probes; writes
@@ -42,7 +39,7 @@ N2=${PROBECOST_N2:-60000}
 R1=${PROBECOST_R1:-2000}
 R2=${PROBECOST_R2:-6000}
 PORT=${PROBECOST_PORT:-7041}
-ECHO_RUNS=${PROBECOST_ECHO_RUNS:-4}
+ECHO_RUNS=${PROBECOST_ECHO_RUNS:-5}
 
 command -v valgrind >/dev/null 2>&1 || { echo "probecost.sh: no valgrind; skipped" >&2; exit 2; }
 command -v python3 >/dev/null 2>&1 || { echo "probecost.sh: no python3; skipped" >&2; exit 2; }
@@ -112,29 +109,6 @@ for line in open(sys.argv[1]):
 print(n)
 EOF
 
-# Least squares of instructions on (requests, idle rounds), per build:
-# lines "build requests instructions idle" on stdin; prints "build
-# per_req per_idle worst-residual-%".
-cat >"$TMP/fit.py" <<'EOF'
-import sys
-rows = [l.split() for l in sys.stdin if l.strip()]
-for b in sorted({r[0] for r in rows}):
-    X = [(1.0, float(r[1]), float(r[3])) for r in rows if r[0] == b]
-    y = [float(r[2]) for r in rows if r[0] == b]
-    A = [[sum(x[i] * x[j] for x in X) for j in range(3)] + [sum(x[i] * t for x, t in zip(X, y))]
-         for i in range(3)]
-    for i in range(3):
-        k = max(range(i, 3), key=lambda k: abs(A[k][i]))
-        A[i], A[k] = A[k], A[i]
-        for k in range(3):
-            if k != i:
-                f = A[k][i] / A[i][i]
-                A[k] = [a - f * c for a, c in zip(A[k], A[i])]
-    c = [A[i][3] / A[i][i] for i in range(3)]
-    res = max(abs(t - (c[0] + c[1] * x[1] + c[2] * x[2])) / t for x, t in zip(X, y))
-    print("%s %.1f %.1f %.2f" % (b, c[1], c[2], 100 * res))
-EOF
-
 echo_run() {  # BUILD R -> "requests instructions idle_rounds"
 	valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" \
 		"$1/ringo-echo" --procs 1 --grace 0 --addr 127.0.0.1:$PORT >/dev/null 2>"$TMP/vg" &
@@ -158,18 +132,18 @@ done
 i=0
 while [ $i -lt "$ECHO_RUNS" ]; do
 	for b in "$B" "$NB"; do
-		for r in "$R1" "$R2"; do
-			echo "$(basename "$b") $(echo_run "$b" "$r")" >>"$TMP/echoruns"
-		done
+		set -- $(echo_run "$b" "$R1") $(echo_run "$b" "$R2")
+		echo "probecost: echo run $(basename "$b"): R $1 -> $2 instructions, $3 idle rounds; R $4 -> $5, $6" >&2
+		slope "$2" "$5" $(($4 - $1)) >>"$TMP/echoruns.$(basename "$b")"
+		echo >>"$TMP/echoruns.$(basename "$b")"
 	done
 	i=$((i + 1))
 done
-python3 "$TMP/fit.py" <"$TMP/echoruns" >"$TMP/echofit"
-while read -r b per_req per_idle res; do
-	echo "$per_req" >"$TMP/echo.$b"
-	echo "probecost: echo $b: $per_req instructions per request, $per_idle per idle round (the fit within $res% of every run)" >&2
-done <"$TMP/echofit"
-sed 's/^/probecost: echo run (build requests instructions idle-rounds): /' "$TMP/echoruns" >&2
+for b in "$B" "$NB"; do
+	sort -n "$TMP/echoruns.$(basename "$b")" | awk 'NF { a[++n] = $1 } END { print (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }' \
+		>"$TMP/echo.$(basename "$b")"
+	echo "probecost: echo slopes $(basename "$b"): $(tr '\n' ' ' <"$TMP/echoruns.$(basename "$b")")" >&2
+done
 
 for w in pingpong echo; do
 	p=$(cat "$TMP/$w.$(basename "$B")"); n=$(cat "$TMP/$w.$(basename "$NB")")
