@@ -348,6 +348,19 @@ static bool closed_within(int fd, int ms)
 	return false;
 }
 
+/* The server closes rd's idle connection, no sooner than min_ms from
+ * now, and counts it; then the server stops cleanly.  Frees rd. */
+static void expect_idle_close(server_t *s, reader_t *rd, int64_t min_ms)
+{
+	int64_t t0 = rgt_ms();
+	assert_true(closed_within(rd->fd, 10000));
+	assert_true(rgt_ms() - t0 >= min_ms);
+	close(rd->fd);
+	free(rd);
+	assert_true(metric(s->port, "ringo_pool_connections_idle_closed_total") >= 1);
+	stop_clean(s);
+}
+
 /* ---- the cases --------------------------------------------------------- */
 
 /* Health, readiness, the status page, metrics and 404/405 answers. */
@@ -740,13 +753,7 @@ static void test_idle_timeout(void **state)
 	assert_true(write_all(rd->fd, q, strlen(q)));
 	assert_true(read_resp(rd, &r));
 	resp_free(&r);
-	int64_t t0 = rgt_ms();
-	assert_true(closed_within(rd->fd, 10000));
-	assert_true(rgt_ms() - t0 >= 300);
-	close(rd->fd);
-	free(rd);
-	assert_true(metric(s.port, "ringo_pool_connections_idle_closed_total") >= 1);
-	stop_clean(&s);
+	expect_idle_close(&s, rd, 300);
 }
 
 /* --max-conns: past it a client waits in the backlog, unanswered, and
@@ -1007,13 +1014,7 @@ static void test_idle_timeout_busy(void **state)
 	assert_true(read_resp(rd, &r));
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
-	int64_t t0 = rgt_ms();
-	assert_true(closed_within(rd->fd, 10000));
-	assert_true(rgt_ms() - t0 >= 200);
-	close(rd->fd);
-	free(rd);
-	assert_true(metric(s.port, "ringo_pool_connections_idle_closed_total") >= 1);
-	stop_clean(&s);
+	expect_idle_close(&s, rd, 200);
 }
 
 /* A body that stops coming is cut at --timeout from the request's start
