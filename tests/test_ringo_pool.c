@@ -348,6 +348,20 @@ static bool closed_within(int fd, int ms)
 	return false;
 }
 
+/* A keep-alive connection to s that has had one GET /healthz answered. */
+static reader_t *healthz_conn(server_t *s)
+{
+	reader_t *rd = calloc(1, sizeof(*rd));
+	assert_non_null(rd);
+	rd->fd = dial(s->port);
+	resp_t r;
+	const char *q = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+	assert_true(write_all(rd->fd, q, strlen(q)));
+	assert_true(read_resp(rd, &r));
+	resp_free(&r);
+	return rd;
+}
+
 /* The server closes rd's idle connection, no sooner than min_ms from
  * now, and counts it; then the server stops cleanly.  Frees rd. */
 static void expect_idle_close(server_t *s, reader_t *rd, int64_t min_ms)
@@ -746,13 +760,7 @@ static void test_idle_timeout(void **state)
 	(void)state;
 	server_t s;
 	start(&s, "--idle-timeout 400ms");
-	reader_t *rd = calloc(1, sizeof(*rd));
-	rd->fd = dial(s.port);
-	resp_t r;
-	const char *q = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
-	assert_true(write_all(rd->fd, q, strlen(q)));
-	assert_true(read_resp(rd, &r));
-	resp_free(&r);
+	reader_t *rd = healthz_conn(&s);
 	expect_idle_close(&s, rd, 300);
 }
 
@@ -997,13 +1005,9 @@ static void test_idle_timeout_busy(void **state)
 	server_t s;
 	start(&s, "--idle-timeout 300ms");
 	need_pool(&s);
-	reader_t *rd = calloc(1, sizeof(*rd));
-	rd->fd = dial(s.port);
+	reader_t *rd = healthz_conn(&s);
 	resp_t r;
 	const char *q = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
-	assert_true(write_all(rd->fd, q, strlen(q)));
-	assert_true(read_resp(rd, &r));
-	resp_free(&r);
 	const char *sl = "GET /v1/sleep?ms=900 HTTP/1.1\r\nHost: t\r\n\r\n";
 	assert_true(write_all(rd->fd, sl, strlen(sl)));
 	assert_true(read_resp(rd, &r));
