@@ -13,7 +13,10 @@
  *   sched.c   rg__sig_block_notifiable around pthread_create (so that a
  *             new M starts with everything blocked), rg__sig_thread_start
  *             first thing in mstart, rg__sig_mcheck at the top of every
- *             findrunnable round, rg__sig_idle before an M sleeps.
+ *             findrunnable round, rg__sig_idle before stopm's futex
+ *             sleep;
+ *   uring/    rg__sig_waitmask for the mask of a sleep in the backend
+ *             (ring.c's and epoll.c's idle waits).
  */
 #ifndef RG_RT_SIGNAL_H
 #define RG_RT_SIGNAL_H

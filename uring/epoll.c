@@ -434,9 +434,9 @@ bool rg__epoll_poll_stuck(rg_p *p)
 	return rg__epoll_poll(p);
 }
 
-/* Blocks in epoll_wait until an event or `until` (0: none).  Returns the
- * number of events, 0 on timeout or EINTR. */
-/* mask: the thread's mask during the wait (rg__sig_waitmask), or NULL. */
+/* Blocks in epoll_pwait until an event or `until` (0: none), with the
+ * thread's signal mask `mask` for the wait (rg__sig_waitmask; NULL: its
+ * own).  Returns the number of events, 0 on timeout or EINTR. */
 static int epoll_block(struct epoll_event *ev, int64_t until, const sigset_t *mask)
 {
 	int n;

@@ -299,7 +299,9 @@ static inline rg_pring *pring(rg_p *p)
  * task work or an overflow waits: IORING_SQ_TASKRUN, CQ_OVERFLOW), and
  * the idle wait submits and sleeps in one (to_submit with min_complete
  * 1); liburing's io_uring_submit followed by a wait, or by a peek that
- * finds TASKRUN raised, made two.  The SQ tail is published under
+ * finds TASKRUN raised, made two.  Findrunnable's last look before the
+ * idle wait does not submit (rg__ring_poll with submit false), so that
+ * a round that ends asleep is one enter, not two.  The SQ tail is published under
  * sqlock (flush_sq) and the enter runs outside it, so a canceller on
  * another thread never waits behind a P asleep in its ring: the kernel
  * serialises submitters (uring_lock) and takes at most what is
