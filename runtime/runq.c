@@ -3,6 +3,7 @@
  * Run queues.  See runq.h for the invariants.
  */
 #include "runq.h"
+#include "probes.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -177,6 +178,17 @@ static uint32_t runqgrab(rg_p *p, _Atomic(rg_g *) *batch, uint32_t bhead, bool s
 	}
 }
 
+/* A steal's bookkeeping: here, not in the caller's loop (stealwork),
+ * so that the loop keeps nothing of the victim across the call, with
+ * or without probes: the probed build's loop had kept the victim in
+ * a register for the probe and spilled its round flag instead. */
+static rg_g *stolen(rg_p *p, rg_p *victim, rg_g *g)
+{
+	rg__count(&p->nsteal);
+	RG_PROBE(steal, victim->id, p->id);
+	return g;
+}
+
 rg_g *rg__runqsteal(rg_p *p, rg_p *victim, bool stealnext)
 {
 	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
@@ -185,19 +197,18 @@ rg_g *rg__runqsteal(rg_p *p, rg_p *victim, bool stealnext)
 		/* Nothing queued: what was handed to the victim, if any,
 		 * is better run here than left until its queue empties. */
 		rg_g *g = rg__runqinbox_take(victim);
-		if (g) {
-			runqput_chain(p, g->schedlink);
-			g->schedlink = NULL;
-		}
-		return g;
+		if (!g)
+			return NULL;
+		runqput_chain(p, g->schedlink);
+		g->schedlink = NULL;
+		return stolen(p, victim, g);
 	}
 	n--;
 	rg_g *g = atomic_load_explicit(&p->runq[(t + n) & RQ_MASK], memory_order_relaxed);
-	if (n == 0)
-		return g;
 	/* Release: publishes the stolen slots to our own consumers. */
-	atomic_store_explicit(&p->runqtail, t + n, memory_order_release);
-	return g;
+	if (n != 0)
+		atomic_store_explicit(&p->runqtail, t + n, memory_order_release);
+	return stolen(p, victim, g);
 }
 
 int rg__runqdrain_global(rg_p *p)

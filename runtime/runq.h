@@ -48,7 +48,8 @@ static inline void rg__runqput(rg_p *p, rg_g *g, bool next);
 static inline rg_g *rg__runqget(rg_p *p);
 
 /* Steals half of victim's queue into p's (p's owner only); returns one G
- * to run, or NULL.  stealnext: may take victim's runnext too. */
+ * to run, or NULL.  stealnext: may take victim's runnext too.  A steal
+ * counts in p->nsteal and fires the steal probe. */
 rg_g *rg__runqsteal(rg_p *p, rg_p *victim, bool stealnext) RG_HIDDEN;
 
 /* Moves everything queued on p (runnext and inbox included) to the
