@@ -6,8 +6,9 @@
  *   bench_exec seq [-n N]       N times rg_command("/bin/true") + run, one
  *                               after the other: spawns/s
  *   bench_exec par16 [-n N]     the same from 16 goroutines at once
- *   bench_exec seq_1g, par16_1g the same with 1 GiB resident (touched)
- *                               in the parent: spawning copies none of it
+ *   bench_exec seq_1g, par16_1g the same with 1 GiB resident in the
+ *                               parent (touched, in 4 KiB pages as the Go
+ *                               peer's): spawning copies none of it
  *   bench_exec raw, raw_1g      the C floor: vfork + execve + waitpid in a
  *                               loop on one thread, no runtime
  *   bench_exec many [-n N]      N children (cat on one shared pipe) alive
