@@ -7,7 +7,11 @@
 # sides alternating (ringo, go, ringo, go, ...) POOL_RUNS times; the
 # table shows medians of requests/s, of p99 latency (wrk --latency) and
 # of the server's CPU time per request (utime+stime from /proc/PID/stat:
-# the figure that noise from other processes disturbs least).
+# the figure that noise from other processes disturbs least), and of
+# wrk's own CPU time per request (the shell's children's times around
+# the measured run): the two share the cores, so a server that makes
+# its client work harder per request (one wake-up per response instead
+# of one per batch) loses requests/s that its own figure does not show.
 #
 #   point          request                          connections
 #   healthz c=64   GET /healthz                     64
@@ -82,6 +86,11 @@ GFLAGS="-workers 1024 -queue 4096 -timeout 30s -rate 1000000000 -burst 100000000
 # cpu_ticks PID: utime + stime
 cpu_ticks() {
 	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# child_ticks: cutime + cstime of this shell (its waited-for children)
+child_ticks() {
+	awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat" 2>/dev/null || echo 0
 }
 
 wait_up() {
@@ -161,8 +170,10 @@ run_point() { # side point
 	# shellcheck disable=SC2086
 	[ "$WARMUP" != 0 ] && wrk -t"$th" -c"$conns" -d"${WARMUP}s" $script "$url" >/dev/null 2>&1
 	t0=$(cpu_ticks "$SPID")
+	c0=$(child_ticks)
 	# shellcheck disable=SC2086
 	wrk -t"$th" -c"$conns" -d"${SECS}s" --timeout 10s --latency $script "$url" >"$TMP/wrk.out" 2>&1
+	c1=$(child_ticks)
 	t1=$(cpu_ticks "$SPID")
 	stop_server
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
@@ -178,12 +189,13 @@ run_point() { # side point
 	fi
 	errs=$(( ${non2xx:-0} + ${sockerr:-0} ))
 	[ "$errs" -gt 0 ] && status=1
-	cpu=$(awk -v a="$t0" -v b="$t1" -v n="${n:-0}" -v c="$CLK" \
-		'BEGIN { if (n > 0) printf "%.2f", (b - a) / c * 1e6 / n; else print "-" }')
+	per_req='BEGIN { if (n > 0) printf "%.2f", (b - a) / c * 1e6 / n; else print "-" }'
+	cpu=$(awk -v a="$t0" -v b="$t1" -v n="${n:-0}" -v c="$CLK" "$per_req")
+	wcpu=$(awk -v a="$c0" -v b="$c1" -v n="${n:-0}" -v c="$CLK" "$per_req")
 	p99us=$(to_us "$p99")
-	printf '  %-5s %-13s %10s req/s  p99 %9s us  cpu %6s us/req  errors %s\n' \
-		"$side" "$2" "$rps" "$p99us" "$cpu" "$errs"
-	echo "$2 $side $rps $p99us $cpu $errs" >>"$RAW"
+	printf '  %-5s %-13s %10s req/s  p99 %9s us  cpu %6s us/req  wrk %6s us/req  errors %s\n' \
+		"$side" "$2" "$rps" "$p99us" "$cpu" "$wcpu" "$errs"
+	echo "$2 $side $rps $p99us $cpu $errs $wcpu" >>"$RAW"
 }
 
 r=1
@@ -206,23 +218,27 @@ function med(s,   a, n, i, j, t) {
 	k = $1 SUBSEP $2
 	if (!($1 in seen)) { seen[$1] = 1; pts[++np] = $1 }
 	rps[k] = rps[k] " " $3; p99[k] = p99[k] " " $4; cpu[k] = cpu[k] " " $5; err[k] += $6
+	wcpu[k] = wcpu[k] " " $7
 }
 END {
-	print "point\tside\trps\tp99_us\tcpu_us_per_req\terrors"
+	print "point\tside\trps\tp99_us\tcpu_us_per_req\terrors\twrk_cpu_us_per_req"
 	for (i = 1; i <= np; i++)
 		for (s = 0; s < 2; s++) {
 			side = s ? "go" : "ringo"; k = pts[i] SUBSEP side
 			if (!(k in rps)) continue
-			printf "%s\t%s\t%.0f\t%.0f\t%s\t%d\n", pts[i], side, med(rps[k]), med(p99[k]),
-				(cpu[k] ~ /-/ ? "-" : sprintf("%.2f", med(cpu[k]))), err[k]
+			printf "%s\t%s\t%.0f\t%.0f\t%s\t%d\t%s\n", pts[i], side, med(rps[k]), med(p99[k]),
+				(cpu[k] ~ /-/ ? "-" : sprintf("%.2f", med(cpu[k]))), err[k],
+				(wcpu[k] ~ /-/ ? "-" : sprintf("%.2f", med(wcpu[k])))
 		}
 }' "$RAW" >"$TSV"
 
 {
 	echo
-	printf '%-14s %11s %11s %6s  %10s %10s %6s  %9s %9s  %s\n' point "ringo req/s" "go req/s" ratio \
-		"ringo p99" "go p99" "p99 ok" "ringo cpu" "go cpu" "targets met"
+	printf '%-14s %11s %11s %6s  %10s %10s %6s  %9s %9s  %9s %9s  %s\n' point "ringo req/s" \
+		"go req/s" ratio "ringo p99" "go p99" "p99 ok" "ringo cpu" "go cpu" "wrk(ringo)" \
+		"wrk(go)" "targets met"
 	awk -F'\t' 'NR > 1 { v[$1, $2, "r"] = $3; v[$1, $2, "p"] = $4; v[$1, $2, "c"] = $5
+			v[$1, $2, "w"] = $7
 			if (!($1 in seen)) { seen[$1] = 1; pts[++n] = $1 } }
 	END {
 		for (i = 1; i <= n; i++) {
@@ -230,20 +246,22 @@ END {
 			rp = v[p, "ringo", "p"]; gp = v[p, "go", "p"]
 			sub(/-/, " c=", p)
 			if (rr == "" || gr == "") {
-				printf "%-14s %11s %11s %6s  %8s us %8s us %6s  %6s us %6s us  %s\n", p,
-					(rr == "" ? "-" : rr), (gr == "" ? "-" : gr), "-", (rp == "" ? "-" : rp),
+				printf "%-14s %11s %11s %6s  %8s us %8s us %6s  %6s us %6s us  %6s us %6s us  %s\n",
+					p, (rr == "" ? "-" : rr), (gr == "" ? "-" : gr), "-", (rp == "" ? "-" : rp),
 					(gp == "" ? "-" : gp), "-", v[pts[i], "ringo", "c"], v[pts[i], "go", "c"],
-					"no figure"
+					v[pts[i], "ringo", "w"], v[pts[i], "go", "w"], "no figure"
 				continue
 			}
 			ratio = (gr > 0) ? rr / gr : 0
 			pok = (rp + 0 <= gp + 0) ? "yes" : "no"
 			met = (ratio >= 1.5 && pok == "yes") ? "yes" : "no"
-			printf "%-14s %11s %11s %6.2f  %8s us %8s us %6s  %6s us %6s us  %s\n", p, rr, gr,
-				ratio, rp, gp, pok, v[pts[i], "ringo", "c"], v[pts[i], "go", "c"], met
+			printf "%-14s %11s %11s %6.2f  %8s us %8s us %6s  %6s us %6s us  %6s us %6s us  %s\n",
+				p, rr, gr, ratio, rp, gp, pok, v[pts[i], "ringo", "c"], v[pts[i], "go", "c"],
+				v[pts[i], "ringo", "w"], v[pts[i], "go", "w"], met
 		}
 	}' "$TSV"
-	echo "(cpu: the server process's user+system CPU time per request)"
+	echo "(cpu: the server process's user+system CPU time per request; wrk(side): wrk's own,"
+	echo " against that side: the client shares the cores, so its cost per request counts too)"
 } | tee "$MD.tmp"
 {
 	echo "## ringo-pool vs Go net/http (tests/bench/pool.sh)"
