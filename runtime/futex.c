@@ -35,25 +35,31 @@
 #endif
 #define RG_FUTEX_BITSET_ANY 0xffffffffu
 
-static bool use_futex2;
+/* Set at each start, read by every thread, a previous runtime's still
+ * stopping among them: one relaxed store of the probe's answer (either
+ * call wakes the other's waiters: both are the kernel's private futex
+ * on the same word). */
+static _Atomic bool use_futex2;
+#define FUTEX2() atomic_load_explicit(&use_futex2, memory_order_relaxed)
 
 void rg__futex_setup(void)
 {
 	const char *env = getenv("RINGO_FUTEX");
 	static _Atomic uint32_t probe;
+	bool yes = false;
 
-	use_futex2 = false;
-	if (env && strcmp(env, "legacy") == 0)
-		return;
-	/* Waking nobody succeeds (0) on a kernel that has futex_wake. */
-	long r = syscall(__NR_futex_wake, &probe, RG_FUTEX_BITSET_ANY, 1,
-			 FUTEX2_SIZE_U32 | FUTEX2_PRIVATE);
-	use_futex2 = r >= 0;
+	if (!env || strcmp(env, "legacy") != 0) {
+		/* Waking nobody succeeds (0) on a kernel that has futex_wake. */
+		long r = syscall(__NR_futex_wake, &probe, RG_FUTEX_BITSET_ANY, 1,
+				 FUTEX2_SIZE_U32 | FUTEX2_PRIVATE);
+		yes = r >= 0;
+	}
+	atomic_store_explicit(&use_futex2, yes, memory_order_relaxed);
 }
 
 bool rg__futex2(void)
 {
-	return use_futex2;
+	return FUTEX2();
 }
 
 static void ns_to_ts(int64_t ns, struct timespec *ts)
@@ -71,7 +77,7 @@ int rg__futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline)
 		ns_to_ts(deadline, &ts);
 		tp = &ts;
 	}
-	if (use_futex2)
+	if (FUTEX2())
 		r = syscall(__NR_futex_wait, addr, (unsigned long)val,
 			    (unsigned long)RG_FUTEX_BITSET_ANY,
 			    FUTEX2_SIZE_U32 | FUTEX2_PRIVATE, tp, CLOCK_MONOTONIC);
@@ -85,7 +91,7 @@ int rg__futex_wait(_Atomic uint32_t *addr, uint32_t val, int64_t deadline)
 
 void rg__futex_wake(_Atomic uint32_t *addr, int n)
 {
-	if (use_futex2)
+	if (FUTEX2())
 		syscall(__NR_futex_wake, addr, (unsigned long)RG_FUTEX_BITSET_ANY,
 			n, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE);
 	else

@@ -87,7 +87,7 @@ static const char *status_str(rg_g *g)
 	switch (atomic_load_explicit(&g->status, memory_order_relaxed)) {
 	case RG_G_RUNNABLE: return "runnable";
 	case RG_G_RUNNING: return "running";
-	case RG_G_WAITING: return rg__wait_reason_str((int)g->waitreason);
+	case RG_G_WAITING: return rg__wait_reason_str((int)RG_LOAD_RELAXED(g->waitreason));
 	case RG_G_SYSCALL: return "syscall";
 	case RG_G_DEAD: return "dead";
 	default: return "free";

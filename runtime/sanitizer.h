@@ -85,6 +85,27 @@ static inline void rg__san_tsan_destroy(void *fiber)
 #endif
 }
 
+/* A happens-before edge TSan cannot see (a record handed on through
+ * the kernel: an SQE's user_data read back from its CQE by another
+ * thread): rg__san_release(addr) before, rg__san_acquire(addr) after. */
+static inline void rg__san_release(void *addr)
+{
+#ifdef RG_SAN_TSAN
+	__tsan_release(addr);
+#else
+	(void)addr;
+#endif
+}
+
+static inline void rg__san_acquire(void *addr)
+{
+#ifdef RG_SAN_TSAN
+	__tsan_acquire(addr);
+#else
+	(void)addr;
+#endif
+}
+
 /* Records the calling thread's own stack (an M's g0) and TSan fiber. */
 static inline void rg__san_thread_start(void **lo, size_t *size, void **fiber)
 {

@@ -732,7 +732,7 @@ park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason, bool probes)
 	rg_m *m = rg__getm();
 	rg_g *g = m->curg;
 
-	g->waitreason = reason;
+	RG_STORE_RELAXED(g->waitreason, (uint32_t)reason);
 	g->waitsince = coarse_now();
 	rg__count(&m->p->npark);
 	rg__count(&m->p->nwaiting[reason]);
@@ -743,7 +743,7 @@ park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason, bool probes)
 	m->after_arg = arg;
 	switch_out(m, g, false);
 	RG_PROBE_IF(probes, go_resume, g->id, g->m->p->id);
-	g->waitreason = RG_WAIT_NONE;
+	RG_STORE_RELAXED(g->waitreason, (uint32_t)RG_WAIT_NONE);
 }
 
 void rg__park(rg_unlockf unlockf, void *arg, rg_wait_reason_t reason)
@@ -1284,13 +1284,13 @@ void rg_syscall_exit(void)
 		atomic_fetch_sub_explicit(&rg__sched.nsyscall, 1, memory_order_relaxed);
 		return;
 	}
-	g->waitreason = RG_WAIT_SYSCALL_EXIT;
+	RG_STORE_RELAXED(g->waitreason, (uint32_t)RG_WAIT_SYSCALL_EXIT);
 	m->after = RG_AFTER_GLOBAL;
 	m->after_g = g;
 	switch_to(m, g, NULL, false);
 	m = rg__getm();
 	g->m = m;
-	g->waitreason = RG_WAIT_NONE;
+	RG_STORE_RELAXED(g->waitreason, (uint32_t)RG_WAIT_NONE);
 	after_switch(m);
 	RG_PROBE(go_resume, g->id, m->p->id);
 }

@@ -89,6 +89,7 @@
 #include "chan_impl.h"
 #include "ctx_cb.h"
 #include "netpoll.h"
+#include "sanitizer.h"
 
 #define SIG_TOP 64 /* signals 1..64, bit sig-1 of a uint64_t */
 #define BIT(sig) ((uint64_t)1 << ((sig) - 1))
@@ -350,6 +351,9 @@ static int subscribe_locked(sub_t *s, uint64_t mask, bool link)
 			if (fresh & BIT(sig))
 				sigaddset(&S.fdmask, sig);
 		signalfd(S.sfd, &S.fdmask, SFD_NONBLOCK | SFD_CLOEXEC);
+		/* TSan counts a signalfd's new mask as a write to the fd,
+		 * which idle Ms read without our lock: read_sfd acquires. */
+		rg__san_release(&S.sfd_a);
 		atomic_fetch_or_explicit(&rg__sig_managed, fresh, memory_order_relaxed);
 		/* The M making this call blocks them now rather than at its
 		 * next round, so that a raise() right after is read from the
@@ -609,6 +613,7 @@ static bool read_sfd(int sfd, uint32_t *counts)
 {
 	struct signalfd_siginfo si[16];
 	bool any = false;
+	rg__san_acquire(&S.sfd_a);
 	for (;;) {
 		ssize_t r = read(sfd, si, sizeof(si));
 		if (r <= 0)

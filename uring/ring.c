@@ -72,6 +72,7 @@
 #include "ctx_cb.h"
 #include "probes.h"
 #include "rt_fault.h"
+#include "sanitizer.h"
 
 #ifndef IORING_OP_FUTEX_WAIT
 #define IORING_OP_FUTEX_WAIT 51 /* Linux 6.7; liburing 2.3 predates it */
@@ -388,6 +389,15 @@ static unsigned flush_sq(rg_pring *r)
 	return tail - io_uring_smp_load_acquire(sq->khead);
 }
 
+/* CQEs not reaped yet, as a peek from the P's owner: the head is
+ * written by whoever reaps (sysmon too, rg__ring_poll_stuck), so it is
+ * read atomically (liburing's io_uring_cq_ready reads it plainly). */
+static unsigned cq_pending(rg_pring *r)
+{
+	return io_uring_smp_load_acquire(r->ring.cq.ktail) -
+	       __atomic_load_n(r->ring.cq.khead, __ATOMIC_RELAXED);
+}
+
 /* GETEVENTS if completions wait in the kernel for an enter (task work
  * under COOP_TASKRUN, or overflowed CQEs). */
 static unsigned cq_flush_flag(rg_pring *r)
@@ -585,6 +595,7 @@ static bool reap(rg_pring *r)
 				atomic_store_explicit(&r->wake_armed, false, memory_order_relaxed);
 			} else if (ud != 0) {
 				rg_ioreq *req = (rg_ioreq *)(uintptr_t)ud;
+				rg__san_acquire(req);
 				rg_g *g = req->g;
 				req->res = cqe->res;
 				req->flags = cqe->flags;
@@ -636,7 +647,7 @@ bool rg__ring_poll(rg_p *p, bool submit)
 		rg__ring_flush(p);
 	/* TASKRUN: completions wait as task work for their thread to
 	 * enter the kernel (COOP_TASKRUN); reap's peek enters once. */
-	if (!io_uring_cq_ready(&r->ring) &&
+	if (!cq_pending(r) &&
 	    !(IO_URING_READ_ONCE(*r->ring.sq.kflags) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)))
 		return false;
 	return reap(r);
@@ -726,7 +737,7 @@ bool rg__ring_idle_wait(rg_p *p, int64_t until)
 		arm_wake_locked(r);
 		unsigned n = flush_sq(r);
 		rg__unlock(&r->sqlock);
-		unsigned wait = io_uring_cq_ready(&r->ring) ? 0 : 1;
+		unsigned wait = cq_pending(r) ? 0 : 1;
 		struct __kernel_timespec ts;
 		struct io_uring_getevents_arg arg = {.sigmask_sz = _NSIG / 8};
 		const sigset_t *mask = rg__sig_waitmask(rg__getm());
@@ -740,15 +751,20 @@ bool rg__ring_idle_wait(rg_p *p, int64_t until)
 			ts.tv_nsec = d % RG_SECOND;
 			arg.ts = (uint64_t)(uintptr_t)&ts;
 		}
+		int took = 0;
 		if (wait) {
 			RG_PROBE(idle_wait_begin, p->id, until);
-			ring_enter(r, n, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
-				   sizeof(arg));
+			took = ring_enter(r, n, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+					  &arg, sizeof(arg));
 			RG_PROBE(idle_wait_end, p->id);
 		} else if (n || cq_flush_flag(r)) {
-			ring_enter(r, n, 0, cq_flush_flag(r), NULL, 0);
+			took = ring_enter(r, n, 0, cq_flush_flag(r), NULL, 0);
 		}
-		if (io_uring_sq_ready(&r->ring)) {
+		/* The enter returns how many it submitted, whatever its wait
+		 * ended with.  Fewer than n (or an error): SQEs may be left,
+		 * and the SQ tail is only read under the lock (a cancel on
+		 * another thread writes it). */
+		if (n && took < (int)n) {
 			rg__lock(&r->sqlock);
 			submit_locked(r);
 			rg__unlock(&r->sqlock);
@@ -941,6 +957,9 @@ uring_op(rg_io_prep_fn prep, void *arg, rg_ctx_t *ctx, uint32_t *cqe_flags, bool
 	req.opcode = sqe->opcode;
 	req.fd = sqe->fd;
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&req);
+	/* The record reaches its reaper through the kernel, which TSan
+	 * cannot see: reap acquires what this releases. */
+	rg__san_release(&req);
 	if (R.legacy_cancel)
 		live_link(r, &req);
 	if (has_deadline) {
